@@ -1,0 +1,55 @@
+"""The ``bastion`` command line.
+
+Each capability contributes its commands from its own module ``bastion.cli.<name>`` through a
+``register(app, *, eval_app, train_app)`` function, so adding commands never touches this file beyond the
+list below. Heavy imports (models, indexes, web servers) stay inside command functions to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from bastion.errors import BastionError
+
+app = typer.Typer(name="bastion", help=__doc__.split("\n")[0] if __doc__ else None, no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+eval_app = typer.Typer(help="Measure detectors on labelled data.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+
+#: Capability modules that add commands. A module that is not installed is skipped.
+COMMAND_MODULES = ("core", "text", "media", "threats", "accounts", "campaigns", "api")
+
+err = Console(stderr=True)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        module_name = f"bastion.cli.{name}"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        module = importlib.import_module(module_name)
+        module.register(app, eval_app=eval_app, train_app=train_app)
+
+
+_register_all()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except BastionError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

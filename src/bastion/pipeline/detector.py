@@ -1,0 +1,134 @@
+"""The detector interface and its registry.
+
+A detector is a configured instance with a stable, explicit ``name``. It takes a batch of items and returns,
+for each item, the signals it found. Three kinds of input reach detectors, each through its own method with
+a harmless default, so a detector implements only what it looks at:
+
+* :meth:`Detector.detect` - posts (with their author, when known, and the signals earlier detectors gave);
+* :meth:`Detector.detect_accounts` - accounts, at registration or profile change, before any post;
+* :meth:`Detector.observe` - edges, reports and enforcement events that feed stateful detectors.
+
+Detectors run in registry order; a later detector sees the signals of earlier ones (``PostContext.signals``),
+so expensive detectors can cascade on cheap ones. A detector registers itself by name with
+:func:`register`, and :func:`build` instantiates the names a run asks for - adding a detector is one module,
+nothing in the core changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from bastion.errors import ConfigError
+from bastion.records import Account, EnforcementEvent, Edge, Post, Report
+from bastion.signals import Signal
+
+
+@dataclass(slots=True)
+class PostContext:
+    """A post on its way through the detectors: the post, its author, and the signals found so far."""
+
+    post: Post
+    author: Account | None = None
+    signals: dict[str, Signal] = field(default_factory=dict)
+
+    def score(self, name: str, default: float = 0.0) -> float:
+        sig = self.signals.get(name)
+        return sig.value if sig is not None and sig.ok else default
+
+
+class Detector(ABC):
+    """Base class of every detector. Subclasses set ``name`` and ``signals`` and override what they need."""
+
+    name: ClassVar[str]
+    signals: ClassVar[tuple[str, ...]]
+    version: str = "0"
+
+    @abstractmethod
+    def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
+        """Return, for each post of ``batch`` in order, the signals found (possibly none)."""
+
+    def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
+        """Signals about accounts themselves (e.g. ban evasion at registration). Default: none."""
+        return [() for _ in accounts]
+
+    def observe(self, records: Iterable[Edge | Report | EnforcementEvent]) -> None:  # noqa: B027
+        """Feed non-content records to stateful detectors. Default: ignore them."""
+
+    def get_params(self) -> Mapping[str, Any]:
+        """Constructor parameters, so a detector can be rebuilt on a worker."""
+        return {}
+
+
+DetectorFactory = Callable[..., Detector]
+
+_REGISTRY: dict[str, DetectorFactory] = {}
+
+#: Detectors that ship with Bastion, imported on first use so that a run without them never imports their
+#: (sometimes heavy) dependencies. Maps the stable name to "module:attribute".
+BUILTIN: dict[str, str] = {
+    "lexicon": "bastion.text.lexicon_detector:LexiconDetector",
+    "propaganda": "bastion.text.propaganda:PropagandaDetector",
+    "threat": "bastion.threats.detector:ThreatDetector",
+    "media": "bastion.media.detector:MediaMatchDetector",
+    "account_risk": "bastion.accounts.detector:AccountRiskDetector",
+    "ban_evasion": "bastion.accounts.ban_evasion:BanEvasionDetector",
+    "campaign": "bastion.campaigns.detector:CampaignDetector",
+}
+
+#: Order in which ``--detectors all`` runs them: cheap text first, context-using detectors after.
+DEFAULT_ORDER: tuple[str, ...] = (
+    "lexicon", "propaganda", "media", "threat", "account_risk", "ban_evasion", "campaign",
+)
+
+
+def register(name: str, factory: DetectorFactory) -> None:
+    """Register a detector factory under an explicit, stable name."""
+    _REGISTRY[name] = factory
+
+
+def _resolve(name: str) -> DetectorFactory:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    target = BUILTIN.get(name)
+    if target is None:
+        known = ", ".join(sorted({*BUILTIN, *_REGISTRY}))
+        raise ConfigError(f"unknown detector {name!r}; known detectors: {known}")
+    module, attr = target.split(":")
+    try:
+        factory: DetectorFactory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"detector {name!r} is not available: {exc}") from exc
+    _REGISTRY[name] = factory
+    return factory
+
+
+def available() -> list[str]:
+    """Names of the detectors that can be built in this installation, in default order."""
+    names = []
+    for name in (*DEFAULT_ORDER, *sorted(set(_REGISTRY) - set(DEFAULT_ORDER))):
+        try:
+            _resolve(name)
+        except ConfigError:
+            continue
+        names.append(name)
+    return names
+
+
+def parse_names(spec: str) -> list[str]:
+    """``all`` (every available detector), ``none``, or a comma-separated list of names."""
+    spec = spec.strip()
+    if spec in ("", "none"):
+        return []
+    if spec == "all":
+        return available()
+    return [n.strip() for n in spec.split(",") if n.strip()]
+
+
+def build(names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Detector]:
+    """Instantiate detectors by name, with per-detector keyword options."""
+    options = options or {}
+    return [_resolve(n)(**dict(options.get(n, {}))) for n in names]

@@ -1,0 +1,162 @@
+"""The policy's vocabulary: rules over signals, the effects they emit, and the decisions they make.
+
+A *policy* is a named, versioned list of *rules*. A rule has a status (``live`` rules are enforced,
+``shadow`` rules are evaluated and recorded but never enforced, ``draft`` rules are not evaluated), a subject
+(``post``, ``account`` or ``report``), a condition tree over signals, and a list of *effects*. Evaluating a
+policy against one subject yields one :class:`Decision`, whose :class:`Action` list says what was done and
+why, with every version that produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bastion.records import empty
+
+
+class RuleStatus(StrEnum):
+    LIVE = "live"
+    SHADOW = "shadow"
+    DRAFT = "draft"
+
+
+class Subject(StrEnum):
+    POST = "post"
+    ACCOUNT = "account"
+    REPORT = "report"
+
+
+class EffectKind(StrEnum):
+    REMOVE_POST = "remove_post"
+    SUSPEND_ACCOUNT = "suspend_account"
+    RESTRICT_HASHTAG = "restrict_hashtag"
+    DETREND_HASHTAG = "detrend_hashtag"
+    ESCALATE = "escalate"
+    REVIEW = "review"
+    LABEL = "label"
+
+
+#: Effects that change what the public sees; the rest are routing (review, escalate) or annotation.
+ENFORCING = frozenset({EffectKind.REMOVE_POST, EffectKind.SUSPEND_ACCOUNT, EffectKind.RESTRICT_HASHTAG,
+                       EffectKind.DETREND_HASHTAG})
+
+
+class ReasonCategory(StrEnum):
+    """EU DSA statement-of-reasons categories (Transparency Database schema) Bastion's rules map onto."""
+
+    RISK_FOR_PUBLIC_SECURITY = "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
+    VIOLENCE = "STATEMENT_CATEGORY_VIOLENCE"
+    ILLEGAL_OR_HARMFUL_SPEECH = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+    NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE = "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS"
+    SCOPE_OF_PLATFORM_SERVICE = "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    kind: EffectKind
+    params: Mapping[str, Any] = field(default_factory=empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A node of a rule's condition tree.
+
+    ``op`` is ``all`` / ``any`` / ``not`` (with ``children``) or a leaf: ``signal`` (compare a signal's value
+    with ``cmp`` / ``value``), ``label`` (some signal carries the label ``value``), ``reporter`` (the report's
+    reporter kind equals ``value``).
+    """
+
+    op: str
+    children: tuple[Condition, ...] = ()
+    signal: str | None = None
+    cmp: str | None = None
+    value: Any = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    status: RuleStatus
+    subject: Subject
+    when: Condition
+    effects: tuple[Effect, ...]
+    category: ReasonCategory
+    description: str = ""
+    version: str = "1"
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    version: str
+    rules: tuple[Rule, ...]
+    source: str = "<memory>"
+
+    def rules_for(self, subject: Subject) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.subject == subject and r.status != RuleStatus.DRAFT)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One effect a decision carries out (or, for shadow rules, would have)."""
+
+    action: str
+    rule: str
+    policy: str
+    automated: bool = True
+    shadow: bool = False
+    params: Mapping[str, Any] = field(default_factory=empty)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "rule": self.rule, "policy": self.policy,
+                               "automated": self.automated}
+        if self.shadow:
+            out["shadow"] = True
+        out.update(self.params)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the policy decided about one subject, with everything needed to explain and audit it."""
+
+    id: str
+    subject_kind: Subject
+    subject_id: str
+    account_id: str | None
+    created_at: datetime
+    scores: Mapping[str, float]
+    labels: tuple[str, ...]
+    actions: tuple[Action, ...]
+    shadow_actions: tuple[Action, ...]
+    explanation: str
+    category: str | None
+    versions: Mapping[str, Any]
+    signals: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def enforced(self) -> bool:
+        return any(a.action in ENFORCING for a in self.actions)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--out`` shape: one object per subject."""
+        return {
+            "id": self.subject_id,
+            "decision_id": self.id,
+            "subject": str(self.subject_kind),
+            "account_id": self.account_id,
+            "scores": dict(self.scores),
+            "labels": list(self.labels),
+            "actions": [a.to_json() for a in self.actions],
+            "shadow_actions": [a.to_json() for a in self.shadow_actions],
+            "category": self.category,
+            "explanation": self.explanation,
+            "versions": dict(self.versions),
+            "created_at": self.created_at.isoformat(),
+        }

@@ -1,0 +1,152 @@
+"""Typed, immutable records that flow between Bastion's stages.
+
+Everything a reader produces and a detector consumes is one of these frozen, slotted dataclasses. They carry
+no behaviour beyond small conveniences, hold only timezone-aware datetimes, and are cheap to build (the
+ingest path creates tens of thousands per second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, NewType
+
+PostId = NewType("PostId", str)
+AccountId = NewType("AccountId", str)
+MediaId = NewType("MediaId", str)
+ReportId = NewType("ReportId", str)
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def empty() -> Mapping[str, Any]:
+    """The shared empty, read-only mapping (a dataclass default that costs no allocation)."""
+    return EMPTY
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class EdgeKind(StrEnum):
+    FOLLOW = "follow"
+    MENTION = "mention"
+    REPOST = "repost"
+    REPLY = "reply"
+
+
+class ReporterKind(StrEnum):
+    USER = "user"
+    TRUSTED_FLAGGER = "trusted_flagger"
+    AUTHORITY = "authority"  # e.g. a removal order under the EU terrorist-content regulation (TCO)
+
+
+class TargetKind(StrEnum):
+    POST = "post"
+    ACCOUNT = "account"
+
+
+class EnforcementKind(StrEnum):
+    SUSPEND = "suspend"
+    REMOVE = "remove"
+    REINSTATE = "reinstate"
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An image or video attached to a post or used as an avatar.
+
+    ``path`` is a local file readable by the media hashers; ``url`` is informational. Pre-computed hashes
+    (``pdq``, ``md5``) may be supplied by the platform and are then trusted as-is.
+    """
+
+    id: MediaId
+    kind: MediaKind = MediaKind.IMAGE
+    url: str | None = None
+    path: str | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: PostId
+    account_id: AccountId
+    text: str
+    created_at: datetime | None = None
+    lang: str | None = None
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    reply_to: PostId | None = None
+    repost_of: PostId | None = None
+    quote_of: PostId | None = None
+    source: str = "native"
+    meta: Mapping[str, Any] = field(default_factory=empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A platform account. ``identifiers`` are hashed device / IP / e-mail identifiers, when supplied."""
+
+    id: AccountId
+    handle: str
+    display_name: str = ""
+    bio: str = ""
+    location: str = ""
+    created_at: datetime | None = None
+    followers: int | None = None
+    following: int | None = None
+    statuses: int | None = None
+    verified: bool = False
+    avatar: Media | None = None
+    links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+    source: str = "native"
+    meta: Mapping[str, Any] = field(default_factory=empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    src: AccountId
+    dst: AccountId
+    kind: EdgeKind
+    created_at: datetime | None = None
+    post_id: PostId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report about a post or account. An authority's removal order carries a ``deadline``."""
+
+    id: ReportId
+    target_kind: TargetKind
+    target_id: str
+    reporter_kind: ReporterKind
+    created_at: datetime
+    reason: str = ""
+    reporter_id: str | None = None
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcementEvent:
+    """A suspension or removal decided elsewhere (or earlier), used to seed history."""
+
+    id: str
+    kind: EnforcementKind
+    target_kind: TargetKind
+    target_id: str
+    created_at: datetime
+    reason: str = ""
+    source: str = "platform"
+
+
+Record = Post | Account | Edge | Report | EnforcementEvent

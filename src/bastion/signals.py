@@ -1,0 +1,59 @@
+"""Signals: what detectors say about a post or an account.
+
+A :class:`Signal` is a named score in [0, 1] with the evidence behind it (matched spans, labels, details).
+A detector that cannot judge an item emits :meth:`Signal.unavailable` with the reason instead of raising, so
+one failing detector degrades one signal, never the whole decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bastion.records import empty
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A matched stretch of the text a signal keys on (character offsets into the original text)."""
+
+    start: int
+    end: int
+    label: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    value: float
+    detector: str
+    version: str
+    labels: tuple[str, ...] = ()
+    spans: tuple[Span, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=empty)
+    unavailable: str | None = None
+
+    @classmethod
+    def missing(cls, name: str, detector: str, version: str, reason: str) -> Signal:
+        """A signal the detector could not compute, with the reason (recorded, never silently dropped)."""
+        return cls(name=name, value=0.0, detector=detector, version=version, unavailable=reason)
+
+    @property
+    def ok(self) -> bool:
+        return self.unavailable is None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "value": round(self.value, 6), "detector": self.detector,
+                               "version": self.version}
+        if self.labels:
+            out["labels"] = list(self.labels)
+        if self.spans:
+            out["spans"] = [{"start": s.start, "end": s.end, "label": s.label, "text": s.text}
+                            for s in self.spans]
+        if self.details:
+            out["details"] = dict(self.details)
+        if self.unavailable is not None:
+            out["unavailable"] = self.unavailable
+        return out

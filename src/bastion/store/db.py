@@ -1,0 +1,98 @@
+"""Database engines and migrations.
+
+SQLite (WAL, at ``./bastion.db``) by default; PostgreSQL (or any SQLAlchemy URL) when ``BASTION_DB_URL`` or
+``--db`` says so. Every command that opens a database brings it to the newest schema first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bastion.errors import DependencyError
+
+DEFAULT_URL = "sqlite:///bastion.db"
+
+
+def resolve_url(url: str | None = None) -> str:
+    url = url or os.environ.get("BASTION_DB_URL") or DEFAULT_URL
+    if "://" not in url:  # a bare path means a SQLite file
+        url = f"sqlite:///{url}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = resolve_url(url)
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("bastion.store") / "migrations"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema (all branches)."""
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    except OperationalError as exc:
+        raise DependencyError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+                              f"{exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise DependencyError(f"database migration failed: {exc}") from exc
+
+
+def open_engine(url: str | None = None) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+if __name__ == "__main__":  # pragma: no cover - developer tool: draft a migration by autogenerate
+    cfg = alembic_config()
+    scratch = make_engine("sqlite:////tmp/bastion-autogen.db")
+    with scratch.begin() as conn:
+        cfg.attributes["connection"] = conn
+        args = sys.argv[1:]
+        if args and args[0] == "revision":
+            msg = args[args.index("-m") + 1] if "-m" in args else "change"
+            head = args[args.index("--head") + 1] if "--head" in args else "head"
+            rev_id = args[args.index("--rev-id") + 1] if "--rev-id" in args else None
+            branch = args[args.index("--branch-label") + 1] if "--branch-label" in args else None
+            command.upgrade(cfg, "heads")
+            command.revision(cfg, message=msg, autogenerate=True, head=head, rev_id=rev_id,
+                             branch_label=branch)
