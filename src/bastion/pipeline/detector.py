@@ -8,6 +8,10 @@ a harmless default, so a detector implements only what it looks at:
 * :meth:`Detector.detect_accounts` - accounts, at registration or profile change, before any post;
 * :meth:`Detector.observe` - edges, reports and enforcement events that feed stateful detectors.
 
+Stateful detectors also implement :meth:`Detector.snapshot` / :meth:`Detector.restore` (the pipeline keeps
+the snapshot in the store between runs) and may report account-level signals through
+:meth:`Detector.account_signals`.
+
 Detectors run in registry order; a later detector sees the signals of earlier ones (``PostContext.signals``),
 so expensive detectors can cascade on cheap ones. A detector registers itself by name with
 :func:`register`, and :func:`build` instantiates the names a run asks for - adding a detector is one module,
@@ -57,6 +61,20 @@ class Detector(ABC):
 
     def observe(self, records: Iterable[Edge | Report | EnforcementEvent]) -> None:  # noqa: B027
         """Feed non-content records to stateful detectors. Default: ignore them."""
+
+    def account_signals(self) -> Mapping[str, Sequence[Signal]]:
+        """Signals about accounts whose state changed since the last call (e.g. a risk score that crossed a
+        threshold after their latest posts), keyed by account id; the pipeline decides on them with the
+        policy's account rules. Called once per batch. Default: none."""
+        return {}
+
+    def snapshot(self) -> bytes | None:
+        """Serialise the detector's state (keyed state, windows, fingerprints) so a later run, or another
+        worker, can :meth:`restore` it. Not pickle: JSON or another documented format. Default: stateless."""
+        return None
+
+    def restore(self, data: bytes) -> None:  # noqa: B027
+        """Load state written by :meth:`snapshot`. Default: nothing to restore."""
 
     def get_params(self) -> Mapping[str, Any]:
         """Constructor parameters, so a detector can be rebuilt on a worker."""

@@ -285,3 +285,10 @@ signal_stats = Table(  # per-run counters of signal values, for drift monitoring
     Column("unavailable", Integer, nullable=False),
     Column("mean", Float, nullable=False),
 )
+
+detector_state = Table(  # snapshots of stateful detectors between runs (see Detector.snapshot)
+    "detector_state", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -20,6 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('detector_state',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_at', bastion.store.schema.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_detector_state'))
+    )
     
     op.create_table('accounts',
     sa.Column('id', sa.String(length=200), nullable=False),
@@ -275,6 +281,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('detector_state')
     
     op.drop_table('webhook_outbox')
     op.drop_table('signal_stats')
