@@ -1,0 +1,264 @@
+"""The security sink: the action sink the pipeline calls for ``escalate`` actions.
+
+Given the decision, the post, its author and every signal, it opens a case in the security queue (or adds
+the post to an open case it belongs to - same author, or the same hashtag or quoted text against the same
+protected assets), fills its evidence bundle, and returns the action's extra parameters
+``{"case_id", "severity", "assets"}``. :meth:`SecuritySink.observe` is for every post that did *not*
+escalate: a post that reports on, quotes or shares a hashtag with an open case's threats is attached to that
+case as context (news reports of a threat belong in the file, not in the queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, inspect, or_, select
+
+from bastion.records import Account, Post
+from bastion.signals import Signal
+from bastion.text.normalize import fold
+from bastion.threats.cases import CaseStore, Clock, shingles, utcnow
+
+log = logging.getLogger(__name__)
+
+RECENT_POSTS = 20
+RELATED_POSTS = 50
+MAX_MEDIA_BYTES = 50 * 1024 * 1024
+
+
+def record_json(obj: Any) -> Any:
+    """A record as plain JSON data (datetimes as ISO 8601 with zone)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return record_json(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): record_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [record_json(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return obj
+
+
+def _signals(signals: Mapping[str, Signal] | Sequence[Signal]) -> dict[str, Signal]:
+    if isinstance(signals, Mapping):
+        return dict(signals)
+    return {s.name: s for s in signals}
+
+
+def _severity(sigs: Mapping[str, Signal]) -> tuple[float, str, list[str]]:
+    sev = sigs.get("threat_severity")
+    if sev is None or not sev.ok:
+        return 0.0, "low", []
+    return sev.value, str(sev.details.get("level", "low")), [str(a) for a in sev.details.get("assets", [])]
+
+
+class SecuritySink:
+    """Creates and updates security cases. ``engine`` must be migrated (``open_engine``)."""
+
+    name = "security"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utcnow,
+        sla_hours: float = 1.0,
+        retention: timedelta | None = None,
+        actor: str = "pipeline",
+    ) -> None:
+        kwargs: dict[str, Any] = {"clock": clock, "sla_hours": sla_hours}
+        if retention is not None:
+            kwargs["retention"] = retention
+        self.cases = CaseStore(engine, **kwargs)
+        self.engine = engine
+        self.actor = actor
+        self._has_posts = "posts" in inspect(engine).get_table_names()
+
+    def perform(
+        self,
+        decision: Any,
+        action: Any,
+        post: Post,
+        author: Account | None,
+        signals: Mapping[str, Signal] | Sequence[Signal],
+    ) -> dict[str, Any]:
+        sigs = _signals(signals)
+        severity, level, assets = _severity(sigs)
+        fp = shingles(fold(post.text))
+        tags = [fold(t) for t in post.hashtags]
+        params = getattr(action, "params", {}) or {}
+        sla = params.get("sla_hours")
+        with self.engine.begin() as conn:
+            case_id = self.cases.find_open(
+                conn, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp
+            )
+            if case_id is None:
+                case_id = self.cases.open_case(
+                    conn,
+                    post_id=post.id,
+                    account_id=post.account_id,
+                    severity=severity,
+                    level=level,
+                    assets=assets,
+                    hashtags=tags,
+                    fingerprint=fp,
+                    actor=self.actor,
+                    sla_hours=float(sla) if sla is not None else None,
+                    summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
+                )
+            else:
+                self.cases.update_case(
+                    conn,
+                    case_id,
+                    severity=severity,
+                    level=level,
+                    assets=assets,
+                    hashtags=tags,
+                    fingerprint=fp,
+                    actor=self.actor,
+                    post_id=post.id,
+                )
+            self._bundle(conn, case_id, post, author, sigs, decision)
+        return {"case_id": case_id, "severity": level, "assets": assets}
+
+    def observe(
+        self, post: Post, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
+    ) -> str | None:
+        """Attach a non-escalated post to the open case it reports on or quotes; returns the case id."""
+        sigs = _signals(signals)
+        threat = sigs.get("threat")
+        _, _, assets = _severity(sigs)
+        fp = shingles(fold(post.text))
+        tags = [fold(t) for t in post.hashtags]
+        if not (tags or assets or fp):
+            return None
+        with self.engine.begin() as conn:
+            case_id = self.cases.find_open(conn, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
+            if case_id is None:
+                return None
+            reporting = bool(threat is not None and threat.details.get("reporting"))
+            role = "report_context" if reporting else "related"
+            self.cases.add_json(
+                conn,
+                case_id,
+                role,
+                post.id,
+                {
+                    "post": record_json(post),
+                    "author": record_json(author),
+                    "signals": {k: s.to_json() for k, s in sigs.items()},
+                },
+                actor=self.actor,
+                details={"reporting": reporting},
+            )
+        return case_id
+
+    # --- the evidence bundle --------------------------------------------------------------------------------
+    def _bundle(
+        self,
+        conn: Connection,
+        case_id: str,
+        post: Post,
+        author: Account | None,
+        sigs: Mapping[str, Signal],
+        decision: Any,
+    ) -> None:
+        add = self.cases.add_json
+        add(conn, case_id, "post", post.id, record_json(post), actor=self.actor)
+        for media in post.media:
+            data = _read_media(media.path)
+            if data is not None:
+                self.cases.add_item(
+                    conn,
+                    case_id,
+                    "media",
+                    media.id,
+                    data,
+                    "application/octet-stream",
+                    actor=self.actor,
+                    details={"media_id": media.id, "kind": str(media.kind)},
+                )
+            else:
+                add(
+                    conn,
+                    case_id,
+                    "media",
+                    media.id,
+                    record_json(media),
+                    actor=self.actor,
+                    details={"bytes": "unavailable"},
+                )
+        if author is not None:
+            add(
+                conn,
+                case_id,
+                "profile",
+                author.id,
+                record_json(author),
+                actor=self.actor,
+                details={"snapshot_at": self.cases.clock().isoformat()},
+            )
+        add(
+            conn,
+            case_id,
+            "detector_output",
+            post.id,
+            {
+                "signals": {k: s.to_json() for k, s in sigs.items()},
+                "decision": record_json(decision.to_json()) if hasattr(decision, "to_json") else None,
+            },
+            actor=self.actor,
+        )
+        if self._has_posts:
+            for role, rows in self._context(conn, post).items():
+                for row in rows:
+                    add(conn, case_id, role, str(row["id"]), row, actor=self.actor)
+
+    def _context(self, conn: Connection, post: Post) -> dict[str, list[dict[str, Any]]]:
+        """Recent posts by the author, the thread around the post, and related campaign posts, from the
+        store's ``posts`` table (whatever the pipeline has ingested)."""
+        from bastion.store.schema import posts
+
+        def rows(stmt: Any) -> list[dict[str, Any]]:
+            return [record_json(dict(r._mapping)) for r in conn.execute(stmt)]
+
+        out: dict[str, list[dict[str, Any]]] = {}
+        out["recent_post"] = rows(
+            select(posts)
+            .where(posts.c.account_id == post.account_id, posts.c.id != post.id)
+            .order_by(posts.c.created_at.desc())
+            .limit(RECENT_POSTS)
+        )
+        thread_ids = [i for i in (post.reply_to, post.quote_of, post.repost_of) if i]
+        out["thread"] = rows(
+            select(posts).where(or_(posts.c.id.in_(thread_ids), posts.c.reply_to == post.id)).limit(RECENT_POSTS)
+        )
+        related: list[dict[str, Any]] = []
+        if post.hashtags:
+            cand = rows(
+                select(posts)
+                .where(posts.c.id != post.id, posts.c.account_id != post.account_id)
+                .order_by(posts.c.created_at.desc())
+                .limit(2000)
+            )
+            wanted = {fold(t) for t in post.hashtags}
+            related = [r for r in cand if wanted & {fold(str(t)) for t in (r.get("hashtags") or [])}]
+        out["related"] = related[:RELATED_POSTS]
+        return out
+
+
+def _read_media(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    p = Path(path)
+    try:
+        if p.is_file() and p.stat().st_size <= MAX_MEDIA_BYTES:
+            return p.read_bytes()
+    except OSError:
+        log.warning("media file for evidence unreadable")
+    return None
