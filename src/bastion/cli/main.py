@@ -7,13 +7,17 @@ list below. Heavy imports (models, indexes, web servers) stay inside command fun
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bastion.errors import BastionError
 
@@ -39,7 +43,31 @@ def _register_all() -> None:
         module.register(app, eval_app=eval_app, train_app=train_app)
 
 
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Map Bastion's errors to a clear message and the documented exit code (2 user, 3 dependency...)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BastionError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _guard(typer_app: typer.Typer) -> None:
+    for cmd in typer_app.registered_commands:
+        if cmd.callback is not None:
+            cmd.callback = _guarded(cmd.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _guard(group.typer_instance)
+
+
 _register_all()
+_guard(app)
 
 
 def main() -> None:
@@ -47,7 +75,7 @@ def main() -> None:
     try:
         app()
     except BastionError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)
 
 

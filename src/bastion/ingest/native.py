@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bastion.errors import RecordError
 from bastion.ingest.base import (
     MAX_TEXT_CHARS,
@@ -202,11 +204,16 @@ class NativeReader:
     name = "native"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return b'"type"' in head.split(b"\n", 1)[0] and head.lstrip().startswith(b"{")
+        first = head.lstrip().split(b"\n", 1)[0]
+        try:
+            obj = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(obj, dict) and obj.get("type") in TYPES
 
     def read(self, path: Path) -> Iterator[Item]:
         for n, line in iter_lines(path):
             try:
                 yield record_from(parse_json_line(line))
-            except Exception as exc:  # noqa: BLE001 - any bad record is quarantined, the run goes on
+            except Exception as exc:
                 yield quarantine(path, n, exc, line)

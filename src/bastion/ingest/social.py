@@ -224,7 +224,7 @@ class _JsonValuesReader:
                 continue
             try:
                 yield from self.convert(value)
-            except Exception as exc:  # noqa: BLE001 - quarantine the record, keep reading
+            except Exception as exc:
                 yield quarantine(path, line, exc, _preview(value))
 
 

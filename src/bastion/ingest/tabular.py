@@ -90,7 +90,7 @@ class FifthTribeCsvReader:
                         raise RecordError(f"{len(row[None]) + len(FIFTHTRIBE_COLUMNS)} columns, expected "
                                           f"{len(reader.fieldnames or ())}")
                     yield from fifthtribe_records(row, index)
-                except Exception as exc:  # noqa: BLE001 - quarantine and go on
+                except Exception as exc:
                     yield quarantine(path, line, exc, ",".join(str(v) for v in row.values())[:500])
                 index += 1
 
@@ -100,7 +100,8 @@ def corpus_records(obj: Any) -> list[Record]:
         raise RecordError("expected a JSON object")
     pid = req_str(obj, "id")
     text = as_str(obj.get("text", ""), "text", pid, MAX_TEXT_CHARS)
-    meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+    raw_meta = obj.get("meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     user = opt_str(meta, "account", pid) or f"anon:{obj.get('dataset', 'corpus')}:{pid}"
     created = opt_time(meta, "time", pid)
     records: list[Record] = []
@@ -129,5 +130,5 @@ class CorpusReader:
         for n, line in iter_lines(path):
             try:
                 yield from corpus_records(parse_json_line(line))
-            except Exception as exc:  # noqa: BLE001 - quarantine and go on
+            except Exception as exc:
                 yield quarantine(path, n, exc, line)

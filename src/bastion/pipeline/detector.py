@@ -27,17 +27,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bastion.errors import ConfigError
-from bastion.records import Account, EnforcementEvent, Edge, Post, Report
+from bastion.records import Account, Edge, EnforcementEvent, Post, Report
 from bastion.signals import Signal
 
 
 @dataclass(slots=True)
 class PostContext:
-    """A post on its way through the detectors: the post, its author, and the signals found so far."""
+    """A post on its way through the detectors: the post, its author, and the signals found so far.
+
+    ``replay`` is true when the post was already stored by an earlier run and is being scored again (a
+    rescan): stateful detectors should score it without counting it a second time.
+    """
 
     post: Post
     author: Account | None = None
     signals: dict[str, Signal] = field(default_factory=dict)
+    replay: bool = False
 
     def score(self, name: str, default: float = 0.0) -> float:
         sig = self.signals.get(name)

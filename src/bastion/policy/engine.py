@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,9 +109,10 @@ def _describe(cond: Condition) -> str:
     return f"not ({inner})" if cond.op == "not" else inner
 
 
-def decision_id(subject: Subject, subject_id: str, policy: Policy) -> str:
-    """Stable id: the same subject under the same policy version is the same decision (idempotent sinks)."""
-    key = f"{subject.value}\x1f{subject_id}\x1f{policy.name}\x1f{policy.version}".encode()
+def decision_id(subject: Subject, subject_id: str, policy: Policy, rules: Sequence[str] = ()) -> str:
+    """Stable id: the same subject, under the same policy version, with the same rules firing, is the same
+    decision - so a rescan or a retried delivery never enforces twice (idempotent ledger and sinks)."""
+    key = "\x1f".join((subject.value, subject_id, policy.name, policy.version, *sorted(rules))).encode()
     return "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
 
@@ -140,12 +141,14 @@ class PolicyEngine:
         labels: list[str] = []
         category: str | None = None
         fired: list[str] = []
+        matched: list[str] = []
         for rule, test in self._compiled[subject]:
             reasons = test(facts)
             if reasons is None:
                 continue
             is_shadow = rule.status == RuleStatus.SHADOW
             rule_ref = f"{rule.id}@{rule.version}"
+            matched.append(rule_ref)
             for eff in rule.effects:
                 act = _action(eff, rule_ref, self.policy, is_shadow)
                 (shadow if is_shadow else actions).append(act)
@@ -171,7 +174,7 @@ class PolicyEngine:
             if model:
                 versions.setdefault("models", {})[sig.name] = model
         return Decision(
-            id=decision_id(subject, subject_id, self.policy),
+            id=decision_id(subject, subject_id, self.policy, matched),
             subject_kind=subject,
             subject_id=subject_id,
             account_id=account_id,

@@ -35,7 +35,16 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bastion.errors import InputError, PolicyError
-from bastion.policy.model import Condition, Effect, EffectKind, Policy, ReasonCategory, Rule, RuleStatus, Subject
+from bastion.policy.model import (
+    Condition,
+    Effect,
+    EffectKind,
+    Policy,
+    ReasonCategory,
+    Rule,
+    RuleStatus,
+    Subject,
+)
 
 COMPARATORS = ("gte", "gt", "lte", "lt", "eq")
 LEAVES = ("signal", "label", "reporter")

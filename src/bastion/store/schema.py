@@ -52,9 +52,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        dt: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 Json = JSON().with_variant(JSON(none_as_null=True), "postgresql")
@@ -143,7 +142,7 @@ decisions = Table(
     Column("subject_kind", String(16), nullable=False),
     Column("subject_id", String(200), nullable=False, index=True),
     Column("account_id", String(200), index=True),
-    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("policy", String(100), nullable=False),
     Column("policy_version", String(64), nullable=False),
     Column("category", String(100)),
@@ -156,7 +155,7 @@ decisions = Table(
     Column("versions", Json, nullable=False),
     Column("signals", Json, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("audit_seq", BigInteger, index=True),
+    Column("audit_seq", BigInteger),
 )
 
 # The enforcement ledger: one row per action carried out (or reversed), idempotent by decision and action.

@@ -1,7 +1,7 @@
 """core tables
 
 Revision ID: 0001_core
-Revises: 
+Revises: (none)
 Create Date: 2026-11-29 14:31:45.185434
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import bastion.store.schema
-
 
 revision = '0001_core'
 down_revision = None
@@ -26,7 +25,7 @@ def upgrade() -> None:
     sa.Column('updated_at', bastion.store.schema.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_detector_state'))
     )
-    
+
     op.create_table('accounts',
     sa.Column('id', sa.String(length=200), nullable=False),
     sa.Column('handle', sa.String(length=200), nullable=False),
@@ -96,8 +95,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decisions_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_decisions_audit_seq'), ['audit_seq'], unique=False)
-        batch_op.create_index(batch_op.f('ix_decisions_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_decisions_subject_id'), ['subject_id'], unique=False)
 
     op.create_table('edges',
@@ -277,12 +274,12 @@ def upgrade() -> None:
     sa.Column('delivered_at', bastion.store.schema.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('decision_id', name=op.f('pk_webhook_outbox'))
     )
-    
+
 
 
 def downgrade() -> None:
     op.drop_table('detector_state')
-    
+
     op.drop_table('webhook_outbox')
     op.drop_table('signal_stats')
     op.drop_table('runs')
@@ -327,8 +324,6 @@ def downgrade() -> None:
     op.drop_table('edges')
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_decisions_subject_id'))
-        batch_op.drop_index(batch_op.f('ix_decisions_created_at'))
-        batch_op.drop_index(batch_op.f('ix_decisions_audit_seq'))
         batch_op.drop_index(batch_op.f('ix_decisions_account_id'))
 
     op.drop_table('decisions')
@@ -341,4 +336,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_accounts_handle'))
 
     op.drop_table('accounts')
-    
+

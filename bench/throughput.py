@@ -1,0 +1,99 @@
+"""End-to-end scan throughput: ingest + detectors + policy + SQLite persistence, posts per second.
+
+    python bench/throughput.py [--posts N] [--json OUT] [--md OUT] [--detectors none,all]
+
+Generates N synthetic posts (and one account per 20 posts) in Bastion's native JSONL, then runs the same code
+path as ``bastion scan`` into a fresh SQLite database, once per detector setting. Single process (one core
+for the pipeline; SQLite's writer shares it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+WORDS = ("the", "city", "council", "meets", "today", "about", "new", "park", "traffic", "weather", "match",
+         "tonight", "great", "coffee", "school", "music", "festival", "train", "delayed", "again", "news",
+         "report", "says", "minister", "visit", "market", "prices", "rise")
+TAGS = ("news", "football", "weather", "music", "travel", "food")
+
+
+def generate(path: Path, n_posts: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    t0 = datetime(2015, 1, 1, tzinfo=UTC)
+    n_accounts = max(1, n_posts // 20)
+    with path.open("wb") as fh:
+        for a in range(n_accounts):
+            fh.write(orjson.dumps({"type": "account", "id": f"acct{a}", "handle": f"user_{a}",
+                                   "display_name": f"User {a}", "bio": "likes " + rng.choice(WORDS),
+                                   "created_at": (t0 - timedelta(days=rng.randint(1, 900))).isoformat()}) + b"\n")
+        for i in range(n_posts):
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 20)))
+            if rng.random() < 0.3:
+                text += " #" + rng.choice(TAGS)
+            fh.write(orjson.dumps({"type": "post", "id": f"post{i}", "account_id": f"acct{rng.randrange(n_accounts)}",
+                                   "text": text, "created_at": (t0 + timedelta(seconds=i)).isoformat(),
+                                   "lang": "en"}) + b"\n")
+
+
+def run_once(data: Path, detectors: str, workdir: Path) -> dict[str, object]:
+    from bastion.pipeline.build import build_pipeline, iter_inputs
+    from bastion.settings import Settings
+
+    db = workdir / f"bench-{detectors.replace(',', '_')}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, batch_size=2000)
+    pipeline, names = build_pipeline(settings)
+    t0 = time.perf_counter()
+    stats = pipeline.run(iter_inputs([data]), inputs=[str(data)])
+    elapsed = time.perf_counter() - t0
+    return {"detectors": detectors, "detector_names": names, "posts": stats.posts, "seconds": round(elapsed, 3),
+            "posts_per_s": round(stats.posts / elapsed, 1), "decisions": stats.decisions,
+            "actions": dict(stats.actions), "stage_seconds": stats.to_json()["stage_seconds"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--posts", type=int, default=100_000)
+    ap.add_argument("--detectors", default="none,all", help="comma-free settings separated by ';' or ','")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--md", type=Path, default=None)
+    args = ap.parse_args()
+    settings = [s for s in args.detectors.replace(";", ",").split(",") if s] if ";" not in args.detectors \
+        else args.detectors.split(";")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        data = work / "posts.jsonl"
+        generate(data, args.posts)
+        results = [run_once(data, s, work) for s in settings]
+    report = {"benchmark": "scan throughput", "posts": args.posts, "python": sys.version.split()[0],
+              "machine": platform.machine(), "cpus": os.cpu_count(),
+              "date": datetime.now(UTC).isoformat(timespec="seconds"), "runs": results}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    if args.md:
+        lines = ["# Scan throughput", "", f"{args.posts:,} synthetic posts, SQLite, one process.", "",
+                 "| detectors | posts/s | seconds | decisions |", "|---|---:|---:|---:|"]
+        lines += [f"| {r['detectors']} ({', '.join(r['detector_names']) or '-'}) | {r['posts_per_s']:,} | "
+                  f"{r['seconds']} | {r['decisions']:,} |" for r in results]
+        args.md.parent.mkdir(parents=True, exist_ok=True)
+        args.md.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

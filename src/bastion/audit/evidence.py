@@ -1,0 +1,137 @@
+"""Content-addressed evidence: blobs keyed by SHA-256, linked to the subjects they document.
+
+Blobs live in the database (portable across SQLite and PostgreSQL, backed up with everything else). A blob
+under legal hold is never purged; otherwise it is kept until ``retain_until`` (six months after removal by
+default, as the EU terrorist-content regulation requires) and then purged: its bytes are dropped, its hash
+and metadata stay, and the purge is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from bastion.audit.log import AuditLog
+from bastion.errors import IntegrityError, NotFound
+from bastion.store.schema import evidence_blobs, evidence_refs
+
+#: EU Regulation 2021/784 (TCO), Art. 6: removed content and related data are preserved for six months.
+DEFAULT_RETENTION = timedelta(days=183)
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    sha256: str
+    size: int
+    media_type: str
+    created_at: datetime
+    legal_hold: bool
+    retain_until: datetime | None
+    purged_at: datetime | None
+
+
+class EvidenceStore:
+    def __init__(self, engine: Engine, *, retention: timedelta = DEFAULT_RETENTION) -> None:
+        self.engine = engine
+        self.retention = retention
+
+    def put(self, data: bytes, media_type: str, *, subject_kind: str, subject_id: str, role: str,
+            legal_hold: bool = False, retain_until: datetime | None = None, now: datetime | None = None,
+            conn: Connection | None = None) -> str:
+        """Store ``data`` (idempotent by content) and link it to a subject; return its SHA-256 hex."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.put(data, media_type, subject_kind=subject_kind, subject_id=subject_id, role=role,
+                                legal_hold=legal_hold, retain_until=retain_until, now=now, conn=c)
+        now = now or datetime.now(UTC)
+        sha = hashlib.sha256(data).hexdigest()
+        existing = conn.execute(select(evidence_blobs.c.sha256, evidence_blobs.c.purged_at)
+                                .where(evidence_blobs.c.sha256 == sha)).first()
+        if existing is None:
+            conn.execute(evidence_blobs.insert().values(
+                sha256=sha, size=len(data), media_type=media_type, data=data, created_at=now,
+                legal_hold=legal_hold, retain_until=retain_until))
+        else:
+            values: dict[str, object] = {}
+            if existing.purged_at is not None:  # the same content came back: keep it again
+                values.update(data=data, purged_at=None)
+            if legal_hold:
+                values["legal_hold"] = True
+            if retain_until is not None:
+                values["retain_until"] = retain_until
+            if values:
+                conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(**values))
+        try:
+            with conn.begin_nested():
+                conn.execute(evidence_refs.insert().values(sha256=sha, subject_kind=subject_kind,
+                                                           subject_id=subject_id, role=role, created_at=now))
+        except SAIntegrityError:
+            pass  # already linked
+        return sha
+
+    def get(self, sha: str) -> bytes:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(evidence_blobs.c.data, evidence_blobs.c.purged_at)
+                               .where(evidence_blobs.c.sha256 == sha)).first()
+        if row is None:
+            raise NotFound(f"no evidence blob {sha}")
+        if row.data is None:
+            raise NotFound(f"evidence blob {sha} was purged at {row.purged_at}")
+        data = bytes(row.data)
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise IntegrityError(f"evidence blob {sha} does not match its hash")
+        return data
+
+    def verify(self, sha: str) -> bool:
+        try:
+            self.get(sha)
+        except (NotFound, IntegrityError):
+            return False
+        return True
+
+    def info(self, sha: str) -> BlobInfo:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(evidence_blobs).where(evidence_blobs.c.sha256 == sha)).first()
+        if r is None:
+            raise NotFound(f"no evidence blob {sha}")
+        return BlobInfo(r.sha256, r.size, r.media_type, r.created_at, r.legal_hold, r.retain_until, r.purged_at)
+
+    def hold(self, sha: str, on: bool = True) -> None:
+        with self.engine.begin() as conn:
+            n = conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha)
+                             .values(legal_hold=on)).rowcount
+            if not n:
+                raise NotFound(f"no evidence blob {sha}")
+            AuditLog().append(conn, "evidence.hold" if on else "evidence.release", "system", sha, {"on": on})
+
+    def start_retention(self, subject_kind: str, subject_id: str, *, now: datetime | None = None,
+                        conn: Connection | None = None) -> int:
+        """The subject was removed: its evidence is kept for the retention period from now."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.start_retention(subject_kind, subject_id, now=now, conn=c)
+        until = (now or datetime.now(UTC)) + self.retention
+        shas = select(evidence_refs.c.sha256).where(evidence_refs.c.subject_kind == subject_kind,
+                                                    evidence_refs.c.subject_id == subject_id)
+        return int(conn.execute(update(evidence_blobs).where(
+            evidence_blobs.c.sha256.in_(shas),
+            (evidence_blobs.c.retain_until.is_(None)) | (evidence_blobs.c.retain_until < until))
+            .values(retain_until=until)).rowcount)
+
+    def purge_expired(self, *, now: datetime | None = None, actor: str = "retention") -> list[str]:
+        """Drop the bytes of blobs past retention and not on legal hold; audit each purge."""
+        now = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            due = [r[0] for r in conn.execute(select(evidence_blobs.c.sha256).where(
+                evidence_blobs.c.legal_hold.is_(False), evidence_blobs.c.purged_at.is_(None),
+                evidence_blobs.c.retain_until.is_not(None), evidence_blobs.c.retain_until <= now))]
+            if due:
+                conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256.in_(due))
+                             .values(data=None, purged_at=now))
+                AuditLog().append_many(conn, [("evidence.purge", actor, sha, {"reason": "retention expired"})
+                                              for sha in due], now=now)
+        return due

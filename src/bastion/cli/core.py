@@ -1,0 +1,233 @@
+"""Core commands: ``scan``, ``policy check``, ``audit verify|export``, ``export decisions``, ``webhooks``."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from bastion.errors import IntegrityError, PolicyError
+
+console = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path (default: "
+                                           "$BASTION_DB_URL or ./bastion.db).")]
+
+
+def scan(
+    inputs: Annotated[list[Path], typer.Argument(help="Input files (JSONL, JSON, CSV).", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="auto, native, twitter_v1, twitter_v2, mastodon, "
+                                     "fifthtribe_csv, corpus.")] = "auto",
+    db: DbOpt = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
+    detectors: Annotated[str | None, typer.Option(help="'all', 'none' or a comma-separated list.")] = None,
+    assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write one JSON decision per input post.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Records per transaction.")] = None,
+    quarantine_out: Annotated[Path | None, typer.Option("--quarantine", help="Also write quarantined "
+                                                        "records to this JSONL file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Scan posts, accounts and reports into explained, audited decisions."""
+    from bastion.errors import InputError
+    from bastion.pipeline.build import build_pipeline, iter_inputs
+    from bastion.settings import Settings
+
+    for p in inputs:
+        if not p.is_file():
+            raise InputError(f"no such input file: {p}")
+    settings = Settings.load(db_url=db, policy=str(policy) if policy else None, detectors=detectors,
+                             assets=str(assets) if assets else None, batch_size=batch_size)
+    out_fh: IO[bytes] | None = out_path.open("wb") if out_path else None
+    q_fh: IO[bytes] | None = quarantine_out.open("wb") if quarantine_out else None
+
+    def write_decision(d: Any) -> None:
+        if out_fh is not None and d.subject_kind.value == "post":
+            out_fh.write(orjson.dumps(d.to_json()) + b"\n")
+
+    pipeline, names = build_pipeline(settings, on_decision=write_decision)
+    items = iter_inputs(inputs, fmt)
+    if q_fh is not None:
+        items = _tee_quarantine(items, q_fh)
+    total = sum(p.stat().st_size for p in inputs)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("[bold]scan"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("records"), TimeElapsedColumn(), console=console,
+                      disable=quiet or not console.is_terminal) as progress:
+            task = progress.add_task("scan", total=None)
+            stats = pipeline.run(items, inputs=[str(p) for p in inputs],
+                                 progress=lambda n: progress.advance(task, n))
+    finally:
+        if out_fh is not None:
+            out_fh.close()
+        if q_fh is not None:
+            q_fh.close()
+    _summary(stats, names, pipeline.policy.policy, total)
+
+
+def _tee_quarantine(items: Any, fh: IO[bytes]) -> Any:
+    from bastion.ingest import Quarantined
+
+    for item in items:
+        if isinstance(item, Quarantined):
+            fh.write(orjson.dumps(item.to_json()) + b"\n")
+        yield item
+
+
+def _summary(stats: Any, detectors: list[str], policy: Any, total_bytes: int) -> None:
+    table = Table(title=f"bastion scan · {stats.run_id}", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [("posts", stats.posts), ("  of which already stored", stats.posts_duplicate),
+            ("accounts", stats.accounts), ("edges", stats.edges), ("reports", stats.reports),
+            ("enforcement events", stats.enforcement), ("quarantined records", stats.quarantined),
+            ("decisions", stats.decisions)]
+    for name, n in rows:
+        table.add_row(name, f"{n:,}")
+    for action, n in sorted(stats.actions.items()):
+        table.add_row(f"action: {action}", f"{n:,}")
+    for action, n in sorted(stats.shadow_actions.items()):
+        table.add_row(f"shadow: {action}", f"{n:,}")
+    for rule, n in sorted(stats.by_policy_rule.items()):
+        table.add_row(f"rule: {rule}", f"{n:,}")
+    for sig, n in sorted(stats.unavailable_signals.items()):
+        table.add_row(f"unavailable signal: {sig}", f"{n:,}")
+    table.add_row("throughput", f"{stats.posts_per_s:,.0f} posts/s")
+    table.caption = (f"policy {policy.name}@{policy.version} · detectors: {', '.join(detectors) or 'none'} · "
+                     f"{stats.seconds:.2f}s · {total_bytes / 1e6:.1f} MB read")
+    out.print(table)
+
+
+def policy_check(path: Annotated[Path, typer.Argument(help="Policy YAML to validate.")]) -> None:
+    """Validate a policy file; print every problem as file:line: message."""
+    from bastion.policy.loader import load_policy
+
+    try:
+        pol = load_policy(path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            typer.echo(problem)
+        raise typer.Exit(2) from None
+    counts: dict[str, int] = {}
+    for r in pol.rules:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    typer.echo(f"{path}: OK - policy {pol.name}@{pol.version}, {len(pol.rules)} rules "
+               f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
+
+
+def audit_verify(
+    db: DbOpt = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Verify an exported log instead.")] = None,
+) -> None:
+    """Recompute the audit chain (and every decision's hash); non-zero exit on any tampering."""
+    from bastion.audit import log as audit
+
+    if file is not None:
+        result = audit.verify_file(file)
+    else:
+        from bastion.store.db import open_engine
+
+        result = audit.verify(open_engine(db))
+    if result.ok:
+        out.print(f"audit log OK: {result.entries} entries, chain intact")
+        return
+    for p in result.problems[:200]:
+        typer.echo(f"TAMPERED: {p}")
+    raise IntegrityError(f"audit verification failed: {len(result.problems)} problem(s)")
+
+
+def audit_export(path: Annotated[Path, typer.Argument(help="Output JSONL file.")], db: DbOpt = None) -> None:
+    """Export the audit log as JSON Lines (verifiable offline with `audit verify --file`)."""
+    from bastion.audit import log as audit
+    from bastion.store.db import open_engine
+
+    n = audit.export(open_engine(db), path)
+    out.print(f"wrote {n} audit entries to {path}")
+
+
+def export_decisions(
+    path: Annotated[Path, typer.Argument(help="Output JSONL file ('-' for stdout).")],
+    db: DbOpt = None,
+    enforced_only: Annotated[bool, typer.Option("--enforced", help="Only decisions with actions.")] = False,
+) -> None:
+    """Export stored decisions as JSON Lines."""
+    from bastion.store.db import open_engine
+    from bastion.store.queries import iter_decisions
+
+    engine = open_engine(db)
+    fh: IO[bytes] = os.fdopen(os.dup(1), "wb") if str(path) == "-" else path.open("wb")
+    n = 0
+    with fh:
+        for row in iter_decisions(engine, with_actions_only=enforced_only):
+            fh.write(orjson.dumps(row, default=str) + b"\n")
+            n += 1
+    console.print(f"exported {n} decisions")
+
+
+def webhooks_deliver(db: DbOpt = None,
+                     url: Annotated[str | None, typer.Option(help="Receiver URL (or $BASTION_WEBHOOK_URL).")] = None
+                     ) -> None:
+    """Deliver pending webhook notifications (signed, retried with backoff, idempotent by decision)."""
+    from bastion.actions.webhook import WebhookDeliverer
+    from bastion.errors import ConfigError
+    from bastion.settings import Settings
+    from bastion.store.db import open_engine
+
+    settings = Settings.load(db_url=db, webhook_url=url)
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise ConfigError("set BASTION_WEBHOOK_URL and BASTION_WEBHOOK_SECRET")
+    stats = WebhookDeliverer(open_engine(settings.db_url), settings.webhook_url,
+                             settings.webhook_secret).deliver_pending()
+    out.print(f"delivered {stats.delivered}, retried {stats.retried}, failed {stats.failed}, "
+              f"still pending {stats.pending}")
+
+
+def quarantine_list(db: DbOpt = None, limit: Annotated[int, typer.Option(help="Rows to show.")] = 50) -> None:
+    """Show quarantined records with file, line, field and reason."""
+    from sqlalchemy import select
+
+    from bastion.store.db import open_engine
+    from bastion.store.schema import quarantine
+
+    engine = open_engine(db)
+    table = Table("file", "line", "record", "field", "reason")
+    with engine.connect() as conn:
+        rows = conn.execute(select(quarantine).order_by(quarantine.c.seq.desc()).limit(limit))
+        for r in itertools.islice(rows, limit):
+            table.add_row(r.file, str(r.line), r.record_id or "", r.field or "", r.reason)
+    out.print(table)
+
+
+def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer) -> None:
+    app.command("scan")(scan)
+    policy_app = typer.Typer(help="Policies.", no_args_is_help=True)
+    policy_app.command("check")(policy_check)
+    app.add_typer(policy_app, name="policy")
+    audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("export")(audit_export)
+    app.add_typer(audit_app, name="audit")
+    export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
+    export_app.command("decisions")(export_decisions)
+    app.add_typer(export_app, name="export")
+    hooks = typer.Typer(help="The webhook action sink.", no_args_is_help=True)
+    hooks.command("deliver")(webhooks_deliver)
+    app.add_typer(hooks, name="webhooks")
+    q = typer.Typer(help="Quarantined input records.", no_args_is_help=True)
+    q.command("list")(quarantine_list)
+    app.add_typer(q, name="quarantine")

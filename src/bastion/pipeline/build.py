@@ -1,0 +1,38 @@
+"""Assemble a :class:`Pipeline` from :class:`Settings` (the one place the edge wires the core together)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from bastion.actions.base import available_sinks, build_sinks
+from bastion.ingest import Item, read
+from bastion.pipeline import detector as registry
+from bastion.pipeline.runtime import Pipeline
+from bastion.policy.engine import PolicyEngine
+from bastion.policy.loader import load_policy
+from bastion.policy.model import Decision
+from bastion.settings import Settings
+from bastion.store.db import open_engine
+from bastion.store.writer import Store
+
+log = logging.getLogger(__name__)
+
+
+def iter_inputs(paths: Sequence[Path], fmt: str = "auto") -> Iterator[Item]:
+    return itertools.chain.from_iterable(read(p, fmt) for p in paths)
+
+
+def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None] | None = None
+                   ) -> tuple[Pipeline, list[str]]:
+    engine = open_engine(settings.db_url)
+    policy = load_policy(settings.policy)
+    names = registry.parse_names(settings.detectors)
+    detectors = registry.build(names, settings.detector_options)
+    sinks = build_sinks(available_sinks(), engine=engine) if names else []
+    pipeline = Pipeline(engine=PolicyEngine(policy), detectors=detectors, store=Store(engine), sinks=sinks,
+                        batch_size=settings.batch_size, on_decision=on_decision,
+                        webhook=bool(settings.webhook_url))
+    return pipeline, names

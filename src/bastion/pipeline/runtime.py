@@ -1,0 +1,286 @@
+"""The local runtime: stream records through the named stages in one process.
+
+    ingest ─▶ accounts ─▶ observe ─▶ detect ─▶ decide ─▶ act ─▶ persist
+
+* **ingest**: readers yield records and quarantined items; records are grouped into batches.
+* **accounts**: new and updated accounts are checked at registration (``Detector.detect_accounts``), before
+  their first post.
+* **observe**: edges, reports and enforcement events feed stateful detectors.
+* **detect**: each detector, in order, scores the batch's new posts; a detector that raises is retried post
+  by post, and a post it still fails on gets an unavailable signal with the reason.
+* **decide**: the policy turns each subject's signals into a decision (posts, accounts, reports).
+* **act**: action sinks (security cases, ...) carry out effects and annotate the actions.
+* **persist**: one transaction per batch (records, decisions, ledger, review jobs, audit, webhook outbox).
+
+The stages are functions of their inputs plus the detectors' keyed state, so another runtime (a cluster
+job partitioned by account or hashtag) can drive the same detectors and policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bastion.actions.base import ActionSink
+from bastion.ingest.base import Item, Quarantined
+from bastion.pipeline.batch import Batch
+from bastion.pipeline.detector import Detector, PostContext
+from bastion.policy.engine import PolicyEngine
+from bastion.policy.model import Action, Decision, Subject
+from bastion.records import Account, Edge, EnforcementEvent, Post, Report
+from bastion.signals import Signal
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+AUTHOR_CACHE = 200_000  # accounts kept in memory for PostContext.author (bounded: constant memory)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ScanStats:
+    run_id: str = ""
+    records: int = 0
+    posts: int = 0
+    posts_duplicate: int = 0
+    accounts: int = 0
+    edges: int = 0
+    reports: int = 0
+    enforcement: int = 0
+    quarantined: int = 0
+    decisions: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    shadow_actions: Counter[str] = field(default_factory=Counter)
+    by_policy_rule: Counter[str] = field(default_factory=Counter)
+    unavailable_signals: Counter[str] = field(default_factory=Counter)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def posts_per_s(self) -> float:
+        return self.posts / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "records": self.records, "posts": self.posts,
+                "posts_duplicate": self.posts_duplicate, "accounts": self.accounts, "edges": self.edges,
+                "reports": self.reports, "enforcement": self.enforcement, "quarantined": self.quarantined,
+                "decisions": self.decisions, "actions": dict(self.actions),
+                "shadow_actions": dict(self.shadow_actions), "by_rule": dict(self.by_policy_rule),
+                "unavailable_signals": dict(self.unavailable_signals),
+                "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+                "seconds": round(self.seconds, 3), "posts_per_s": round(self.posts_per_s, 1)}
+
+
+class _Timer:
+    def __init__(self, stats: ScanStats, stage: str) -> None:
+        self.stats, self.stage = stats, stage
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        spent = time.perf_counter() - self.t0
+        self.stats.stage_seconds[self.stage] = self.stats.stage_seconds.get(self.stage, 0.0) + spent
+
+
+def batched(items: Iterable[Item], size: int) -> Iterator[Batch]:
+    batch = Batch()
+    for item in items:
+        if isinstance(item, Post):
+            batch.posts.append(item)
+        elif isinstance(item, Account):
+            batch.accounts.append(item)
+        elif isinstance(item, Edge):
+            batch.edges.append(item)
+        elif isinstance(item, Report):
+            batch.reports.append(item)
+        elif isinstance(item, EnforcementEvent):
+            batch.enforcement.append(item)
+        elif isinstance(item, Quarantined):
+            batch.quarantined.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = Batch()
+    if len(batch):
+        yield batch
+
+
+def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext]) -> None:
+    """Run each detector over the batch; isolate failures to the posts that cause them."""
+    for det in detectors:
+        try:
+            results = det.detect(contexts)
+            if len(results) != len(contexts):
+                raise ValueError(f"returned {len(results)} results for {len(contexts)} posts")
+        except Exception as exc:
+            log.warning("detector %s failed on a batch (%s); retrying post by post", det.name, exc)
+            results = []
+            for ctx in contexts:
+                try:
+                    results.append(list(det.detect([ctx])[0]))
+                except Exception as one:
+                    results.append([Signal.missing(name, det.name, det.version, f"{type(one).__name__}: {one}")
+                                    for name in det.signals])
+        for ctx, sigs in zip(contexts, results, strict=True):
+            for sig in sigs:
+                ctx.signals[sig.name] = sig
+
+
+class Pipeline:
+    def __init__(self, *, engine: PolicyEngine, detectors: Sequence[Detector], store: Any,
+                 sinks: Sequence[ActionSink] = (), clock: Clock = utc_now, batch_size: int = 1000,
+                 on_decision: Callable[[Decision], None] | None = None, webhook: bool = False) -> None:
+        self.policy = engine
+        self.detectors = list(detectors)
+        self.store = store
+        self.sinks = list(sinks)
+        self.clock = clock
+        self.batch_size = batch_size
+        self.on_decision = on_decision
+        self.webhook = webhook
+        self.authors: OrderedDict[str, Account] = OrderedDict()
+
+    # -- state ------------------------------------------------------------------------------------------
+    def restore_state(self) -> None:
+        for det in self.detectors:
+            data = self.store.load_state(det.name) if self.store else None
+            if data:
+                det.restore(data)
+
+    def save_state(self) -> None:
+        states = {}
+        for det in self.detectors:
+            snap = det.snapshot()
+            if snap is not None:
+                states[det.name] = snap
+        if self.store:
+            self.store.save_state(states, self.clock())
+
+    # -- the run --------------------------------------------------------------------------------------------
+    def run(self, items: Iterable[Item], *, inputs: Sequence[str] = (),
+            progress: Callable[[int], None] | None = None) -> ScanStats:
+        stats = ScanStats(run_id="run_" + uuid.uuid4().hex[:16])
+        t0 = time.perf_counter()
+        if self.store:
+            self.store.start_run(stats.run_id, list(inputs), self.clock())
+        self.restore_state()
+        for batch in batched(items, self.batch_size):
+            self.process(batch, stats)
+            if progress:
+                progress(len(batch))
+        self.save_state()
+        stats.seconds = time.perf_counter() - t0
+        if self.store:
+            self.store.finish_run(stats.run_id, stats.to_json(), self.clock())
+        return stats
+
+    def process(self, batch: Batch, stats: ScanStats) -> list[Decision]:
+        now = self.clock()
+        stats.records += len(batch) - len(batch.quarantined)
+        stats.quarantined += len(batch.quarantined)
+        stats.accounts += len(batch.accounts)
+        stats.edges += len(batch.edges)
+        stats.reports += len(batch.reports)
+        stats.enforcement += len(batch.enforcement)
+
+        with _Timer(stats, "accounts"):
+            for a in batch.accounts:
+                self.authors[a.id] = a
+                self.authors.move_to_end(a.id)
+            while len(self.authors) > AUTHOR_CACHE:
+                self.authors.popitem(last=False)
+            account_signals: dict[str, dict[str, Signal]] = {}
+            if batch.accounts and self.detectors:
+                for det in self.detectors:
+                    for acct, sigs in zip(batch.accounts, det.detect_accounts(batch.accounts), strict=True):
+                        for s in sigs:
+                            account_signals.setdefault(acct.id, {})[s.name] = s
+        with _Timer(stats, "observe"):
+            others: list[Edge | Report | EnforcementEvent] = [*batch.edges, *batch.reports, *batch.enforcement]
+            if others:
+                for det in self.detectors:
+                    det.observe(others)
+        with _Timer(stats, "dedupe"):
+            seen: set[str] = set()
+            fresh: list[Post] = []
+            for p in batch.posts:
+                if p.id not in seen:
+                    seen.add(p.id)
+                    fresh.append(p)
+            known = self.store.existing_posts([p.id for p in fresh]) if self.store else set()
+            stats.posts_duplicate += len(batch.posts) - len(fresh) + len(known)
+            stats.posts += len(fresh)
+            # known posts are scored again (a rescan reports on every input post) but stored once
+            batch.posts = [p for p in fresh if p.id not in known]
+            posts = fresh
+        contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in known) for p in posts]
+        with _Timer(stats, "detect"):
+            if self.detectors and contexts:
+                run_detectors(self.detectors, contexts)
+            for det in self.detectors:
+                for aid, sigs in det.account_signals().items():
+                    for s in sigs:
+                        account_signals.setdefault(aid, {})[s.name] = s
+        decisions: list[Decision] = []
+        with _Timer(stats, "decide"):
+            decide = self.policy.decide
+            for ctx in contexts:
+                decisions.append(decide(Subject.POST, ctx.post.id, ctx.signals, now=now,
+                                        account_id=ctx.post.account_id))
+            for aid, acct_sigs in account_signals.items():
+                decisions.append(decide(Subject.ACCOUNT, aid, acct_sigs, now=now, account_id=aid))
+            for r in batch.reports:
+                decisions.append(decide(Subject.REPORT, r.id, {}, now=now, reporter=r.reporter_kind.value,
+                                        account_id=r.target_id if r.target_kind.value == "account" else None))
+        with _Timer(stats, "act"):
+            by_post: dict[str, PostContext] = {c.post.id: c for c in contexts}
+            decisions = [self._act(d, by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None)
+                         for d in decisions]
+        batch.decisions = decisions
+        with _Timer(stats, "persist"):
+            if self.store:
+                self.store.write(batch, run_id=stats.run_id, now=now,
+                                 posts_by_id={p.id: p for p in posts},
+                                 reports_by_id={r.id: r for r in batch.reports}, webhook=self.webhook)
+        for d in decisions:
+            stats.decisions += 1
+            for act in d.actions:
+                stats.actions[act.action] += 1
+                stats.by_policy_rule[f"{act.policy} {act.rule}"] += 1
+            for act in d.shadow_actions:
+                stats.shadow_actions[act.action] += 1
+            if self.on_decision is not None:
+                self.on_decision(d)
+        for ctx in contexts:
+            for name, sig in ctx.signals.items():
+                if not sig.ok:
+                    stats.unavailable_signals[name] += 1
+        return decisions
+
+    def _act(self, decision: Decision, ctx: PostContext | None) -> Decision:
+        if not self.sinks or not decision.actions:
+            return decision
+        changed = False
+        actions: list[Action] = []
+        for action in decision.actions:
+            params = dict(action.params)
+            for sink in self.sinks:
+                if action.action not in sink.handles:
+                    continue
+                try:
+                    params.update(sink.perform(decision, action, ctx))
+                except Exception as exc:
+                    log.error("sink %s failed on decision %s: %s", sink.name, decision.id, exc)
+                    params["sink_error"] = f"{sink.name}: {type(exc).__name__}: {exc}"
+                changed = True
+            actions.append(replace(action, params=params) if changed else action)
+        return replace(decision, actions=tuple(actions)) if changed else decision

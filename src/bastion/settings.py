@@ -1,0 +1,57 @@
+"""Settings, built once at the edge (CLI, server) from a TOML file and ``BASTION_*`` variables.
+
+Precedence: explicit arguments > environment > ``bastion.toml`` (or ``BASTION_CONFIG``) > defaults.
+Secrets (the webhook signing secret) come from the environment only, never from a config file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bastion.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str | None = None
+    policy: str | None = None  # None: the default policy that ships
+    detectors: str = "all"
+    assets: str | None = None  # protected-assets registry for the threat detector
+    batch_size: int = 1000
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    detector_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
+        cfg = Path(path or os.environ.get("BASTION_CONFIG", "bastion.toml"))
+        if cfg.is_file():
+            try:
+                data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{cfg}: {exc}") from exc
+            if "webhook_secret" in data:
+                raise ConfigError(f"{cfg}: secrets belong in the environment (BASTION_WEBHOOK_SECRET)")
+            values.update({k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        env = {"db_url": "BASTION_DB_URL", "policy": "BASTION_POLICY", "detectors": "BASTION_DETECTORS",
+               "assets": "BASTION_ASSETS", "webhook_url": "BASTION_WEBHOOK_URL",
+               "webhook_secret": "BASTION_WEBHOOK_SECRET", "batch_size": "BASTION_BATCH_SIZE"}
+        for key, var in env.items():
+            if os.environ.get(var):
+                values[key] = os.environ[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            values["batch_size"] = int(values.get("batch_size", 1000))
+        except ValueError as exc:
+            raise ConfigError(f"batch_size must be an integer: {exc}") from exc
+        settings = cls(**values)
+        if settings.assets:
+            opts = {**settings.detector_options}
+            opts["threat"] = {**opts.get("threat", {}), "assets_path": settings.assets}
+            settings = replace(settings, detector_options=opts)
+        return settings

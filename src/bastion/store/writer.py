@@ -1,0 +1,322 @@
+"""The pipeline's write path: one transaction per batch, idempotent by id, on SQLite or PostgreSQL.
+
+* The same post ingested twice is one post (``ON CONFLICT DO NOTHING``); a later version of an account
+  updates it (``ON CONFLICT DO UPDATE`` when the new version is not older).
+* Decisions are append-only and idempotent by decision id; each carries a content hash, and each batch of
+  new decisions is sealed by one ``decisions.batch`` audit entry holding their digest.
+* Enforcing actions go to the ledger; review effects become review jobs (an authority's removal order jumps
+  the queue with its deadline); enforcing decisions get an audit entry of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Boolean, Connection, Engine, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bastion.actions.webhook import enqueue
+from bastion.audit.decisions import batch_digest, content_hash
+from bastion.audit.log import AuditLog
+from bastion.ingest.base import Quarantined
+from bastion.pipeline.batch import Batch
+from bastion.policy.model import ENFORCING, Decision, EffectKind
+from bastion.records import Account, Media, Post, Report
+from bastion.store import schema as t
+from bastion.store.schema import UtcDateTime
+
+CHUNK = 500  # rows per statement for IN (...) look-ups
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+def _sqlite_value(column: Any) -> Any:
+    """How one column's Python value is written by the raw SQLite path (as SQLAlchemy would store it)."""
+    if isinstance(column.type, UtcDateTime):
+        return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(
+            sep=" ", timespec="microseconds")
+    if isinstance(column.type, JSON):
+        return lambda v: None if v is None else orjson.dumps(v, default=str).decode()
+    if isinstance(column.type, Boolean):
+        return lambda v: None if v is None else int(bool(v))
+    return None
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, ignore: bool = True) -> None:
+    """Insert many rows, skipping existing keys when ``ignore``.
+
+    On SQLite this goes straight to the driver's ``executemany`` with values converted the way SQLAlchemy
+    stores them (the hot path: tens of thousands of rows per second); elsewhere it is a SQLAlchemy Core
+    insert, which PostgreSQL batches itself.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        stmt = _insert(conn, table)
+        conn.execute(stmt.on_conflict_do_nothing() if ignore else stmt, rows)
+        return
+    cols = [c for c in table.columns if c.name in rows[0]]
+    convert = [(c.name, _sqlite_value(c)) for c in cols]
+    sql = (f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table.name} ({', '.join(c.name for c in cols)}) "
+           f"VALUES ({', '.join('?' for _ in cols)})")
+    values = [tuple(f(r[name]) if f else r[name] for name, f in convert) for r in rows]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
+
+
+def _media_json(m: Media) -> dict[str, Any]:
+    return {k: v for k, v in (("id", m.id), ("kind", m.kind.value), ("url", m.url), ("path", m.path),
+                              ("md5", m.md5), ("sha256", m.sha256), ("pdq", m.pdq)) if v is not None}
+
+
+def post_row(p: Post, now: datetime) -> dict[str, Any]:
+    return {"id": p.id, "account_id": p.account_id, "text": p.text, "created_at": p.created_at, "lang": p.lang,
+            "hashtags": list(p.hashtags), "mentions": list(p.mentions), "urls": list(p.urls),
+            "media": [_media_json(m) for m in p.media], "reply_to": p.reply_to, "repost_of": p.repost_of,
+            "quote_of": p.quote_of, "source": p.source, "meta": dict(p.meta) if p.meta else None,
+            "ingested_at": now}
+
+
+def account_row(a: Account, now: datetime) -> dict[str, Any]:
+    return {"id": a.id, "handle": a.handle, "display_name": a.display_name, "bio": a.bio,
+            "location": a.location, "created_at": a.created_at, "followers": a.followers,
+            "following": a.following, "statuses": a.statuses, "verified": a.verified,
+            "avatar": _media_json(a.avatar) if a.avatar else None, "links": list(a.links),
+            "identifiers": list(a.identifiers), "updated_at": a.updated_at, "source": a.source,
+            "meta": dict(a.meta) if a.meta else None, "status": "active", "ingested_at": now}
+
+
+def decision_row(d: Decision) -> dict[str, Any]:
+    row = {"id": d.id, "subject_kind": d.subject_kind.value, "subject_id": d.subject_id,
+           "account_id": d.account_id, "created_at": d.created_at,
+           "policy": d.versions.get("policy", ""), "policy_version": d.versions.get("policy_version", ""),
+           "category": d.category, "enforced": d.enforced, "explanation": d.explanation,
+           "scores": dict(d.scores), "labels": list(d.labels), "actions": [a.to_json() for a in d.actions],
+           "shadow_actions": [a.to_json() for a in d.shadow_actions], "versions": dict(d.versions),
+           "signals": list(d.signals)}
+    row["content_hash"] = content_hash(row)
+    return row
+
+
+def job_id(queue: str, subject_kind: str, subject_id: str) -> str:
+    return "job_" + hashlib.sha256(f"{queue}\x1f{subject_kind}\x1f{subject_id}".encode()).hexdigest()[:20]
+
+
+@dataclass(slots=True)
+class WriteResult:
+    posts_new: int = 0
+    decisions_new: int = 0
+    audit_seq: int | None = None
+
+
+class Store:
+    """The write side used by the pipeline, plus the small reads it needs. Thread-compatible, not shared."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.audit = AuditLog()
+
+    # -- reads --------------------------------------------------------------------------------------
+    def existing(self, table: Table, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        if not ids:
+            return found
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), CHUNK):
+                chunk = list(ids[i:i + CHUNK])
+                found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
+        return found
+
+    def existing_posts(self, ids: Sequence[str]) -> set[str]:
+        return self.existing(t.posts, ids)
+
+    def load_state(self, name: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.detector_state.c.data).where(t.detector_state.c.name == name)).first()
+        return bytes(row[0]) if row else None
+
+    def save_state(self, states: Mapping[str, bytes], now: datetime) -> None:
+        if not states:
+            return
+        with self.engine.begin() as conn:
+            ins = _insert(conn, t.detector_state)
+            conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={
+                "data": ins.excluded.data, "updated_at": ins.excluded.updated_at}),
+                [{"name": k, "data": v, "updated_at": now} for k, v in states.items()])
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_run(self, run_id: str, inputs: list[str], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.runs.insert().values(id=run_id, started_at=now, inputs=inputs))
+            self.audit.append(conn, "run.start", "pipeline", run_id, {"inputs": inputs}, now=now)
+
+    def finish_run(self, run_id: str, stats: Mapping[str, Any], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(finished_at=now, stats=dict(stats)))
+            self.audit.append(conn, "run.finish", "pipeline", run_id, dict(stats), now=now)
+
+    # -- the batch write ------------------------------------------------------------------------------
+    def write(self, batch: Batch, *, run_id: str, now: datetime, posts_by_id: Mapping[str, Post],
+              reports_by_id: Mapping[str, Report], webhook: bool = False) -> WriteResult:
+        res = WriteResult()
+        with self.engine.begin() as conn:
+            self._write_records(conn, batch, now, res)
+            self._write_quarantine(conn, batch.quarantined, run_id, now)
+            fresh = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
+            if webhook and fresh:
+                enqueue(conn, fresh, now)
+        return res
+
+    def _write_records(self, conn: Connection, batch: Batch, now: datetime, res: WriteResult) -> None:
+        if batch.accounts:
+            latest: dict[str, Account] = {}
+            for a in batch.accounts:
+                latest[a.id] = a
+            ins = _insert(conn, t.accounts)
+            cols = ("handle", "display_name", "bio", "location", "created_at", "followers", "following",
+                    "statuses", "verified", "avatar", "links", "identifiers", "updated_at", "source", "meta")
+            newer = (t.accounts.c.updated_at.is_(None) | ins.excluded.updated_at.is_(None)
+                     | (ins.excluded.updated_at >= t.accounts.c.updated_at))
+            conn.execute(ins.on_conflict_do_update(index_elements=["id"],
+                                                   set_={c: ins.excluded[c] for c in cols}, where=newer),
+                         [account_row(a, now) for a in latest.values()])
+        if batch.posts:
+            rows = [post_row(p, now) for p in batch.posts]
+            bulk_insert(conn, t.posts, rows)
+            res.posts_new = len(rows)
+            firsts: dict[str, datetime] = {}
+            for p in batch.posts:
+                ts = p.created_at or now
+                if p.account_id not in firsts or ts < firsts[p.account_id]:
+                    firsts[p.account_id] = ts
+            conn.execute(update(t.accounts).where(
+                t.accounts.c.id == bindparam("aid"),
+                t.accounts.c.first_post_at.is_(None) | (t.accounts.c.first_post_at > bindparam("ts")))
+                .values(first_post_at=bindparam("ts")),
+                [{"aid": aid, "ts": ts} for aid, ts in firsts.items()])
+        if batch.edges:
+            conn.execute(_insert(conn, t.edges).on_conflict_do_nothing(), [
+                {"src": e.src, "dst": e.dst, "kind": e.kind.value, "created_at": e.created_at,
+                 "post_id": e.post_id or ""} for e in batch.edges])
+        if batch.reports:
+            conn.execute(_insert(conn, t.reports).on_conflict_do_nothing(index_elements=["id"]), [
+                {"id": r.id, "target_kind": r.target_kind.value, "target_id": r.target_id,
+                 "reporter_kind": r.reporter_kind.value, "reporter_id": r.reporter_id, "reason": r.reason,
+                 "created_at": r.created_at, "deadline": r.deadline} for r in batch.reports])
+        if batch.enforcement:
+            conn.execute(_insert(conn, t.enforcement).on_conflict_do_nothing(index_elements=["id"]), [
+                {"id": e.id, "kind": e.kind.value, "target_kind": e.target_kind.value, "target_id": e.target_id,
+                 "created_at": e.created_at, "reason": e.reason, "source": e.source} for e in batch.enforcement])
+            for e in batch.enforcement:
+                self._apply_status(conn, e.kind.value, e.target_kind.value, e.target_id, e.created_at)
+
+    @staticmethod
+    def _apply_status(conn: Connection, kind: str, target_kind: str, target_id: str, when: datetime) -> None:
+        if target_kind == "account":
+            status = {"suspend": "suspended", "reinstate": "active"}.get(kind)
+            if status:
+                conn.execute(update(t.accounts).where(t.accounts.c.id == target_id)
+                             .values(status=status, status_changed_at=when))
+        elif kind == "remove":
+            conn.execute(update(t.posts).where(t.posts.c.id == target_id, t.posts.c.removed_at.is_(None))
+                         .values(removed_at=when))
+        elif kind == "reinstate":
+            conn.execute(update(t.posts).where(t.posts.c.id == target_id).values(removed_at=None))
+
+    @staticmethod
+    def _write_quarantine(conn: Connection, items: Iterable[Quarantined], run_id: str, now: datetime) -> None:
+        rows = [{"run_id": run_id, "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
+                 "reason": q.reason, "raw": q.raw[:10_000], "created_at": now} for q in items]
+        if rows:
+            conn.execute(t.quarantine.insert(), rows)
+
+    def _write_decisions(self, conn: Connection, decisions: list[Decision], now: datetime,
+                         posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report],
+                         res: WriteResult) -> list[Decision]:
+        """Write the decisions not already stored; return them."""
+        if not decisions:
+            return []
+        ids = [d.id for d in decisions]
+        known: set[str] = set()
+        for i in range(0, len(ids), CHUNK):
+            known.update(r[0] for r in conn.execute(select(t.decisions.c.id)
+                                                    .where(t.decisions.c.id.in_(ids[i:i + CHUNK]))))
+        fresh: dict[str, Decision] = {}
+        for d in decisions:
+            if d.id not in known:
+                fresh[d.id] = d
+        if not fresh:
+            return []
+        rows = [decision_row(d) for d in fresh.values()]
+        enforcing = [d for d in fresh.values() if d.actions]
+        entries: list[tuple[str, str, str | None, Mapping[str, Any]]] = [
+            ("decisions.batch", "pipeline", None,
+             {"count": len(rows), "digest": batch_digest((r["id"], r["content_hash"]) for r in rows)})]
+        entries += [("decision.actions", "pipeline", f"{d.subject_kind.value}:{d.subject_id}",
+                     {"decision": d.id, "actions": [a.to_json() for a in d.actions]}) for d in enforcing]
+        seq = self.audit.append_many(conn, entries, now=now)[0]
+        for r in rows:
+            r["audit_seq"] = seq
+        bulk_insert(conn, t.decisions, rows, ignore=False)
+        res.decisions_new = len(rows)
+        res.audit_seq = seq
+        self._write_effects(conn, enforcing, now, posts_by_id, reports_by_id)
+        return list(fresh.values())
+
+    def _write_effects(self, conn: Connection, decisions: list[Decision], now: datetime,
+                       posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report]) -> None:
+        ledger_rows: list[dict[str, Any]] = []
+        jobs: list[dict[str, Any]] = []
+        for d in decisions:
+            post = posts_by_id.get(d.subject_id) if d.subject_kind.value == "post" else None
+            report = reports_by_id.get(d.subject_id) if d.subject_kind.value == "report" else None
+            for a in d.actions:
+                kind = EffectKind(a.action)
+                if kind == EffectKind.REVIEW:
+                    queue = str(a.params.get("queue", "default"))
+                    subj_kind, subj_id = d.subject_kind.value, d.subject_id
+                    deadline = None
+                    if report is not None:  # review the reported content itself
+                        subj_kind, subj_id, deadline = report.target_kind.value, report.target_id, report.deadline
+                    jobs.append({"id": job_id(queue, subj_kind, subj_id), "queue": queue,
+                                 "subject_kind": subj_kind, "subject_id": subj_id, "decision_id": d.id,
+                                 "priority": int(a.params.get("priority", 5)), "created_at": now,
+                                 "deadline": deadline, "state": "open"})
+                elif kind in ENFORCING or kind == EffectKind.ESCALATE:
+                    for target_kind, target_id in _targets(kind, d, post):
+                        ledger_rows.append({
+                            "decision_id": d.id, "action": a.action, "target_kind": target_kind,
+                            "target_id": target_id, "rule": a.rule, "policy": a.policy,
+                            "automated": a.automated, "source": "automated",
+                            "params": dict(a.params) or None, "created_at": now,
+                            "content_created_at": post.created_at if post else None})
+                        if kind in (EffectKind.REMOVE_POST, EffectKind.SUSPEND_ACCOUNT):
+                            self._apply_status(conn, "remove" if kind == EffectKind.REMOVE_POST else "suspend",
+                                               target_kind, target_id, now)
+        if ledger_rows:
+            conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), ledger_rows)
+        if jobs:
+            conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), jobs)
+
+
+def _targets(kind: EffectKind, d: Decision, post: Post | None) -> list[tuple[str, str]]:
+    if kind == EffectKind.SUSPEND_ACCOUNT:
+        return [("account", d.account_id or d.subject_id)]
+    if kind in (EffectKind.DETREND_HASHTAG, EffectKind.RESTRICT_HASHTAG):
+        tags = post.hashtags if post else ()
+        return [("hashtag", tag.lower()) for tag in tags] or [(d.subject_kind.value, d.subject_id)]
+    return [(d.subject_kind.value, d.subject_id)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,126 @@
+"""Policy files: validation with file:line errors; evaluation of live, shadow and draft rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bastion.errors import PolicyError
+from bastion.policy.engine import PolicyEngine
+from bastion.policy.loader import load_policy, parse_policy
+from bastion.policy.model import ReasonCategory, Subject
+from bastion.signals import Signal
+
+NOW = datetime(2015, 1, 1, tzinfo=UTC)
+
+POLICY = """\
+policy: test
+version: "7"
+rules:
+  - id: remove-high
+    category: STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY
+    when:
+      all:
+        - {signal: propaganda, gte: 0.9}
+        - not: {signal: reporting, gte: 0.5}
+    effects: [remove_post, {label: terror}, {review: qa}]
+  - id: shadow-lower
+    status: shadow
+    category: STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY
+    when: {signal: propaganda, gte: 0.5}
+    effects: [remove_post]
+  - id: draft-rule
+    status: draft
+    category: STATEMENT_CATEGORY_VIOLENCE
+    when: {signal: propaganda, gte: 0.0}
+    effects: [escalate]
+"""
+
+
+def sig(name: str, value: float, **kw: object) -> Signal:
+    return Signal(name=name, value=value, detector="t", version="1", **kw)  # type: ignore[arg-type]
+
+
+def test_live_shadow_and_draft_rules() -> None:
+    engine = PolicyEngine(parse_policy(POLICY, "p.yaml"))
+    d = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.95)}, now=NOW, account_id="a")
+    assert [a.action for a in d.actions] == ["remove_post", "label", "review"]
+    assert [a.action for a in d.shadow_actions] == ["remove_post"]
+    assert all(a.shadow for a in d.shadow_actions)
+    assert d.labels == ("terror",)
+    assert d.category == ReasonCategory.RISK_FOR_PUBLIC_SECURITY.value
+    assert d.versions["policy_version"] == "7" and d.versions["rules"] == ["remove-high@1"]
+    assert "propaganda=0.950 ≥ 0.9" in d.explanation and "shadow" in d.explanation
+    assert not any(a.action == "escalate" for a in d.actions)  # draft rules never run
+
+
+def test_reporting_blocks_removal_and_unavailable_signals_never_fire() -> None:
+    engine = PolicyEngine(parse_policy(POLICY, "p.yaml"))
+    d = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.95),
+                                           "reporting": sig("reporting", 0.8)}, now=NOW)
+    assert d.actions == ()
+    gone = Signal.missing("propaganda", "t", "1", "model file missing")
+    d2 = engine.decide(Subject.POST, "p2", {"propaganda": gone}, now=NOW)
+    assert d2.actions == () and d2.shadow_actions == ()
+    assert "model file missing" in d2.explanation
+
+
+def test_decision_ids_are_stable_and_change_with_fired_rules() -> None:
+    engine = PolicyEngine(parse_policy(POLICY, "p.yaml"))
+    a = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.95)}, now=NOW)
+    b = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.97)}, now=NOW)
+    c = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.6)}, now=NOW)
+    assert a.id == b.id != c.id
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("policy: x\nversion: 1\nrules:\n  - id: a\n    category: NOPE\n    when: {signal: s, gte: 1}\n"
+     "    effects: [remove_post]\n", 5, "category 'NOPE' is not one of"),
+    ("policy: x\nversion: 1\nrules:\n  - id: a\n    category: STATEMENT_CATEGORY_VIOLENCE\n"
+     "    when: {signal: s, gte: high}\n    effects: [remove_post]\n", 6, "must be a number"),
+    ("policy: x\nversion: 1\nrules:\n  - id: a\n    category: STATEMENT_CATEGORY_VIOLENCE\n"
+     "    when: {signal: s}\n    effects: [remove_post]\n", 6, "needs exactly one comparison"),
+    ("policy: x\nversion: 1\nrules:\n  - id: a\n    category: STATEMENT_CATEGORY_VIOLENCE\n"
+     "    when: {signal: s, gt: 1}\n    effects: [explode]\n", 7, "effect 'explode' is not one of"),
+    ("policy: x\nversion: 1\nrules:\n  - id: a\n    status: live\n    colour: red\n", 6, "unknown rule key"),
+    ("policy: x\nversion: 1\nrules: [\n", 4, "not valid YAML"),
+])
+def test_policy_errors_name_file_and_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy(text, "bad.yaml")
+    assert any(p.startswith(f"bad.yaml:{line}:") and message in p for p in err.value.problems), err.value.problems
+
+
+def test_duplicate_rule_ids_and_all_problems_reported_at_once() -> None:
+    text = ("policy: x\nversion: 1\nrules:\n"
+            "  - {id: a, category: STATEMENT_CATEGORY_VIOLENCE, when: {signal: s, gt: 1}, effects: [nope]}\n"
+            "  - {id: a, category: STATEMENT_CATEGORY_VIOLENCE, when: {signal: s, gt: 1}, effects: [escalate]}\n")
+    with pytest.raises(PolicyError) as err:
+        parse_policy(text, "f.yaml")
+    assert len(err.value.problems) == 2
+    assert "duplicate rule id 'a'" in err.value.problems[1]
+
+
+def test_default_policy_is_valid_and_never_removes_on_lexicon_alone() -> None:
+    pol = load_policy(None)
+    engine = PolicyEngine(pol)
+    d = engine.decide(Subject.POST, "p", {"lexicon": sig("lexicon", 1.0)}, now=NOW)
+    assert [a.action for a in d.actions] == ["review"]
+    reported = engine.decide(Subject.REPORT, "r", {}, now=NOW, reporter="authority")
+    assert reported.actions[0].params["queue"] == "removal-orders"
+
+
+def test_policy_check_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: x\nversion: 1\nrules:\n  - id: a\n    category: NOPE\n")
+    result = CliRunner().invoke(app, ["policy", "check", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:4: rule is missing 'when'" in result.output
+    ok = CliRunner().invoke(app, ["policy", "check", "src/bastion/policy/default.yaml"])
+    assert ok.exit_code == 0 and "OK" in ok.output

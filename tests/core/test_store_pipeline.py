@@ -1,0 +1,149 @@
+"""The store (SQLite and PostgreSQL) and the pipeline: idempotent writes, detector failures, effects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import orjson
+from sqlalchemy import Engine, func, select
+
+from bastion.pipeline import detector as registry
+from bastion.pipeline.batch import Batch
+from bastion.pipeline.detector import Detector, PostContext
+from bastion.pipeline.runtime import Pipeline, ScanStats
+from bastion.policy.engine import PolicyEngine
+from bastion.policy.loader import load_policy
+from bastion.records import Account, AccountId, Post, PostId
+from bastion.signals import Signal
+from bastion.store import schema as t
+from bastion.store.writer import Store
+
+T0 = datetime(2015, 2, 1, tzinfo=UTC)
+
+
+class KeywordDetector(Detector):
+    """Test detector: 'propaganda' = 0.99 when the text contains KEYWORD, raises on 'BOOM'."""
+
+    name: ClassVar[str] = "kw"
+    signals: ClassVar[tuple[str, ...]] = ("propaganda", "reporting")
+    version = "t1"
+
+    def detect(self, batch: Sequence[PostContext]) -> list[list[Signal]]:
+        out = []
+        for ctx in batch:
+            if "BOOM" in ctx.post.text:
+                raise RuntimeError("cannot parse")
+            hit = 0.99 if "KEYWORD" in ctx.post.text else 0.01
+            out.append([Signal("propaganda", hit, self.name, self.version),
+                        Signal("reporting", 0.9 if "reported" in ctx.post.text else 0.1, self.name, self.version)])
+        return out
+
+
+def post(i: str, text: str, account: str = "a1") -> Post:
+    return Post(id=PostId(i), account_id=AccountId(account), text=text, created_at=T0)
+
+
+def make_pipeline(engine: Engine, detectors: list[Detector] | None = None) -> Pipeline:
+    return Pipeline(engine=PolicyEngine(load_policy(None)), detectors=detectors or [], store=Store(engine),
+                    clock=lambda: T0)
+
+
+def count(engine: Engine, table: t.Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_same_post_twice_is_one_post_and_account_updates(engine: Engine) -> None:
+    pipe = make_pipeline(engine)
+    stats = ScanStats()
+    v1 = Account(id=AccountId("a1"), handle="old", updated_at=T0)
+    v2 = Account(id=AccountId("a1"), handle="new", updated_at=T0.replace(day=2))
+    pipe.process(Batch(posts=[post("p1", "hello"), post("p1", "hello")], accounts=[v1]), stats)
+    pipe.process(Batch(posts=[post("p1", "hello")], accounts=[v2]), stats)
+    pipe.process(Batch(accounts=[v1]), stats)  # an older version does not overwrite a newer one
+    assert count(engine, t.posts) == 1
+    assert count(engine, t.decisions) == 1  # the rescan makes the same decision, stored once
+    assert stats.posts_duplicate == 2
+    with engine.connect() as conn:
+        assert conn.execute(select(t.accounts.c.handle)).scalar_one() == "new"
+        assert conn.execute(select(t.accounts.c.first_post_at)).scalar_one() == T0
+
+
+def test_detector_failure_degrades_one_signal_not_the_decision(engine: Engine) -> None:
+    pipe = make_pipeline(engine, [KeywordDetector()])
+    decisions = pipe.process(Batch(posts=[post("ok", "KEYWORD here"), post("bad", "BOOM")]), ScanStats())
+    by_id = {d.subject_id: d for d in decisions}
+    assert [a.action for a in by_id["ok"].actions][:1] == ["remove_post"]
+    assert by_id["bad"].actions == ()
+    assert "RuntimeError: cannot parse" in by_id["bad"].explanation
+    assert any(s.get("unavailable") for s in by_id["bad"].signals)
+    assert count(engine, t.decisions) == 2
+
+
+def test_effects_reach_ledger_review_queue_and_status(engine: Engine) -> None:
+    pipe = make_pipeline(engine, [KeywordDetector()])
+    pipe.process(Batch(posts=[post("x", "KEYWORD"), post("news", "KEYWORD reported by agencies")]), ScanStats())
+    with engine.connect() as conn:
+        ledger = conn.execute(select(t.ledger.c.action, t.ledger.c.target_id)).all()
+        jobs = conn.execute(select(t.review_jobs.c.queue, t.review_jobs.c.subject_id)).all()
+        removed = conn.execute(select(t.posts.c.id).where(t.posts.c.removed_at.is_not(None))).scalars().all()
+    assert ("remove_post", "x") in ledger and ("remove_post", "news") not in ledger
+    assert ("propaganda-qa", "x") in jobs and ("propaganda", "news") in jobs  # reporting goes to people
+    assert removed == ["x"]
+
+
+def test_registry_resolves_and_rejects_names() -> None:
+    registry.register("kw", KeywordDetector)
+    assert isinstance(registry.build(["kw"])[0], KeywordDetector)
+    assert registry.parse_names("none") == []
+    import pytest
+
+    from bastion.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown detector 'nope'"):
+        registry.build(["nope"])
+
+
+def test_scan_cli_writes_one_object_per_post_and_quarantines(tmp_path: Path, sqlite_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([
+        json.dumps({"type": "post", "id": "p1", "account_id": "a", "text": "one"}),
+        "{broken",
+        json.dumps({"type": "post", "id": "p2", "account_id": "a", "text": "two"}),
+    ]) + "\n")
+    out = tmp_path / "decisions.jsonl"
+    qfile = tmp_path / "q.jsonl"
+    res = CliRunner().invoke(app, ["scan", str(src), "--db", sqlite_url, "--detectors", "none", "--out", str(out),
+                                   "--quarantine", str(qfile), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["id"] for r in rows] == ["p1", "p2"]
+    for r in rows:
+        assert set(r) >= {"id", "account_id", "scores", "labels", "actions", "explanation"}
+    (q,) = [orjson.loads(line) for line in qfile.read_bytes().splitlines()]
+    assert q["line"] == 2 and "bad JSON" in q["reason"]
+    assert "quarantined records" in res.output
+    again = CliRunner().invoke(app, ["scan", str(src), "--db", sqlite_url, "--detectors", "none",
+                                     "--out", str(out), "-q"])
+    assert again.exit_code == 0
+    assert len(out.read_bytes().splitlines()) == 2  # a rescan still reports every input post
+
+
+def test_bad_inputs_give_clear_errors(tmp_path: Path, sqlite_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+
+    res = CliRunner().invoke(app, ["scan", str(tmp_path / "missing.jsonl"), "--db", sqlite_url, "-q"])
+    assert res.exit_code == 2 and "no such input file" in res.output
+    res = CliRunner().invoke(app, ["scan", "examples/sample-stream.jsonl", "--db", sqlite_url,
+                                   "--detectors", "nope", "-q"])
+    assert res.exit_code == 2 and "unknown detector" in res.output
