@@ -196,3 +196,16 @@ def test_real_fifthtribe_sample_reads_without_loss(shared_data: Path) -> None:
         if posts >= 3000:
             break
     assert posts == 3000
+
+
+def test_bundled_sample_conforms_to_the_published_schema() -> None:
+    import jsonschema
+
+    schema = json.loads(Path("docs/schema/native.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    lines = Path("examples/sample-stream.jsonl").read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        validator.validate(json.loads(line))
+    items = list(read(Path("examples/sample-stream.jsonl")))
+    assert not [i for i in items if isinstance(i, Quarantined)]
+    assert len(items) == len(lines)
