@@ -94,6 +94,11 @@ def test_effects_reach_ledger_review_queue_and_status(engine: Engine) -> None:
     assert ("remove_post", "x") in ledger and ("remove_post", "news") not in ledger
     assert ("propaganda-qa", "x") in jobs and ("propaganda", "news") in jobs  # reporting goes to people
     assert removed == ["x"]
+    with engine.connect() as conn:
+        refs = conn.execute(select(t.evidence_refs.c.subject_id, t.evidence_refs.c.role)).all()
+        retain = conn.execute(select(t.evidence_blobs.c.retain_until)).scalars().all()
+    assert refs == [("x", "removed_content")]  # removed content is preserved as evidence
+    assert retain and all(r is not None and (r - T0).days >= 180 for r in retain)
 
 
 def test_registry_resolves_and_rejects_names() -> None:

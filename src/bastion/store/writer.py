@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.actions.webhook import enqueue
 from bastion.audit.decisions import batch_digest, content_hash
+from bastion.audit.evidence import EvidenceStore
 from bastion.audit.log import AuditLog
 from bastion.ingest.base import Quarantined
 from bastion.pipeline.batch import Batch
@@ -125,6 +126,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.audit = AuditLog()
+        self.evidence = EvidenceStore(engine)
 
     # -- reads --------------------------------------------------------------------------------------
     def existing(self, table: Table, ids: Sequence[str]) -> set[str]:
@@ -303,10 +305,21 @@ class Store:
                         if kind in (EffectKind.REMOVE_POST, EffectKind.SUSPEND_ACCOUNT):
                             self._apply_status(conn, "remove" if kind == EffectKind.REMOVE_POST else "suspend",
                                                target_kind, target_id, now)
+                        if kind == EffectKind.REMOVE_POST and post is not None:
+                            self._preserve(conn, post, d, now)
         if ledger_rows:
             conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), ledger_rows)
         if jobs:
             conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), jobs)
+
+
+    def _preserve(self, conn: Connection, post: Post, d: Decision, now: datetime) -> None:
+        """Removed content is preserved as evidence (EU TCO Art. 6: six months, longer under legal hold)."""
+        body = orjson.dumps({"post": post_row(post, now), "decision_id": d.id}, default=str,
+                            option=orjson.OPT_SORT_KEYS)
+        self.evidence.put(body, "application/json", subject_kind="post", subject_id=post.id,
+                          role="removed_content", now=now, conn=conn)
+        self.evidence.start_retention("post", post.id, now=now, conn=conn)
 
 
 def _targets(kind: EffectKind, d: Decision, post: Post | None) -> list[tuple[str, str]]:
