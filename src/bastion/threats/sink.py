@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, or_, select
 
+from bastion.pipeline.detector import PostContext
 from bastion.records import Account, Post
 from bastion.signals import Signal
 from bastion.text.normalize import fold
@@ -34,7 +35,7 @@ MAX_MEDIA_BYTES = 50 * 1024 * 1024
 def record_json(obj: Any) -> Any:
     """A record as plain JSON data (datetimes as ISO 8601 with zone)."""
     if is_dataclass(obj) and not isinstance(obj, type):
-        return record_json(asdict(obj))
+        return {f.name: record_json(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, Mapping):
         return {str(k): record_json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -57,10 +58,19 @@ def _severity(sigs: Mapping[str, Signal]) -> tuple[float, str, list[str]]:
     return sev.value, str(sev.details.get("level", "low")), [str(a) for a in sev.details.get("assets", [])]
 
 
+def _unpack(
+    post: Post | PostContext | None, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
+) -> tuple[Post | None, Account | None, Mapping[str, Signal] | Sequence[Signal]]:
+    if isinstance(post, PostContext):
+        return post.post, post.author, post.signals
+    return post, author, signals
+
+
 class SecuritySink:
     """Creates and updates security cases. ``engine`` must be migrated (``open_engine``)."""
 
     name = "security"
+    handles = frozenset({"escalate"})
 
     def __init__(
         self,
@@ -80,6 +90,19 @@ class SecuritySink:
         self._has_posts = "posts" in inspect(engine).get_table_names()
 
     def perform(
+        self,
+        decision: Any,
+        action: Any,
+        post: Post | PostContext | None,
+        author: Account | None = None,
+        signals: Mapping[str, Signal] | Sequence[Signal] = (),
+    ) -> dict[str, Any]:
+        """Open or update the case for an escalated post; accepts the pipeline's ``PostContext`` or the
+        post, author and signals separately."""
+        item, author, signals = _unpack(post, author, signals)
+        return {} if item is None else self._perform(decision, action, item, author, signals)
+
+    def _perform(
         self,
         decision: Any,
         action: Any,
@@ -127,9 +150,18 @@ class SecuritySink:
         return {"case_id": case_id, "severity": level, "assets": assets}
 
     def observe(
-        self, post: Post, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
+        self,
+        post: Post | PostContext,
+        author: Account | None = None,
+        signals: Mapping[str, Signal] | Sequence[Signal] = (),
     ) -> str | None:
         """Attach a non-escalated post to the open case it reports on or quotes; returns the case id."""
+        item, author, signals = _unpack(post, author, signals)
+        return None if item is None else self._observe(item, author, signals)
+
+    def _observe(
+        self, post: Post, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
+    ) -> str | None:
         sigs = _signals(signals)
         threat = sigs.get("threat")
         _, _, assets = _severity(sigs)
