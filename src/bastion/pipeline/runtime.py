@@ -39,6 +39,7 @@ from bastion.signals import Signal
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+OBSERVE_MIN = 0.2  # a sink observes posts whose signal is at least this (or that report on it)
 AUTHOR_CACHE = 200_000  # accounts kept in memory for PostContext.author (bounded: constant memory)
 
 
@@ -245,6 +246,7 @@ class Pipeline:
             by_post: dict[str, PostContext] = {c.post.id: c for c in contexts}
             decisions = [self._act(d, by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None)
                          for d in decisions]
+            self._observe_sinks(decisions, by_post)
         batch.decisions = decisions
         with _Timer(stats, "persist"):
             if self.store:
@@ -265,6 +267,27 @@ class Pipeline:
                 if not sig.ok:
                     stats.unavailable_signals[name] += 1
         return decisions
+
+    def _observe_sinks(self, decisions: list[Decision], by_post: dict[str, PostContext]) -> None:
+        """Let sinks see posts they did not act on but that carry their signal (e.g. a news report quoting a
+        threat is attached to the threat's open case as context). Sinks opt in with ``observes`` (a signal
+        name) and ``observe(ctx)``; only posts where that signal is present and non-trivial are passed."""
+        for sink in self.sinks:
+            signal = getattr(sink, "observes", None)
+            observe = getattr(sink, "observe", None)
+            if not signal or observe is None:
+                continue
+            for d in decisions:
+                ctx = by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None
+                if ctx is None or any(a.action in sink.handles for a in d.actions):
+                    continue
+                sig = ctx.signals.get(signal)
+                if sig is None or not sig.ok or (sig.value < OBSERVE_MIN and not sig.details.get("reporting")):
+                    continue
+                try:
+                    observe(ctx)
+                except Exception as exc:
+                    log.warning("sink %s could not observe post %s: %s", sink.name, ctx.post.id, exc)
 
     def _act(self, decision: Decision, ctx: PostContext | None) -> Decision:
         if not self.sinks or not decision.actions:

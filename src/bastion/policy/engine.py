@@ -42,6 +42,8 @@ class Facts:
     reporter: str | None = None
 
 
+_NO_FACTS = Facts({})
+
 # A compiled condition returns None when it does not hold, else the list of reasons it holds.
 Compiled = Callable[[Facts], list[str] | None]
 
@@ -123,6 +125,9 @@ class PolicyEngine:
             s: [(r, _compile(r.when)) for r in policy.rules_for(s)] for s in Subject
         }
         self.versions_base = {"policy": policy.name, "policy_version": policy.version}
+        self._no_evidence: dict[Subject, list[tuple[Rule, list[str]]]] = {
+            s: [(rule, r) for rule, test in rules if (r := test(_NO_FACTS)) is not None]
+            for s, rules in self._compiled.items()}
 
     def decide(
         self,
@@ -134,7 +139,11 @@ class PolicyEngine:
         account_id: str | None = None,
         reporter: str | None = None,
     ) -> Decision:
-        facts = Facts(signals, reporter)
+        if signals or reporter:
+            facts = Facts(signals, reporter)
+            matches = [(rule, r) for rule, test in self._compiled[subject] if (r := test(facts)) is not None]
+        else:  # no evidence at all: the outcome is fixed per subject, computed once
+            matches = self._no_evidence[subject]
         actions: list[Action] = []
         shadow: list[Action] = []
         lines: list[str] = []
@@ -142,10 +151,7 @@ class PolicyEngine:
         category: str | None = None
         fired: list[str] = []
         matched: list[str] = []
-        for rule, test in self._compiled[subject]:
-            reasons = test(facts)
-            if reasons is None:
-                continue
+        for rule, reasons in matches:
             is_shadow = rule.status == RuleStatus.SHADOW
             rule_ref = f"{rule.id}@{rule.version}"
             matched.append(rule_ref)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,28 @@ def _sqlite_value(column: Any) -> Any:
     return None
 
 
+_CONVERTERS: dict[tuple[str, tuple[str, ...]], Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
+
+
+def _row_converter(table: Table, cols: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """One compiled function per (table, columns) turning a row dict into the driver's tuple."""
+    key = (table.name, cols)
+    fn = _CONVERTERS.get(key)
+    if fn is None:
+        env: dict[str, Any] = {}
+        parts = []
+        for i, name in enumerate(cols):
+            conv = _sqlite_value(table.c[name])
+            if conv is None:
+                parts.append(f"r[{name!r}]")
+            else:
+                env[f"c{i}"] = conv
+                parts.append(f"c{i}(r[{name!r}])")
+        fn = eval(f"lambda r: ({', '.join(parts)},)", env)
+        _CONVERTERS[key] = fn
+    return fn
+
+
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, ignore: bool = True) -> None:
     """Insert many rows, skipping existing keys when ``ignore``.
 
@@ -63,11 +85,11 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, i
         stmt = _insert(conn, table)
         conn.execute(stmt.on_conflict_do_nothing() if ignore else stmt, rows)
         return
-    cols = [c for c in table.columns if c.name in rows[0]]
-    convert = [(c.name, _sqlite_value(c)) for c in cols]
-    sql = (f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table.name} ({', '.join(c.name for c in cols)}) "
+    cols = tuple(c.name for c in table.columns if c.name in rows[0])
+    sql = (f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table.name} ({', '.join(cols)}) "
            f"VALUES ({', '.join('?' for _ in cols)})")
-    values = [tuple(f(r[name]) if f else r[name] for name, f in convert) for r in rows]
+    to_tuple = _row_converter(table, cols)
+    values = [to_tuple(r) for r in rows]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, values)
