@@ -87,7 +87,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
             )
         for d, auc in rep["auc"]["by_dataset"].items():
             o = rep["operating_point_by_dataset"][d]
-            table.add_row(d, str(o["flagged"]), str(o["positives"]), str(auc), str(o["precision"]), str(o["recall"]))
+            table.add_row(
+                d, str(rep["n_by_dataset"][d]), str(o["positives"]), str(auc), str(o["precision"]), str(o["recall"])
+            )
         out.print(table)
         out.print(f"threshold {threshold}; precision at recall 0.8: {rep['precision_at_recall_0.8']}")
 

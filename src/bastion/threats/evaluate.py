@@ -100,6 +100,7 @@ def report(examples: Sequence[Example], scores: Sequence[float], threshold: floa
     out: dict[str, Any] = {
         "model": model,
         "n": {lang: int((langs == lang).sum()) for lang in sorted(set(langs))},
+        "n_by_dataset": {d: int((sets == d).sum()) for d in sorted(set(sets))},
         "positives": {lang: int(y[langs == lang].sum()) for lang in sorted(set(langs))},
         "auc": {
             "overall": _auc(y, s),
