@@ -71,6 +71,8 @@ class SecuritySink:
 
     name = "security"
     handles = frozenset({"escalate"})
+    #: the runtime passes posts carrying this signal (or reporting on a threat) to :meth:`observe`
+    observes = "threat"
 
     def __init__(
         self,
