@@ -1,0 +1,125 @@
+"""What one running server holds: its settings, the store, the one pipeline (behind a lock, since detectors
+keep state), the key verifier and the rate limiter. Built once by ``create_app`` and passed to routes
+through ``request.app.state.bastion`` - no module globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bastion.api.keys import KeyVerifier, Role
+from bastion.errors import ConfigError
+from bastion.pipeline.runtime import Pipeline, ScanStats
+from bastion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _rate(spec: str, name: str) -> tuple[float, float]:
+    try:
+        rate, _, burst = spec.partition("/")
+        return float(rate), float(burst or rate)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must read RATE/BURST (requests per second / burst), got {spec!r}") from exc
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Limits and UI behaviour. Defaults suit one server; ``from_env`` reads ``BASTION_API_*``."""
+
+    max_body_bytes: int = 1 << 20
+    max_upload_bytes: int = 20 << 20
+    max_batch: int = 1000
+    #: per-role token buckets (requests per second, burst)
+    rates: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        Role.INTEGRATOR.value: (1000.0, 2000.0), Role.REVIEWER.value: (30.0, 120.0),
+        Role.SECURITY.value: (30.0, 120.0), Role.ADMIN.value: (30.0, 120.0)})
+    #: failed authentications per client address
+    anon_rate: tuple[float, float] = (2.0, 30.0)
+    session_ttl: timedelta = timedelta(hours=10)
+    lease_ttl: timedelta = timedelta(minutes=15)
+    media_root: str | None = None
+    cookie_secure: bool | None = None  # None: Secure when the request came over https
+    state_save_every_s: float = 300.0
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ApiConfig:
+        values: dict[str, Any] = {}
+        env = os.environ
+        if env.get("BASTION_API_MAX_BODY"):
+            values["max_body_bytes"] = int(env["BASTION_API_MAX_BODY"])
+        if env.get("BASTION_API_MAX_UPLOAD"):
+            values["max_upload_bytes"] = int(env["BASTION_API_MAX_UPLOAD"])
+        rates = cls().rates
+        for role in Role:
+            var = f"BASTION_API_RATE_{role.value.upper()}"
+            if env.get(var):
+                rates[role.value] = _rate(env[var], var)
+        values["rates"] = rates
+        if env.get("BASTION_MEDIA_ROOT"):
+            values["media_root"] = env["BASTION_MEDIA_ROOT"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class RateLimiter:
+    """Token buckets by key (thread-safe). ``take`` returns 0 when allowed, else seconds to wait."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, rate: float, burst: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            if len(self._buckets) > 100_000:  # bounded memory under address churn
+                self._buckets.clear()
+            return (1.0 - tokens) / rate if rate > 0 else 60.0
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    config: ApiConfig
+    engine: Engine
+    pipeline: Pipeline
+    detectors: list[str]
+    verifier: KeyVerifier
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Callable[[], datetime] = utc_now
+    stats: ScanStats = field(default_factory=lambda: ScanStats(run_id="api_" + uuid.uuid4().hex[:16]))
+    last_save: float = field(default_factory=time.monotonic)
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.settings.webhook_url)
+
+    def maybe_save_state(self) -> None:
+        """Snapshot detector state now and then (call with the pipeline lock held)."""
+        if time.monotonic() - self.last_save >= self.config.state_save_every_s:
+            self.last_save = time.monotonic()
+            try:
+                self.pipeline.save_state()
+            except Exception as exc:
+                log.error("saving detector state failed: %s", exc)

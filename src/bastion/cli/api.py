@@ -1,0 +1,110 @@
+"""People-in-the-loop commands: ``keys create|list|revoke``, ``serve`` (API + review UI), ``report``
+(transparency report: HTML with charts, JSON, DSA statements of reasons)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path (default: "
+                                           "$BASTION_DB_URL or ./bastion.db).")]
+
+
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="integrator, reviewer, security or admin.")],
+    db: DbOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="Who or what holds the key (shown in the audit "
+                                             "log).")] = None,
+) -> None:
+    """Create an API key and print it (it is stored hashed and cannot be shown again)."""
+    from bastion.api.keys import create_key
+    from bastion.store.db import open_engine
+
+    key_id, key = create_key(open_engine(db), role, name=name, created_by="cli", now=datetime.now(UTC))
+    console.print(f"created {role} key {key_id}; store it now, it is not shown again")
+    out.print(key, highlight=False, markup=False, soft_wrap=True)
+
+
+def keys_list(db: DbOpt = None) -> None:
+    """List API keys (ids, roles, names, use; never the keys)."""
+    from rich.table import Table
+
+    from bastion.api.keys import list_keys
+    from bastion.store.db import open_engine
+
+    table = Table("id", "role", "name", "created", "last used", "revoked")
+    for k in list_keys(open_engine(db)):
+        table.add_row(k["id"], k["role"], k["name"], str(k["created_at"])[:19], str(k["last_used_at"] or "")[:19],
+                      str(k["revoked_at"] or "")[:19])
+    out.print(table)
+
+
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after bst_).")],
+                db: DbOpt = None) -> None:
+    """Revoke an API key (a running server stops accepting it within seconds)."""
+    from bastion.api.keys import revoke_key
+    from bastion.store.db import open_engine
+
+    revoke_key(open_engine(db), key_id, actor="cli", now=datetime.now(UTC))
+    out.print(f"revoked {key_id}")
+
+
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    detectors: Annotated[str | None, typer.Option(help="'all', 'none' or a comma-separated list.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
+    media_root: Annotated[Path | None, typer.Option("--media-root", help="Directory whose media files the "
+                                                    "UI may show and posts may name by path.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the API (/v1/..., OpenAPI at /openapi.json) and the review UI (/ui/)."""
+    import uvicorn
+
+    from bastion.api.app import create_app
+    from bastion.api.state import ApiConfig
+    from bastion.settings import Settings
+
+    settings = Settings.load(db_url=db, detectors=detectors, policy=str(policy) if policy else None)
+    config = ApiConfig.from_env(media_root=str(media_root) if media_root else None)
+    app = create_app(settings, config=config)
+    console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "
+                  f"detectors: {', '.join(app.state.bastion.detectors) or 'none'}")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+
+
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for report.html, report.json and "
+                                          "statements.jsonl.")],
+    db: DbOpt = None,
+    days: Annotated[int | None, typer.Option(help="Only the last N days (default: everything).")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML that names detection sources.")] = None,
+) -> None:
+    """Write the transparency report: HTML with charts, JSON, and DSA statements of reasons (JSONL)."""
+    from bastion.store.db import open_engine
+    from bastion.transparency.render import write_report
+
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days) if days else None
+    paths = write_report(open_engine(db), out_dir, since=since, until=now,
+                         policy_path=str(policy) if policy else None)
+    for kind, path in paths.items():
+        out.print(f"{kind}: {path}")
+
+
+def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer) -> None:
+    keys = typer.Typer(help="API keys (roles: integrator, reviewer, security, admin).", no_args_is_help=True)
+    keys.command("create")(keys_create)
+    keys.command("list")(keys_list)
+    keys.command("revoke")(keys_revoke)
+    app.add_typer(keys, name="keys")
+    app.command("serve")(serve)
+    app.command("report")(report)
