@@ -154,6 +154,9 @@ def decode_grey(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> NDArray[n
         raise MediaError(code, _short(msg) or type(exc).__name__) from None
     except MemoryError:
         raise MediaError("too_many_pixels", "out of memory while decoding") from None
+    except Exception as exc:  # hostile input must never escape as a crash; log it to fix the gap
+        log.warning("unexpected %s while decoding an image", type(exc).__name__, exc_info=True)
+        raise MediaError("corrupt", f"decoder failed: {type(exc).__name__}") from None
 
 
 def _draft_size(w: int, h: int, min_side: int) -> tuple[int, int]:

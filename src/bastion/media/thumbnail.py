@@ -19,7 +19,6 @@ from bastion.media.decode import DEFAULT_LIMITS, DecodeLimits, MediaError, decod
 
 def _video_luma(source: Path | io.BytesIO, limits: DecodeLimits, at: float) -> NDArray[np.uint8]:
     import av
-    import av.error
 
     deadline = time.monotonic() + min(limits.max_decode_s, 30.0)
     try:
@@ -27,7 +26,10 @@ def _video_luma(source: Path | io.BytesIO, limits: DecodeLimits, at: float) -> N
             if not container.streams.video:
                 raise MediaError("unsupported", "no video stream")
             stream = container.streams.video[0]
-            if stream.codec_context.width * stream.codec_context.height > limits.max_pixels:
+            ctx = stream.codec_context
+            if ctx is None:
+                raise MediaError("unsupported", "no decoder for the video stream")
+            if (ctx.width or 0) * (ctx.height or 0) > limits.max_pixels:
                 raise MediaError("too_many_pixels", "video frames larger than the pixel limit")
             last = None
             for packet in container.demux(stream):
@@ -42,7 +44,7 @@ def _video_luma(source: Path | io.BytesIO, limits: DecodeLimits, at: float) -> N
             return np.ascontiguousarray(last, dtype=np.uint8)
     except MediaError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
+    except Exception as exc:  # any decoder failure on hostile input is a per-item error
         raise MediaError("corrupt", f"video decoding failed: {type(exc).__name__}") from None
 
 

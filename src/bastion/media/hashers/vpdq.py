@@ -133,7 +133,10 @@ def iter_frames(source: str | Path | io.BytesIO, limits: DecodeLimits = DEFAULT_
         if not container.streams.video:
             raise MediaError("unsupported", "no video stream")
         stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
+        ctx = stream.codec_context
+        if ctx is None:
+            raise MediaError("unsupported", "no decoder for the video stream")
+        width, height = ctx.width or 0, ctx.height or 0
         if width * height > limits.max_pixels:
             raise MediaError("too_many_pixels", f"{width}x{height} > limit {limits.max_pixels} pixels")
         declared = container.duration / 1_000_000 if container.duration else None
@@ -163,6 +166,9 @@ def iter_frames(source: str | Path | io.BytesIO, limits: DecodeLimits = DEFAULT_
         except MediaError:
             raise
         except (av.error.FFmpegError, OSError, ValueError, MemoryError) as exc:
+            raise MediaError("corrupt", f"video decoding failed: {type(exc).__name__}") from None
+        except Exception as exc:  # hostile input must never escape as a crash; log it to fix the gap
+            log.warning("unexpected %s while decoding a video", type(exc).__name__, exc_info=True)
             raise MediaError("corrupt", f"video decoding failed: {type(exc).__name__}") from None
         if index == 0:
             raise MediaError("corrupt", "no decodable video frames")
