@@ -152,3 +152,14 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, sqlite_url: str) -> None:
     res = CliRunner().invoke(app, ["scan", "examples/sample-stream.jsonl", "--db", sqlite_url,
                                    "--detectors", "nope", "-q"])
     assert res.exit_code == 2 and "unknown detector" in res.output
+
+
+def test_enforcement_is_observed_in_stream_order() -> None:
+    from bastion.pipeline.runtime import batched
+    from bastion.records import EnforcementEvent, EnforcementKind, TargetKind
+
+    enf = EnforcementEvent("e", EnforcementKind.SUSPEND, TargetKind.ACCOUNT, "a0", T0)
+    early, late = Account(id=AccountId("a1"), handle="x"), Account(id=AccountId("a2"), handle="y")
+    batches = list(batched([early, enf, late, post("p", "t")], 100))
+    # the account seen before the suspension is checked before it; the one after, after it
+    assert [(len(b.accounts), len(b.enforcement), len(b.posts)) for b in batches] == [(1, 0, 0), (1, 1, 1)]

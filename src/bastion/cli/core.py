@@ -104,7 +104,7 @@ def _summary(stats: Any, detectors: list[str], policy: Any, total_bytes: int) ->
     for action, n in sorted(stats.shadow_actions.items()):
         table.add_row(f"shadow: {action}", f"{n:,}")
     for rule, n in sorted(stats.by_policy_rule.items()):
-        table.add_row(f"rule: {rule}", f"{n:,}")
+        table.add_row(f"decisions by rule: {rule}", f"{n:,}")
     for sig, n in sorted(stats.unavailable_signals.items()):
         table.add_row(f"unavailable signal: {sig}", f"{n:,}")
     table.add_row("throughput", f"{stats.posts_per_s:,.0f} posts/s")

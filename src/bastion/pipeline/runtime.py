@@ -1,11 +1,11 @@
 """The local runtime: stream records through the named stages in one process.
 
-    ingest ─▶ accounts ─▶ observe ─▶ detect ─▶ decide ─▶ act ─▶ persist
+    ingest ─▶ observe ─▶ accounts ─▶ detect ─▶ decide ─▶ act ─▶ persist
 
 * **ingest**: readers yield records and quarantined items; records are grouped into batches.
+* **observe**: edges, reports and enforcement events feed stateful detectors.
 * **accounts**: new and updated accounts are checked at registration (``Detector.detect_accounts``), before
   their first post.
-* **observe**: edges, reports and enforcement events feed stateful detectors.
 * **detect**: each detector, in order, scores the batch's new posts; a detector that raises is retried post
   by post, and a post it still fails on gets an unavailable signal with the reason.
 * **decide**: the policy turns each subject's signals into a decision (posts, accounts, reports).
@@ -94,8 +94,14 @@ class _Timer:
 
 
 def batched(items: Iterable[Item], size: int) -> Iterator[Batch]:
+    """Group a stream into batches. Within a batch, enforcement events are observed before accounts and
+    posts are checked, so a batch is cut where an enforcement event follows accounts or posts: a suspension
+    is known exactly from its place in the stream on (ban evasion checks later registrations against it)."""
     batch = Batch()
     for item in items:
+        if isinstance(item, EnforcementEvent) and (batch.accounts or batch.posts):
+            yield batch
+            batch = Batch()
         if isinstance(item, Post):
             batch.posts.append(item)
         elif isinstance(item, Account):
@@ -193,6 +199,11 @@ class Pipeline:
         stats.reports += len(batch.reports)
         stats.enforcement += len(batch.enforcement)
 
+        with _Timer(stats, "observe"):
+            others: list[Edge | Report | EnforcementEvent] = [*batch.edges, *batch.reports, *batch.enforcement]
+            if others:
+                for det in self.detectors:
+                    det.observe(others)
         with _Timer(stats, "accounts"):
             for a in batch.accounts:
                 self.authors[a.id] = a
@@ -205,11 +216,6 @@ class Pipeline:
                     for acct, sigs in zip(batch.accounts, det.detect_accounts(batch.accounts), strict=True):
                         for s in sigs:
                             account_signals.setdefault(acct.id, {})[s.name] = s
-        with _Timer(stats, "observe"):
-            others: list[Edge | Report | EnforcementEvent] = [*batch.edges, *batch.reports, *batch.enforcement]
-            if others:
-                for det in self.detectors:
-                    det.observe(others)
         with _Timer(stats, "dedupe"):
             seen: set[str] = set()
             fresh: list[Post] = []
@@ -257,7 +263,8 @@ class Pipeline:
             stats.decisions += 1
             for act in d.actions:
                 stats.actions[act.action] += 1
-                stats.by_policy_rule[f"{act.policy} {act.rule}"] += 1
+            for rule in {f"{act.policy} {act.rule}" for act in d.actions}:
+                stats.by_policy_rule[rule] += 1  # decisions per rule
             for act in d.shadow_actions:
                 stats.shadow_actions[act.action] += 1
             if self.on_decision is not None:
