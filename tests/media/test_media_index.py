@@ -36,14 +36,15 @@ def _queries(words: np.ndarray, rng: np.random.Generator, n: int = 60) -> np.nda
     return np.concatenate([planted, _random(10, 99)])
 
 
-@pytest.mark.parametrize("threshold", [0, 5, 15, 31, 40, 63, 80])
-def test_exact_against_brute_force(threshold: int) -> None:
+@pytest.mark.parametrize(("threshold", "sketch"), [(0, 2), (5, 1), (15, 0), (31, 0), (31, 1), (31, 2), (40, 2),
+                                                    (63, 1), (80, 2)])
+def test_exact_against_brute_force(threshold: int, sketch: int) -> None:
     rng = np.random.default_rng(threshold)
     words = _random(20_000, 1)
     # clusters of near-duplicates so that results are not trivially empty
     words[:500] = _flip(np.repeat(words[:1], 500, axis=0), 12, rng)
     labels = np.arange(len(words), dtype=np.int64) * 7
-    idx = MIHIndex.build(words, labels)
+    idx = MIHIndex.build(words, labels, sketch=sketch)
     qs = _queries(words, rng)
     qi, lab, d = idx.search(qs, threshold)
     alive = np.ones(len(words), dtype=bool)
@@ -65,10 +66,11 @@ def test_radii_satisfy_the_pigeonhole() -> None:
     assert probes_per_query(31) == 16 * 17
 
 
-def test_incremental_add_remove_merge_compact(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sketch", [0, 1, 2])
+def test_incremental_add_remove_merge_compact(tmp_path: Path, sketch: int) -> None:
     rng = np.random.default_rng(5)
     words = _random(5_000, 2)
-    idx = MIHIndex.build(words[:3_000], np.arange(3_000), merge_at=256)
+    idx = MIHIndex.build(words[:3_000], np.arange(3_000), merge_at=256, sketch=sketch)
     labels = np.arange(5_000, dtype=np.int64)
     for i in range(3_000, 3_300):  # one at a time (crosses a merge)
         idx.add(words[i:i + 1], [i])
@@ -93,7 +95,7 @@ def test_incremental_add_remove_merge_compact(tmp_path: Path) -> None:
     path = tmp_path / "idx.npz"
     idx.save(path)
     loaded = MIHIndex.load(path)
-    assert len(loaded) == len(idx) == 4_601
+    assert len(loaded) == len(idx) == 4_601 and loaded.sketch == sketch
     assert (77_777, 0) in loaded.query(words[0], 0)
     assert loaded.remove(77_777) == 1
     check(loaded)

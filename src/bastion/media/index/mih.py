@@ -15,6 +15,14 @@ bits. We use ``t_c = q`` on ``rem`` chunks and ``q - 1`` on the rest, with ``q, 
 256 bits, so the result is exactly the brute-force answer; tests/media/test_index.py checks that.
 At r = 31 that is radius 1 in all 16 chunks: 272 bucket probes, about 272 * n / 65 536 candidates.
 
+Sketches. Checking a candidate against its full hash is a random read into the hash table, and at a
+million hashes those reads are the whole cost of a query. So next to each posting the table also keeps one
+or two other 64-bit words of the hash (``sketch``), contiguous within a bucket: their distance to the
+query's words is a lower bound of the full distance, so candidates over the threshold on the sketch are
+dropped without touching the hash table (with two words, random candidates essentially never pass). Two
+words cost 16 bytes per hash per chunk (352 MB at 1 M hashes); ``build`` uses two up to 4 M hashes and
+one above, to keep 10 M hashes within a few gigabytes.
+
 Incremental updates. ``add`` appends to a small *pending* buffer that queries scan by brute force (so a new
 hash matches immediately); once it holds ``merge_at`` rows it is merged into the CSR tables by one
 insertion pass (linear in the index size, no sorting). ``remove`` clears an ``alive`` flag; rows are
@@ -37,6 +45,10 @@ from bastion.media.bits import Words
 
 NCHUNK = 16
 BUCKETS = 1 << 16
+#: Which hash word is copied next to the postings of chunk c (first and second sketch word): words
+#: other than the chunk's own, whose 16 bits are already known to be close.
+SKETCH_WORD = (np.array([(c // 4 + 2) % 4 for c in range(NCHUNK)], dtype=np.intp),
+               np.array([(c // 4 + 1) % 4 for c in range(NCHUNK)], dtype=np.intp))
 FORMAT = "bastion.mih/1"
 _BATCH = 256  # queries per vectorised step (bounds temporary memory)
 
@@ -60,8 +72,12 @@ def probes_per_query(threshold: int) -> int:
 class MIHIndex:
     """Exact range search over 256-bit hashes. Row ids are ``int64`` labels chosen by the caller."""
 
-    def __init__(self, *, merge_at: int = 8192) -> None:
+    def __init__(self, *, merge_at: int = 8192, sketch: int = 2) -> None:
+        if sketch not in (0, 1, 2):
+            raise ValueError("sketch is 0, 1 or 2 words")
         self.merge_at = merge_at
+        self.sketch = sketch
+        self._sketches: list[NDArray[np.uint64]] = [np.zeros(0, dtype=np.uint64) for _ in range(sketch)]
         self._words: Words = np.zeros((0, 4), dtype=np.uint64)  # indexed rows (in the CSR tables)
         self._labels: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._alive: NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
@@ -71,16 +87,17 @@ class MIHIndex:
         self._pl: NDArray[np.int64] = np.zeros(merge_at, dtype=np.int64)
         self._np = 0
         self._dead = 0
-        self._probes: dict[int, tuple[NDArray[np.int64], NDArray[np.uint16]]] = {}
+        self._probes: dict[int, tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]] = {}
 
     # -- building ---------------------------------------------------------------------------------------
     @classmethod
     def build(cls, words: Words, labels: NDArray[np.int64] | Sequence[int] | None = None, *,
-              merge_at: int = 8192) -> MIHIndex:
-        """Bulk-build from an ``(n, 4)`` uint64 array (one stable radix sort per chunk)."""
-        idx = cls(merge_at=merge_at)
+              merge_at: int = 8192, sketch: int | None = None) -> MIHIndex:
+        """Bulk-build from an ``(n, 4)`` uint64 array (one stable radix sort per chunk). ``sketch``:
+        words copied next to each posting (default: 2 up to 4 M rows, then 1, to stay in memory)."""
         words = np.ascontiguousarray(words, dtype=np.uint64).reshape(-1, 4)
         n = len(words)
+        idx = cls(merge_at=merge_at, sketch=(2 if n <= 4_000_000 else 1) if sketch is None else sketch)
         if n >= 2**31:
             raise ValueError("MIHIndex holds at most 2**31 - 1 rows")
         lab = np.arange(n, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
@@ -89,14 +106,18 @@ class MIHIndex:
         idx._words, idx._labels, idx._alive = words, lab.copy(), np.ones(n, dtype=np.bool_)
         keys = words.view(np.uint16)  # (n, 16)
         postings = np.empty(NCHUNK * n, dtype=np.int32)
+        sketches = [np.empty(NCHUNK * n, dtype=np.uint64) for _ in range(idx.sketch)]
         offsets = np.empty(NCHUNK * BUCKETS + 1, dtype=np.int64)
         offsets[0] = 0
         for c in range(NCHUNK):
             key = keys[:, c]
-            postings[c * n:(c + 1) * n] = np.argsort(key, kind="stable")
+            order = np.argsort(key, kind="stable")
+            postings[c * n:(c + 1) * n] = order
+            for j, sk in enumerate(sketches):
+                np.take(words[:, SKETCH_WORD[j][c]], order, out=sk[c * n:(c + 1) * n])
             counts = np.bincount(key, minlength=BUCKETS)
             offsets[c * BUCKETS + 1:(c + 1) * BUCKETS + 1] = c * n + np.cumsum(counts)
-        idx._postings, idx._offsets = postings, offsets
+        idx._postings, idx._offsets, idx._sketches = postings, offsets, sketches
         return idx
 
     def __len__(self) -> int:
@@ -105,7 +126,8 @@ class MIHIndex:
     @property
     def nbytes(self) -> int:
         return int(self._words.nbytes + self._labels.nbytes + self._alive.nbytes + self._offsets.nbytes
-                   + self._postings.nbytes + self._pw.nbytes + self._pl.nbytes)
+                   + self._postings.nbytes + sum(sk.nbytes for sk in self._sketches) + self._pw.nbytes
+                   + self._pl.nbytes)
 
     def add(self, words: Words, labels: Sequence[int] | NDArray[np.int64]) -> None:
         """Add rows; they are searchable at once. Amortised O(1) per row (a merge every ``merge_at``)."""
@@ -172,8 +194,12 @@ class MIHIndex:
         order = np.argsort(gb, kind="stable")
         gb_sorted = gb[order]
         ins_rows = np.tile(rows, NCHUNK)[order]
+        ins_chunks = order // k
         positions = self._offsets[gb_sorted + 1]
         self._postings = np.insert(self._postings, positions, ins_rows)
+        for j in range(self.sketch):
+            vals = new[ins_rows - n_old, SKETCH_WORD[j][ins_chunks]]
+            self._sketches[j] = np.insert(self._sketches[j], positions, vals)
         shift = np.bincount(gb_sorted + 1, minlength=NCHUNK * BUCKETS + 1)
         self._offsets = self._offsets + np.cumsum(shift)
         self._words = np.concatenate([self._words, new])
@@ -184,21 +210,23 @@ class MIHIndex:
         """Drop removed rows for good (a rebuild of the tables)."""
         self.merge()
         keep = self._alive
-        rebuilt = MIHIndex.build(self._words[keep], self._labels[keep], merge_at=self.merge_at)
+        rebuilt = MIHIndex.build(self._words[keep], self._labels[keep], merge_at=self.merge_at,
+                                 sketch=self.sketch)
         self.__dict__.update(rebuilt.__dict__)
 
     # -- search -----------------------------------------------------------------------------------------
-    def _probe_masks(self, threshold: int) -> tuple[NDArray[np.int64], NDArray[np.uint16]]:
-        """(chunk of each probe, flip mask of each probe) for one query; cached per threshold."""
+    def _probe_masks(self, threshold: int) -> tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]:
+        """(chunk, flip mask, chunk * 65 536) of every probe of one query; cached per threshold."""
         cached = self._probes.get(threshold)
         if cached is None:
             chunks, masks = [], []
             for c, t in enumerate(chunk_radii(threshold)):
                 if t >= 0:
                     m = _flip_masks(t)
-                    chunks.append(np.full(len(m), c, dtype=np.int64))
-                    masks.append(m)
-            cached = self._probes[threshold] = (np.concatenate(chunks), np.concatenate(masks))
+                    chunks.append(np.full(len(m), c, dtype=np.intp))
+                    masks.append(m.astype(np.int64))
+            pchunk = np.concatenate(chunks)
+            cached = self._probes[threshold] = (pchunk, np.concatenate(masks), pchunk.astype(np.int64) * BUCKETS)
         return cached
 
     def search(self, queries: Words, threshold: int
@@ -228,55 +256,80 @@ class MIHIndex:
 
     def _search_indexed(self, q: Words, threshold: int
                         ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32]]:
+        """(query row, row, distance) triples from the CSR tables (pending rows not included)."""
         n = len(self._words)
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
         if n == 0 or len(q) == 0:
-            return empty
-        pchunk, pmask = self._probe_masks(threshold)
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
+        pchunk, pmask, pbase = self._probe_masks(threshold)
         if threshold >= 64 or len(pmask) * (n / BUCKETS + 1) > n:
             # Probing would touch more rows than a scan: scan.
             qi, rows, d = _scan(q, self._words, threshold)
             keep = self._alive[rows]
             return qi[keep], rows[keep], d[keep]
-        keys = q.view(np.uint16)  # (q, 16)
-        buckets = (keys[:, pchunk] ^ pmask[None, :]).astype(np.int64) + pchunk[None, :] * BUCKETS
-        flat = buckets.ravel()
-        starts = self._offsets[flat]
-        lengths = self._offsets[flat + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return empty
-        ends = np.cumsum(lengths)
-        pos = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
-        cand = self._postings[pos]
-        qidx = np.repeat(np.arange(len(q), dtype=np.int64), lengths.reshape(len(q), -1).sum(axis=1))
+        keys = q.view(np.uint16).astype(np.int64)  # (q, 16)
+        flat = ((keys[:, pchunk] ^ pmask) + pbase).ravel()
+        starts = self._offsets.take(flat)
+        ends = self._offsets[1:].take(flat)
+        lengths = ends - starts
+        csum = np.cumsum(lengths)
+        total = int(csum[-1])
+        # positions of every candidate: bucket b contributes starts[b] ... ends[b] - 1
+        pos = np.repeat(ends - csum, lengths)
+        pos += np.arange(total, dtype=np.int64)
+        per_query = lengths.reshape(len(q), -1).sum(axis=1)
+        if self.sketch:
+            # Prefilter on the words stored next to the postings (contiguous per bucket, so no random
+            # reads): their distance is a lower bound of the full distance.
+            dsk = np.zeros(total, dtype=np.uint8)
+            for j, sk in enumerate(self._sketches):
+                qv = np.repeat(q[:, SKETCH_WORD[j][pchunk]].ravel(), lengths)
+                qv ^= sk.take(pos)
+                dsk += np.bitwise_count(qv)
+            passed = np.flatnonzero(dsk <= threshold)
+            pos = pos.take(passed)
+            qsel = np.repeat(np.arange(len(q), dtype=np.int64), per_query).take(passed)
+        else:
+            qsel = np.repeat(np.arange(len(q), dtype=np.int64), per_query)
+        cand = self._postings.take(pos)
         g = self._words.take(cand, axis=0)
-        g ^= q[qidx] if len(q) > 1 else q
-        dist, hit = _row_distance(g, threshold)
-        qh, rows, dh = qidx[hit], cand[hit].astype(np.int64), dist[hit].astype(np.int32)
+        qidx = qsel
+        if len(q) == 1:
+            g ^= q
+        else:
+            g ^= q[qidx]
+        hit, dist = _within(g, threshold)
+        qh, rows = qidx[hit], cand[hit].astype(np.int64)
         if self._dead:
             keep = self._alive[rows]
-            qh, rows, dh = qh[keep], rows[keep], dh[keep]
+            qh, rows, dist = qh[keep], rows[keep], dist[keep]
         if len(rows) > 1:  # a row found through several chunks: keep one (query, row) pair
-            key = qh * n + rows
-            _, first = np.unique(key, return_index=True)
-            qh, rows, dh = qh[first], rows[first], dh[first]
-        return qh, rows, dh
+            _, first = np.unique(qh * n + rows, return_index=True)
+            qh, rows, dist = qh[first], rows[first], dist[first]
+        return qh, rows, dist
 
     def query(self, word: Words, threshold: int) -> list[tuple[int, int]]:
         """(label, distance) pairs for one hash, nearest first."""
-        _, labels, d = self.search(word.reshape(1, 4), threshold)
-        order = np.argsort(d, kind="stable")
-        return [(int(labels[i]), int(d[i])) for i in order]
+        q = np.ascontiguousarray(word, dtype=np.uint64).reshape(1, 4)
+        _, rows, d = self._search_indexed(q, threshold)
+        pairs = list(zip(self._labels[rows].tolist(), d.tolist(), strict=True))
+        if self._np:
+            _, pi, pd = _scan(q, self._pw[:self._np], threshold)
+            pairs += zip(self._pl[pi].tolist(), pd.tolist(), strict=True)
+        pairs.sort(key=lambda x: x[1])
+        return pairs
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write the index as an ``.npz`` of plain arrays plus a JSON header (no pickle)."""
         self.merge()
-        header = json.dumps({"format": FORMAT, "rows": len(self._words), "merge_at": self.merge_at})
+        header = json.dumps({"format": FORMAT, "rows": len(self._words), "merge_at": self.merge_at,
+                             "sketch": self.sketch})
+        arrays: dict[str, Any] = {"header": np.frombuffer(header.encode(), dtype=np.uint8),
+                                  "words": self._words, "labels": self._labels, "alive": self._alive,
+                                  "offsets": self._offsets, "postings": self._postings}
+        arrays.update({f"sketch{j}": sk for j, sk in enumerate(self._sketches)})
         with Path(path).open("wb") as fh:
-            np.savez(fh, header=np.frombuffer(header.encode(), dtype=np.uint8), words=self._words,
-                     labels=self._labels, alive=self._alive, offsets=self._offsets, postings=self._postings)
+            np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> MIHIndex:
@@ -284,26 +337,36 @@ class MIHIndex:
             header: dict[str, Any] = json.loads(bytes(z["header"]).decode())
             if header.get("format") != FORMAT:
                 raise ValueError(f"not a {FORMAT} file: {header.get('format')!r}")
-            idx = cls(merge_at=int(header.get("merge_at", 8192)))
+            idx = cls(merge_at=int(header.get("merge_at", 8192)), sketch=int(header.get("sketch", 0)))
             idx._words, idx._labels, idx._alive = z["words"], z["labels"], z["alive"]
             idx._offsets, idx._postings = z["offsets"], z["postings"]
-        if len(idx._words) != header["rows"] or len(idx._postings) != NCHUNK * len(idx._words):
+            idx._sketches = [z[f"sketch{j}"] for j in range(idx.sketch)]
+        n = len(idx._words)
+        tables: list[NDArray[Any]] = [idx._postings, *idx._sketches]
+        if n != header["rows"] or any(len(a) != NCHUNK * n for a in tables):
             raise ValueError("index file is inconsistent")
         idx._dead = int((~idx._alive).sum())
         return idx
 
 
-def _row_distance(x: Words, threshold: int) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
-    """Distances of the rows of ``x`` (already XORed with their query) and which are <= ``threshold``.
+def _within(x: Words, threshold: int) -> tuple[NDArray[np.bool_], NDArray[np.int32]]:
+    """Which rows of ``x`` (already XORed with their query) have at most ``threshold`` bits set, and
+    their counts.
 
     The four per-word popcounts (each <= 64) are the bytes of one uint32; multiplying by 0x01010101 sums
-    them into the top byte, modulo 256. A sum of exactly 256 (every bit differs) reads as 0, which is
-    told apart from a true 0 by the popcounts being non-zero."""
-    pc = np.bitwise_count(x).view(np.uint32).reshape(-1)
-    d = (pc * np.uint32(0x01010101)) >> np.uint32(24)
-    if threshold >= 256:
-        return np.where((d == 0) & (pc != 0), np.uint32(256), d), np.ones(len(d), dtype=np.bool_)
-    return d, (d <= threshold) & ((d != 0) | (pc == 0))
+    them into the top byte, modulo 256. That prefilter is exact except that 256 (every bit differs) reads
+    as 0, so the few rows that pass are recounted exactly."""
+    pc = np.bitwise_count(x)
+    if threshold >= 255:
+        d = pc.sum(axis=1, dtype=np.int32)
+        return d <= threshold, d[d <= threshold]
+    packed = pc.view(np.uint32).reshape(-1) * np.uint32(0x01010101)
+    hit = np.flatnonzero(packed <= np.uint32((threshold << 24) | 0xFFFFFF))
+    exact = pc[hit].sum(axis=1, dtype=np.int32)
+    keep = exact <= threshold
+    mask = np.zeros(len(x), dtype=np.bool_)
+    mask[hit[keep]] = True
+    return mask, exact[keep]
 
 
 def _scan(q: Words, words: Words, threshold: int
@@ -311,11 +374,11 @@ def _scan(q: Words, words: Words, threshold: int
     """Brute force: every (query, row, distance) within ``threshold``, one query at a time."""
     qs, rs, ds = [], [], []
     for i in range(len(q)):
-        d, hit = _row_distance(words ^ q[i], threshold)
+        hit, d = _within(words ^ q[i], threshold)
         rows = np.flatnonzero(hit)
         qs.append(np.full(len(rows), i, dtype=np.int64))
         rs.append(rows.astype(np.int64))
-        ds.append(d[rows].astype(np.int32))
+        ds.append(d)
     if not qs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32)
     return np.concatenate(qs), np.concatenate(rs), np.concatenate(ds)
