@@ -35,7 +35,7 @@ from bastion.campaigns.coordination import (
 )
 from bastion.campaigns.heuristics import HASHTAG_WEIGHT, KnownHashtags
 from bastion.campaigns.neardup import NearDupIndex, simhash
-from bastion.campaigns.windows import KeyedWindows, Window, WindowSpec
+from bastion.campaigns.windows import F, KeyedWindows, N, WindowSpec, WindowState, expected
 from bastion.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -200,8 +200,8 @@ class CampaignEngine:
         obs = Obs(p.ts, p.post_id, p.account, score, flags)
         out: list[tuple[Campaign, str]] = []
         horizon = p.ts - cfg.window_s
-        for tag in dict.fromkeys(p.hashtags[: cfg.max_hashtags_per_post]):
-            w = self.windows.add(tag, p.ts, flagged)
+        tags = list(dict.fromkeys(p.hashtags[: cfg.max_hashtags_per_post]))
+        for tag, w in zip(tags, self.windows.add_post(tags, p.ts, flagged), strict=True):
             rec = self.recent.get(tag)
             if rec is None:
                 rec = self.recent[tag] = deque(maxlen=cfg.max_recent)
@@ -221,8 +221,8 @@ class CampaignEngine:
                     if camp.posts % cfg.refresh_every == 0:
                         self._refresh(camp, tag, w, p.ts)
                     out.append((camp, tag))
-            elif flagged and w.f >= cfg.min_flagged:
-                burst = self.burst_test.test(w.f, w.expected(p.ts, cfg.spec, flagged=True))
+            elif flagged and w[F] >= cfg.min_flagged:
+                burst = self.burst_test.test(w[F], expected(w, p.ts, cfg.spec, flagged=True))
                 if burst is not None:
                     opened = self._declare(tag, rec, burst, p.ts)
                     if opened is not None:
@@ -282,14 +282,14 @@ class CampaignEngine:
         if new and account in camp.participants:
             self.accounts.touch(account).campaigns += 1
 
-    def _refresh(self, camp: Campaign, tag: str, w: Window, ts: float) -> None:
+    def _refresh(self, camp: Campaign, tag: str, w: WindowState, ts: float) -> None:
         """Re-score an open campaign's hashtag as it grows (the kind may change: a barrage that the public
         floods with replies becomes a hijack, and is then no longer de-trended)."""
         rec = self.recent.get(tag)
         if not rec:
             return
-        expected = w.expected(ts, self.config.spec, flagged=True)
-        burst = self.burst_test.test(w.f, expected) or Burst(w.f, expected, 1.0)
+        lam = expected(w, ts, self.config.spec, flagged=True)
+        burst = self.burst_test.test(w[F], lam) or Burst(w[F], lam, 1.0)
         score, kind, signals, _ = self._evidence(tag, rec, burst)
         if camp.kind_of(tag) != kind:
             (camp.hashtags if kind == HIJACK else camp.hijacked).remove(tag)
@@ -301,14 +301,14 @@ class CampaignEngine:
     def view(self, tag: str, at: float) -> HashtagView:
         w = self.windows.advance(tag, at)
         camp = self.book.for_tag(tag, at)
-        posts, flagged = (w.n, w.f) if w is not None else (0, 0)
-        expected = w.expected(at, self.config.spec) if w is not None else 0.0
+        posts, flagged = (w[N], w[F]) if w is not None else (0, 0)
+        lam = expected(w, at, self.config.spec) if w is not None else 0.0
         campaign_posts = 0
         if camp is not None:
             horizon = at - self.config.window_s
             campaign_posts = sum(1 for o in self.recent.get(tag, ()) if o.t > horizon
                                  and (o.flags & FLAGGED or o.account in camp.participants))
-        return HashtagView(tag, posts, flagged, expected, self.established(tag), tag in self.known, camp,
+        return HashtagView(tag, posts, flagged, lam, self.established(tag), tag in self.known, camp,
                            camp.kind_of(tag) if camp is not None else None, campaign_posts)
 
     def trending(self, at: float, min_posts: int = 5) -> list[tuple[str, int]]:

@@ -37,6 +37,7 @@ from bastion.campaigns.trends import SUPPRESS, TrendCandidate, TrendFilter
 from bastion.campaigns.truth import TruthBurst, TruthSpec, news_or_crisis, tag_class_counts, truth_bursts
 from bastion.errors import BastionError
 from bastion.pipeline.detector import Detector, PostContext, build, parse_names
+from bastion.records import AccountId, Post, PostId
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,17 @@ def build_upstream(spec: str) -> tuple[list[Detector], dict[str, str]]:
     names = ["propaganda"] if spec == "auto" else parse_names(spec)
     built: list[Detector] = []
     missing: dict[str, str] = {}
+    probe = [PostContext(Post(id=PostId("probe"), account_id=AccountId("probe"), text="probe"))]
     for name in names:
         try:
-            built += build([name])
+            (det,) = build([name])
+            det.detect(probe)  # models load lazily: make a missing model fail here, not mid-replay
         except BastionError as exc:
             if spec != "auto":
                 raise
             missing[name] = str(exc)
+            continue
+        built.append(det)
     return built, missing
 
 
@@ -172,6 +177,11 @@ def _detection(bursts: list[TruthBurst], coverage: dict[str, list[float]]) -> li
     return delays
 
 
+def _covered_at(times: list[float], at: float) -> bool:
+    i = bisect.bisect_left(times, at)
+    return i < len(times) and times[i] == at
+
+
 def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bursts: list[TruthBurst],
             news: set[str], counts: dict[str, Counter[str]], rec: _Recorder, detector: CampaignDetector,
             upstream: list[Detector], missing: dict[str, str], truth: TruthSpec, elapsed: float,
@@ -179,6 +189,8 @@ def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bur
     delays = _detection(bursts, rec.coverage)
     found = [d for d in delays if d is not None]
     within = [d for d in found if d <= DETECT_WITHIN_S]
+    already = sum(1 for b, d in zip(bursts, delays, strict=True)
+                  if d is not None and _covered_at(rec.coverage.get(b.tag, []), b.first_post))
     from_first = [d + (b.start - b.first_post) for b, d in zip(bursts, delays, strict=True) if d is not None]
     missed = [{"hashtag": b.tag, "start": from_epoch(b.start).isoformat(), "posts": b.posts, "peak": b.peak}
               for b, d in zip(bursts, delays, strict=True) if d is None or d > DETECT_WITHIN_S]
@@ -200,6 +212,8 @@ def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bur
             "median_minutes_to_detect": _minutes(found),
             "p90_minutes_to_detect": _p90_minutes(found),
             "median_minutes_from_first_post": _minutes(from_first),
+            "at_start": sum(1 for d in found if d == 0.0),
+            "campaign_open_at_first_post": already,
             "hashtags": len({b.tag for b in bursts}), "missed": missed[:50],
         },
         "suppressed": suppressed,
