@@ -1,0 +1,120 @@
+"""Language identification per post, offline.
+
+Why two paths: most posts are settled by their script alone - Arabic script is Arabic unless Persian or Urdu
+letters show, Cyrillic is Russian, and so on - and counting scripts costs microseconds. Only Latin-script text
+needs a statistical model; for it we use lingua-language-detector, whose n-gram models ship inside the wheel
+(nothing is downloaded at run time), restricted to the handful of Latin-script languages the platform sees, in
+low-accuracy mode (fast, good enough for a routing hint). The detector is built once, lazily, per process.
+
+Results are ISO 639-1 codes; ``"und"`` when undetermined (too little text, emoji only).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["LATIN_LANGUAGES", "detect_language", "detect_languages", "script_of"]
+
+log = logging.getLogger(__name__)
+
+#: Latin-script languages the statistical path chooses among (ISO 639-1).
+LATIN_LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "nl", "tr", "id")
+
+_PERSIAN_ONLY = frozenset("پچژگکی")  # letters Arabic does not use (ی, ک: Persian forms of ya, kaf)
+_URDU_ONLY = frozenset("ٹڈڑںھےۓ")
+
+_detector: Any = None
+_lock = threading.Lock()
+
+
+def script_of(text: str) -> str:
+    """The dominant script among the letters of ``text``: latin, arabic, cyrillic, hebrew, cjk, other,
+    or none."""
+    counts = {"latin": 0, "arabic": 0, "cyrillic": 0, "hebrew": 0, "cjk": 0, "other": 0}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        cp = ord(ch)
+        if cp < 0x250:
+            counts["latin"] += 1
+        elif 0x600 <= cp <= 0x6FF or 0x750 <= cp <= 0x77F or 0xFB50 <= cp <= 0xFEFF or 0x8A0 <= cp <= 0x8FF:
+            counts["arabic"] += 1
+        elif 0x400 <= cp <= 0x52F:
+            counts["cyrillic"] += 1
+        elif 0x590 <= cp <= 0x5FF:
+            counts["hebrew"] += 1
+        elif 0x3040 <= cp <= 0x9FFF or 0xAC00 <= cp <= 0xD7AF:
+            counts["cjk"] += 1
+        else:
+            counts["other"] += 1
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else "none"
+
+
+def _lingua() -> Any:
+    global _detector
+    if _detector is None:
+        with _lock:
+            if _detector is None:
+                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+                langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
+                         for c in LATIN_LANGUAGES]
+                _detector = (LanguageDetectorBuilder.from_languages(*langs)
+                             .with_low_accuracy_mode().build())
+                log.debug("lingua detector built for %d languages", len(langs))
+    return _detector
+
+
+def _strip_noise(text: str) -> str:
+    """Drop URLs, mentions and hashtag marks so they do not vote for English."""
+    words = [w for w in text.split() if not w.startswith(("http", "@", "www.")) and w != "RT"]
+    return " ".join(w.lstrip("#") for w in words)
+
+
+def _by_script(text: str) -> str | None:
+    script = script_of(text)
+    if script == "arabic":
+        letters = set(text)
+        if letters & _URDU_ONLY:
+            return "ur"
+        if letters & _PERSIAN_ONLY:
+            return "fa"
+        return "ar"
+    return {"cyrillic": "ru", "hebrew": "he", "cjk": "zh", "none": "und", "other": "und"}.get(script)
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of the post's language, or ``"und"``."""
+    clean = _strip_noise(text)
+    fast = _by_script(clean)
+    if fast is not None:
+        return fast
+    if sum(ch.isalpha() for ch in clean) < 3:
+        return "und"
+    lang = _lingua().detect_language_of(clean)
+    return "und" if lang is None else str(lang.iso_code_639_1.name).lower()
+
+
+def detect_languages(texts: Sequence[str]) -> list[str]:
+    """:func:`detect_language` for a batch; Latin-script posts go to lingua in one call."""
+    out: list[str | None] = []
+    pending: list[int] = []
+    cleaned: list[str] = []
+    for i, text in enumerate(texts):
+        clean = _strip_noise(text)
+        fast = _by_script(clean)
+        if fast is None and sum(ch.isalpha() for ch in clean) < 3:
+            fast = "und"
+        out.append(fast)
+        if fast is None:
+            pending.append(i)
+            cleaned.append(clean)
+    if pending:
+        results = _lingua().detect_languages_in_parallel_of(cleaned)
+        for i, lang in zip(pending, results, strict=True):
+            out[i] = "und" if lang is None else str(lang.iso_code_639_1.name).lower()
+    return [o or "und" for o in out]

@@ -1,0 +1,78 @@
+"""Normalisation: Unicode, Arabic orthography, look-alikes, masking, hashtag segmentation."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bastion.text.normalize import (
+    MENTION_TOKEN,
+    URL_TOKEN,
+    fold,
+    fold_with_offsets,
+    normalize,
+    segment_hashtag,
+    skeleton,
+)
+
+
+def test_nfkc_and_case_folding() -> None:
+    assert fold("ＤＡＢＩＱ") == "dabiq"  # full-width
+    assert fold("Straße") == "strasse"
+    assert fold("ﬁre") == "fire"  # ligature
+
+
+def test_arabic_orthography() -> None:
+    assert fold("أ إ آ ٱ") == "ا ا ا ا"  # alef forms
+    assert fold("دولة") == "دوله"  # ta marbuta
+    assert fold("على") == "علي"  # alef maqsura
+    assert fold("الدولـــة") == "الدوله"  # tatweel
+    assert fold("إِنَّ") == "ان"  # diacritics
+    assert fold("٢٠١٥ ۱۲") == "2015 12"  # Arabic-Indic and Persian digits
+    assert fold("ﻣﻴﮕﻦ") == "ميگن"  # presentation forms via NFKC
+
+
+def test_lookalike_handles_fold_to_plain_reading() -> None:
+    assert normalize("lNSlDEWAR").text == "insidewar"
+    assert normalize("thefIamesofhaqq").text == "theflamesofhaqq"
+    assert fold("Іѕlаmіс Ѕtаtе") == "islamic state"  # Cyrillic look-alikes
+    # CamelCase keeps its I
+    assert fold("StopIslamophobia McIntosh") == "stopislamophobia mcintosh"
+    assert skeleton("Ins1de_War") == skeleton("lNSlDEWAR") == skeleton("INSIDE WAR")
+    assert skeleton("D4B1Q") == skeleton("dabiq")
+
+
+def test_masking_and_entities() -> None:
+    n = normalize("RT @SomeUser: news &amp; more https://t.co/abc and bit.ly/x1 #JeSuisCharlie")
+    assert n.is_retweet
+    assert n.mentions == ("SomeUser",)
+    assert n.urls == ("https://t.co/abc", "bit.ly/x1")
+    assert MENTION_TOKEN in n.text and URL_TOKEN in n.text
+    assert "someuser" not in n.text and "t.co" not in n.text
+    assert "&amp;" not in n.text and "&" in n.text
+    assert n.hashtags == ("jesuischarlie",)
+    assert n.hashtag_words == ("je suis charlie",)
+
+
+def test_hashtag_segmentation() -> None:
+    assert segment_hashtag("#JeSuisCharlie") == "je suis charlie"
+    assert segment_hashtag("Islamic_State") == "islamic state"
+    assert segment_hashtag("ISISCrimes") == "isis crimes"
+    assert segment_hashtag("الدولة_الإسلامية") == "الدوله الاسلاميه"
+
+
+def test_fold_with_offsets_maps_back() -> None:
+    text = "Ｘ إِنَّ Dabiq"
+    folded, offsets = fold_with_offsets(text)
+    assert len(folded) == len(offsets)
+    i = folded.index("dabiq")
+    assert text[offsets[i]:offsets[i + 4] + 1] == "Dabiq"
+
+
+@given(st.text(max_size=200))
+def test_normalize_never_fails_and_is_idempotent_on_fold(s: str) -> None:
+    n = normalize(s)
+    assert isinstance(n.text, str)
+    folded, offsets = fold_with_offsets(s)
+    assert len(folded) == len(offsets)
+    assert all(0 <= o < len(s) for o in offsets)
