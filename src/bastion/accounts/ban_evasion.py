@@ -65,6 +65,13 @@ def account_from_json(o: Mapping[str, Any]) -> Account:
                    links=tuple(o.get("k", ())), identifiers=tuple(o.get("i", ())))
 
 
+def _same_profile(a: Account, b: Account) -> bool:
+    pa = a.avatar.pdq if a.avatar else None
+    pb = b.avatar.pdq if b.avatar else None
+    return (a.handle, a.display_name, a.bio, a.location, pa, a.links, a.identifiers) == (
+        b.handle, b.display_name, b.bio, b.location, pb, b.links, b.identifiers)
+
+
 def style_tokens(post: Post) -> list[str]:
     """Posting-style tokens of one post: hashtags, mentioned accounts, linked hosts+paths."""
     out = [f"#{h.casefold()}" for h in post.hashtags] + [f"@{m.casefold()}" for m in post.mentions]
@@ -142,9 +149,15 @@ class BanEvasionDetector(Detector):
                       details=details)
 
     def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
+        """Check accounts at registration, and again whenever the profile changes (an unchanged profile seen
+        again - every row of some feeds repeats it - is not checked twice)."""
         out: list[Sequence[Signal]] = []
         for account in accounts:
+            before = self._cache.get(str(account.id))
             self._remember(account)
+            if before is not None and _same_profile(before, account):
+                out.append(())
+                continue
             if str(account.id) in self.index.rows:
                 out.append(())  # already suspended: nothing to evade yet
                 continue
@@ -154,6 +167,8 @@ class BanEvasionDetector(Detector):
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         for ctx in batch:
             aid = str(ctx.post.account_id)
+            if ctx.replay:
+                continue
             if ctx.author is not None and aid not in self._cache:
                 self._remember(ctx.author)
             if aid not in self._cache:

@@ -100,12 +100,13 @@ class AccountRiskDetector(Detector):
         return st
 
     # -- evidence ------------------------------------------------------------------------------------
-    def update_profile(self, account: Account) -> None:
+    def update_profile(self, account: Account) -> bool:
+        """Re-score the profile if it changed since last seen; True when it did."""
         aid = str(account.id)
         pdq = account.avatar.pdq if account.avatar else None
         key = hash((account.handle, account.display_name, account.bio, pdq))
         if self._profiles.get(aid) == key:
-            return
+            return False
         self._profiles[aid] = key
         st = self.state(aid)
         prof = profile_score(account, self.profile_weights)
@@ -116,6 +117,7 @@ class AccountRiskDetector(Detector):
             self._avatars[aid] = account.avatar.pdq
             st.avatar = max(st.avatar, self._avatar_match(account.avatar.pdq, exclude=aid))
         self._dirty.add(aid)
+        return True
 
     def _avatar_match(self, pdq: str, exclude: str) -> float:
         try:
@@ -144,6 +146,22 @@ class AccountRiskDetector(Detector):
         st.network, st.network_refs = self.graph.neighbour_signal(aid, bad, prior=self.prior)
 
     # -- detector interface --------------------------------------------------------------------------
+    def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
+        """At registration or profile change: the profile (and avatar) part of the risk, before any post.
+        A profile alone is capped below the suspension threshold; it can send an account to review."""
+        out: list[Sequence[Signal]] = []
+        for account in accounts:
+            aid = str(account.id)
+            if not self.update_profile(account):
+                out.append(())
+                continue
+            st = self.state(aid)
+            value = self.model.score(st)
+            st.emitted = value
+            out.append((Signal(name=SIGNAL, value=value, detector=self.name, version=self.version,
+                               details=self.model.explain(st)),) if value > 0 else ())
+        return out
+
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         out: list[Sequence[Signal]] = []
         for ctx in batch:
@@ -152,10 +170,14 @@ class AccountRiskDetector(Detector):
             if ctx.author is not None:
                 self.update_profile(ctx.author)
             st = self.state(aid)
+            at = post.created_at.timestamp() if post.created_at else None
+            if ctx.replay:  # a rescan of a stored post: report, do not count it twice
+                out.append((Signal(name=SIGNAL, value=self.model.score(st, at), detector=self.name,
+                                   version=self.version, details=self.model.explain(st, at)),))
+                continue
             for nbr, kind in post_edges(post):
                 self.graph.add(aid, nbr, kind)
                 self._graph_dirty = True
-            at = post.created_at.timestamp() if post.created_at else None
             strike, reason = self.strikes.strike(str(post.id), ctx.signals, post.created_at or _EPOCH)
             self.model.add_strike(st, strike, at, post.id, reason)
             self._network(aid, st)

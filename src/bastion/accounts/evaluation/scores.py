@@ -75,13 +75,19 @@ class CrossValidatedText:
             xtr, xte = tfidf.transform(x[train]), tfidf.transform(x[test])
             probs = {}
             for name, y in (("propaganda", y_pos), ("reporting", y_rep)):
+                if len(set(y[train].tolist())) < 2:
+                    continue  # no examples of one side in this fold: the signal is unavailable
                 clf = SGDClassifier(loss="log_loss", alpha=2e-6, max_iter=15, tol=None, average=True,
                                     random_state=self.seed)
                 clf.fit(xtr, y[train])
                 probs[name] = clf.predict_proba(xte)[:, 1]
             for j, i in enumerate(np.flatnonzero(test)):
                 pid = str(corpus.posts[i].id)
-                out[pid] = {name: Signal(name, float(p[j]), self.name, "cv") for name, p in probs.items()}
+                sigs = {name: Signal(name, float(p[j]), self.name, "cv") for name, p in probs.items()}
+                for name in ("propaganda", "reporting"):
+                    if name not in sigs:
+                        sigs[name] = Signal.missing(name, self.name, "cv", "one class only in the training fold")
+                out[pid] = sigs
         if progress:
             progress("text folds", n_folds, n_folds)
         return out
