@@ -255,8 +255,9 @@ def markdown(report: dict[str, Any]) -> str:
     for row in report["sizes"]:
         for name in ("ours", "threatexchange"):
             r = row.get(name)
-            if not r or "error" in r:
-                lines.append(f"| {row['size']:,} | {name} | {r.get('error') if r else 'not run'} |||||")
+            if not r or "build_s" not in r:
+                why = (r.get("error") or r.get("skipped")) if r else "not run"
+                lines.append(f"| {row['size']:,} | {name} | {why} |||||||")
                 continue
             lines.append(f"| {row['size']:,} | {name} | {r['build_s']} | {r['rss_mb']} | {r['qps']} | "
                          f"{r.get('qps_batched', '')} | {r['recall']:.4f} | {r['add_ms']['mean']} |")
