@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from bastion.pipeline import detector as registry
 from bastion.pipeline.detector import Detector, PostContext
+from bastion.records import Account
 from bastion.signals import Signal, Span
 
 NAME = "stub_text"
@@ -14,7 +15,7 @@ NAME = "stub_text"
 
 class StubText(Detector):
     name = NAME
-    signals = ("propaganda", "reporting")
+    signals = ("propaganda", "reporting", "ban_evasion")
     version = "test-1"
 
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
@@ -31,6 +32,10 @@ class StubText(Detector):
             out.append([Signal("propaganda", score, NAME, self.version, spans=tuple(spans)),
                         Signal("reporting", 0.0, NAME, self.version)])
         return out
+
+
+    def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
+        return [[Signal("ban_evasion", 0.95, NAME, self.version)] if "ZZORG" in a.bio else [] for a in accounts]
 
 
 def register() -> None:

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from bastion.api import errors
+from bastion.api.batcher import Batcher
 from bastion.api.keys import KeyVerifier
 from bastion.api.security import BodyLimit, SecurityHeaders
 from bastion.api.state import ApiConfig, AppState, utc_now
@@ -47,12 +48,14 @@ def create_app(settings: Settings | None = None, *, config: ApiConfig | None = N
     pipeline.clock = clock
     state = AppState(settings=settings, config=config, engine=engine, pipeline=pipeline,
                      detectors=list(detectors or []), verifier=KeyVerifier(engine), clock=clock)
+    state.batcher = Batcher(state.process)
     pipeline.restore_state()
     pipeline.store.start_run(state.stats.run_id, ["api"], clock())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        state.batcher.close()
         with state.lock:
             pipeline.save_state()
             pipeline.store.finish_run(state.stats.run_id, state.stats.to_json(), clock())
@@ -75,7 +78,14 @@ def create_app(settings: Settings | None = None, *, config: ApiConfig | None = N
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "detectors": state.detectors}
+        import resource
+
+        b = state.batcher
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return {"ok": True, "detectors": state.detectors, "batches": b.batches, "requests": b.items,
+                "cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
+                "stage_seconds": {k: round(v, 3) for k, v in state.stats.stage_seconds.items()},
+                "posts": state.stats.posts}
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -66,8 +66,10 @@ def status_for(exc: BastionError) -> int:
         return 409
     if isinstance(exc, ReviewError):
         return 409
-    if isinstance(exc, RecordError | InputError | ConfigError):
+    if isinstance(exc, RecordError | ConfigError):
         return 422
+    if isinstance(exc, InputError):
+        return 400
     if isinstance(exc, DependencyError):
         return 503
     return 400

@@ -92,7 +92,7 @@ class EnforcementIn(_In):
 
 
 class BatchIn(_In):
-    items: list[dict[str, Any]] = Field(min_length=1, description="Records of one kind, at most max_batch.")
+    items: list[Any] = Field(min_length=1, description="Records of one kind (objects), at most max_batch.")
 
 
 class DecisionIn(_In):

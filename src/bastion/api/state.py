@@ -110,10 +110,18 @@ class AppState:
     clock: Callable[[], datetime] = utc_now
     stats: ScanStats = field(default_factory=lambda: ScanStats(run_id="api_" + uuid.uuid4().hex[:16]))
     last_save: float = field(default_factory=time.monotonic)
+    batcher: Any = None  # bastion.api.batcher.Batcher, set by create_app
 
     @property
     def webhook(self) -> bool:
         return bool(self.settings.webhook_url)
+
+    def process(self, batch: Any) -> Any:
+        """Run one batch through the pipeline (the batcher's worker calls this)."""
+        with self.lock:
+            decisions = self.pipeline.process(batch, self.stats)
+            self.maybe_save_state()
+        return decisions
 
     def maybe_save_state(self) -> None:
         """Snapshot detector state now and then (call with the pipeline lock held)."""

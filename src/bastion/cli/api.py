@@ -27,7 +27,11 @@ def keys_create(
     from bastion.api.keys import create_key
     from bastion.store.db import open_engine
 
-    key_id, key = create_key(open_engine(db), role, name=name, created_by="cli", now=datetime.now(UTC))
+    engine = open_engine(db)
+    try:
+        key_id, key = create_key(engine, role, name=name, created_by="cli", now=datetime.now(UTC))
+    finally:
+        engine.dispose()
     console.print(f"created {role} key {key_id}; store it now, it is not shown again")
     out.print(key, highlight=False, markup=False, soft_wrap=True)
 
@@ -40,7 +44,12 @@ def keys_list(db: DbOpt = None) -> None:
     from bastion.store.db import open_engine
 
     table = Table("id", "role", "name", "created", "last used", "revoked")
-    for k in list_keys(open_engine(db)):
+    engine = open_engine(db)
+    try:
+        keys = list_keys(engine)
+    finally:
+        engine.dispose()
+    for k in keys:
         table.add_row(k["id"], k["role"], k["name"], str(k["created_at"])[:19], str(k["last_used_at"] or "")[:19],
                       str(k["revoked_at"] or "")[:19])
     out.print(table)
@@ -52,7 +61,11 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part
     from bastion.api.keys import revoke_key
     from bastion.store.db import open_engine
 
-    revoke_key(open_engine(db), key_id, actor="cli", now=datetime.now(UTC))
+    engine = open_engine(db)
+    try:
+        revoke_key(engine, key_id, actor="cli", now=datetime.now(UTC))
+    finally:
+        engine.dispose()
     out.print(f"revoked {key_id}")
 
 
@@ -94,8 +107,11 @@ def report(
 
     now = datetime.now(UTC)
     since = now - timedelta(days=days) if days else None
-    paths = write_report(open_engine(db), out_dir, since=since, until=now,
-                         policy_path=str(policy) if policy else None)
+    engine = open_engine(db)
+    try:
+        paths = write_report(engine, out_dir, since=since, until=now, policy_path=str(policy) if policy else None)
+    finally:
+        engine.dispose()
     for kind, path in paths.items():
         out.print(f"{kind}: {path}")
 

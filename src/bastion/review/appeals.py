@@ -128,6 +128,13 @@ def decide(engine: Engine, appeal_id: str, actor: str, outcome: AppealOutcome | 
         if row.state == "leased" and row.lease_owner != actor and row.lease_expires and row.lease_expires >= now:
             raise LeaseConflict(f"appeal {appeal_id} is being reviewed by someone else")
         _check_not_original(conn, row, actor)
+        closed = conn.execute(update(A).where(
+            A.c.id == appeal_id, A.c.state != "decided",
+            or_(A.c.state == "open", A.c.lease_owner == actor, A.c.lease_expires < now)).values(
+            state="decided", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
+            lease_owner=None, lease_expires=None)).rowcount
+        if closed != 1:
+            raise LeaseConflict(f"appeal {appeal_id} was decided or taken by someone else")
         reversed_: list[fx.Effect] = []
         if outcome is AppealOutcome.OVERTURNED:
             reversed_ = fx.reverse(conn, row.target_kind, row.target_id, actor=actor, now=now)
@@ -137,9 +144,6 @@ def decide(engine: Engine, appeal_id: str, actor: str, outcome: AppealOutcome | 
             id=rid, job_id=None, appeal_id=appeal_id, queue="appeals", subject_kind=row.target_kind,
             subject_id=row.target_id, outcome=outcome.value, actor=actor, origin=source, category=category,
             labels=[LABELS[outcome]], notes=notes, leased_at=None, created_at=now))
-        conn.execute(update(A).where(A.c.id == appeal_id).values(
-            state="decided", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
-            lease_owner=None, lease_expires=None))
         payload = {"appeal": appeal_id, "outcome": outcome.value, "review": rid,
                    "reversed": [e.to_json() for e in reversed_]}
         AuditLog().append(conn, "appeal.decide", actor, f"{row.target_kind}:{row.target_id}", payload, now=now)

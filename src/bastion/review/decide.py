@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from bastion.audit.log import AuditLog
 from bastion.review import enforce as fx
-from bastion.review.model import LABELS, Job, Outcome, ReviewError
+from bastion.review.model import LABELS, Job, LeaseConflict, Outcome, ReviewError
 from bastion.review.queues import get_job, require_lease
 from bastion.store import schema as t
 from bastion.store.api import review_decisions
@@ -57,6 +57,15 @@ def decide(engine: Engine, job_id: str, actor: str, outcome: Outcome | str, now:
 
 def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datetime, *, notes: str | None,
             webhook: bool, open_case: CaseOpener | None, bulk: str | None) -> DecisionResult:
+    # Close the job first, as a compare-and-set: of two reviewers racing on one job, one update matches.
+    J = t.review_jobs
+    closed = conn.execute(update(J).where(
+        J.c.id == job.id, J.c.state != "done",
+        or_(J.c.state == "open", J.c.lease_owner == actor, J.c.lease_expires < now)).values(
+        state="done", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
+        lease_owner=None, lease_expires=None)).rowcount
+    if closed != 1:
+        raise LeaseConflict(f"job {job.id} was decided or taken by someone else")
     source, category = fx.origin_of(conn, job.decision_id)
     rid = fx.review_id(job.id, actor, outcome.value, now.isoformat())
     enforced: list[fx.Effect] = []
@@ -76,9 +85,6 @@ def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datet
         id=rid, job_id=job.id, appeal_id=None, queue=job.queue, subject_kind=job.subject_kind,
         subject_id=job.subject_id, outcome=outcome.value, actor=actor, origin=source, category=category,
         labels=[label] if label else [], notes=notes, leased_at=None, created_at=now))
-    conn.execute(update(t.review_jobs).where(t.review_jobs.c.id == job.id).values(
-        state="done", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
-        lease_owner=None, lease_expires=None))
     payload: dict[str, Any] = {"review": rid, "job": job.id, "queue": job.queue, "outcome": outcome.value,
                                "enforced": [e.to_json() for e in enforced],
                                "reversed": [e.to_json() for e in reversed_]}

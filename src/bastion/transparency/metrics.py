@@ -108,11 +108,9 @@ def compute(engine: Engine, *, since: datetime | None = None, until: datetime | 
         for i in range(0, len(removed_ids), 500):
             ingested.update(conn.execute(select(t.posts.c.id, t.posts.c.ingested_at)
                                          .where(t.posts.c.id.in_(removed_ids[i:i + 500]))).all())
-        suspended_ids = sorted({r.target_id for r in rows if r.action == SUSPEND})
-        firsts: dict[str, datetime | None] = {}
-        for i in range(0, len(suspended_ids), 500):
-            firsts.update(conn.execute(select(t.accounts.c.id, t.accounts.c.first_post_at)
-                                       .where(t.accounts.c.id.in_(suspended_ids[i:i + 500]))).all())
+        A = t.accounts
+        suspended = conn.execute(select(A.c.status_changed_at, A.c.first_post_at).where(
+            A.c.status == "suspended", *_window(A.c.status_changed_at, since, until))).all()
         totals = {"posts": conn.execute(select(func.count()).select_from(t.posts)
                                         .where(*_window(t.posts.c.ingested_at, since, until))).scalar_one(),
                   "decisions": conn.execute(select(func.count()).select_from(t.decisions)
@@ -143,7 +141,7 @@ def compute(engine: Engine, *, since: datetime | None = None, until: datetime | 
     surfaced = Counter(r.source if r.source in SOURCES else "automated" for r in enforcing)
     report.data["surfaced_by"] = [{"source": s, "count": surfaced.get(s, 0),
                                    "share": _share(surfaced.get(s, 0), len(enforcing))} for s in SOURCES]
-    report.data["suspended_before_first_post"] = _before_first_post(enforcing, firsts)
+    report.data["suspended_before_first_post"] = _before_first_post(suspended)
     report.data["time_to_action"] = _time_to_action(enforcing, first_reports, ingested, order_targets)
     decided = [a for a in appeal_rows if a.state == "decided"]
     overturned = sum(a.outcome == "overturned" for a in decided)
@@ -171,17 +169,13 @@ def _by_rule(rows: list[Any], sources: dict[str, str]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda x: (-int(x["count"]), str(x["rule"])))
 
 
-def _before_first_post(rows: list[Any], firsts: dict[str, datetime | None]) -> dict[str, Any]:
-    when: dict[str, datetime] = {}
-    for r in rows:
-        if r.action == SUSPEND and (r.target_id not in when or r.created_at < when[r.target_id]):
-            when[r.target_id] = r.created_at
-    before = 0
-    for aid, ts in when.items():
-        first = firsts.get(aid)
-        if first is None or ts <= first:
-            before += 1
-    return {"suspended": len(when), "before_first_post": before, "share": _share(before, len(when))}
+def _before_first_post(accounts: Sequence[Any]) -> dict[str, Any]:
+    """Accounts now suspended (suspended in the period): how many were suspended before their first post
+    (``status_changed_at`` before ``first_post_at``, or no post at all) - caught at registration."""
+    n = len(accounts)
+    before = sum(1 for a in accounts if a.status_changed_at is not None
+                 and (a.first_post_at is None or a.status_changed_at <= a.first_post_at))
+    return {"suspended": n, "before_first_post": before, "share": _share(before, n)}
 
 
 def _time_to_action(rows: list[Any], first_reports: dict[str, datetime], ingested: dict[str, datetime],

@@ -23,7 +23,12 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-env.globals["pct"] = pct
+def day(iso: str) -> str:
+    """``2026-11-29 15:12 UTC`` from an ISO 8601 timestamp."""
+    return iso[:16].replace("T", " ") + " UTC" if len(iso) >= 16 else iso
+
+
+env.globals.update(pct=pct, day=day)
 
 
 def css() -> str:

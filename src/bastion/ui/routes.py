@@ -125,7 +125,7 @@ def home(request: Request) -> Response:
 @router.get("/partials/queues")
 def queues_partial(request: Request) -> HTMLResponse:
     user = session.require(request, *session.UI_ROLES)
-    return partial("_queue_table.html", queues=_queue_rows(request, user), user=user)
+    return partial("_queue_table.html", queues=_queue_rows(request, user), user=user, now=app_state(request).clock())
 
 
 @router.post("/lease")
@@ -197,11 +197,13 @@ async def decide_job(job_id: str, request: Request) -> Response:
     now = state.clock()
     decide.decide(state.engine, job_id, user.actor, outcome, now, notes=notes, webhook=state.webhook,
                   open_case=security.case_opener())
+    security_ = user.role is Role.SECURITY
     nxt = queues.lease_next(state.engine, user.actor, now, queue=job.queue, ttl=state.config.lease_ttl,
-                            security=user.role is Role.SECURITY)
+                            security=security_) or \
+        queues.lease_next(state.engine, user.actor, now, ttl=state.config.lease_ttl, security=security_)
     if nxt is None:
         back = "/ui/security" if user.role is Role.SECURITY else "/ui/"
-        return see_other(f"{back}?msg=" + quote(f"Decided. Queue {job.queue} is clear."))
+        return see_other(f"{back}?msg=" + quote("Decided. Nothing else is waiting for you."))
     return see_other(f"/ui/jobs/{nxt.id}")
 
 

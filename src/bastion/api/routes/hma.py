@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import UploadFile
 
 from bastion.api.errors import ApiError
 from bastion.api.keys import Principal, Role
@@ -69,16 +70,16 @@ def media(request: Request) -> MediaAdapter:
 
 async def _one_file(request: Request) -> tuple[str, bytes]:
     """HMA's upload convention: one multipart file whose field name is the content type."""
-    form = await request.form()
-    files = [(name, v) for name, v in form.multi_items() if isinstance(v, UploadFile) or hasattr(v, "read")]
-    if not files:
-        raise ApiError(400, "missing multipart/form-data file upload (field name: photo or video)")
-    if len(files) > 1:
-        raise ApiError(400, "only one file allowed per request")
-    name, upload = files[0]
-    if name not in CONTENT_TYPES:
-        raise ApiError(400, f"no such content_type: {name!r}; use one of {', '.join(CONTENT_TYPES)}")
-    data = await upload.read()
+    async with request.form() as form:
+        files = [(name, v) for name, v in form.multi_items() if isinstance(v, UploadFile)]
+        if not files:
+            raise ApiError(400, "missing multipart/form-data file upload (field name: photo or video)")
+        if len(files) > 1:
+            raise ApiError(400, "only one file allowed per request")
+        name, upload = files[0]
+        if name not in CONTENT_TYPES:
+            raise ApiError(400, f"no such content_type: {name!r}; use one of {', '.join(CONTENT_TYPES)}")
+        data = await upload.read()
     if not data:
         raise ApiError(400, "the uploaded file is empty")
     return name, data
@@ -164,6 +165,8 @@ async def create_bank(request: Request, principal: Principal = Depends(require(R
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     with m.state.lock:
+        if name in m.bankset().banks:
+            raise ApiError(409, f"bank {name!r} already exists")
         created = m.store.create_bank(config)
         m.reload()
     _audit(request, principal, "bank.create", f"bank:{name}", {"enabled_ratio": ratio})
