@@ -15,6 +15,7 @@ exactly.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -54,6 +55,7 @@ class FeatureConfig:
     style: bool = True
     hashtag_words: bool = True
     mention_handles: bool = False
+    url_domains: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,6 +141,20 @@ def _mix(h: npt.NDArray[np.uint64], tag: int, shift: int) -> IntArray:
     return (h >> np.uint64(shift)).astype(np.int64)
 
 
+@lru_cache(maxsize=65536)
+def _handle(name: str) -> str:
+    return "@" + skeleton(name)
+
+
+_HOST = re.compile(r"^(?:[a-z]+://)?(?:www\.)?([^/?#:\s]+)", re.I)
+
+
+def _host(url: str) -> str:
+    """The host of a URL (``justpaste.it``, ``t.co``), dots as underscores so it stays one word."""
+    m = _HOST.match(url)
+    return (m.group(1).lower() if m else "none").replace(".", "_").replace("-", "_")
+
+
 @lru_cache(maxsize=1)
 def _char_classes() -> npt.NDArray[np.uint8]:
     """Per BMP code point: bit 1 letter, bit 2 upper-case, bit 4 Arabic letter."""
@@ -150,8 +166,10 @@ def _char_classes() -> npt.NDArray[np.uint8]:
     return table
 
 
-def _style_tokens(norms: Sequence[NormalizedText]) -> list[list[str]]:
-    """Style indicators per post; character statistics are counted for the whole batch in numpy."""
+def _style_columns(norms: Sequence[NormalizedText], n_bits: int) -> tuple[IntArray, IntArray]:
+    """Style indicators of every post as (document, column) pairs, computed for the whole batch in numpy:
+    URL / mention / hashtag counts, length, share of Arabic and of upper-case letters (bucketed), retweet
+    marker, truncation ellipsis, line breaks."""
     n_docs = len(norms)
     originals = [n.original for n in norms]
     buf = np.frombuffer("".join(originals).encode("utf-32-le"), dtype=np.uint32)
@@ -161,23 +179,34 @@ def _style_tokens(norms: Sequence[NormalizedText]) -> list[list[str]]:
     letters = np.bincount(doc_of, weights=(cls & 1), minlength=n_docs)
     upper = np.bincount(doc_of, weights=(cls & 2) >> 1, minlength=n_docs)
     arabic = np.bincount(doc_of, weights=(cls & 4) >> 2, minlength=n_docs)
+    newlines = np.bincount(doc_of, weights=(buf == 10), minlength=n_docs)
     denom = np.maximum(letters, 1)
-    ar_bucket = np.minimum(4 * arabic // denom, 3).astype(int)
-    up_bucket = np.minimum(8 * upper // denom, 4).astype(int)
-    out: list[list[str]] = []
-    for k, n in enumerate(norms):
-        o = n.original
-        toks = [f"url:{min(len(n.urls), 3)}", f"men:{min(len(n.mentions), 3)}",
-                f"tag:{min(len(n.hashtags), 4)}", f"len:{min(len(o) // 40, 7)}",
-                f"ar:{ar_bucket[k]}", f"up:{up_bucket[k]}"]
-        if n.is_retweet:
-            toks.append("rt")
-        if o.endswith(("…", "...")):
-            toks.append("trunc")
-        if "\n" in o:
-            toks.append("nl")
-        out.append(toks)
-    return out
+    families: dict[str, npt.NDArray[np.int64]] = {
+        "url": np.minimum(np.fromiter((len(n.urls) for n in norms), np.int64, n_docs), 3),
+        "men": np.minimum(np.fromiter((len(n.mentions) for n in norms), np.int64, n_docs), 3),
+        "tag": np.minimum(np.fromiter((len(n.hashtags) for n in norms), np.int64, n_docs), 4),
+        "len": np.minimum(lengths // 40, 7),
+        "ar": np.minimum(4 * arabic // denom, 3).astype(np.int64),
+        "up": np.minimum(8 * upper // denom, 4).astype(np.int64),
+    }
+    docs = np.arange(n_docs, dtype=np.int64)
+    d_parts: list[IntArray] = []
+    c_parts: list[IntArray] = []
+    for fam, bucket in families.items():
+        table = np.array([_token_col(f"{fam}:{v}", n_bits) for v in range(int(bucket.max(initial=0)) + 1)],
+                         dtype=np.int64)
+        d_parts.append(docs)
+        c_parts.append(table[bucket])
+    flags = {
+        "rt": np.fromiter((n.is_retweet for n in norms), np.bool_, n_docs),
+        "trunc": np.fromiter((o.endswith(("…", "...")) for o in originals), np.bool_, n_docs),
+        "nl": newlines > 0,
+    }
+    for name, flag in flags.items():
+        hit = np.flatnonzero(flag)
+        d_parts.append(hit)
+        c_parts.append(np.full(len(hit), _token_col(name, n_bits), dtype=np.int64))
+    return np.concatenate(d_parts), np.concatenate(c_parts)
 
 
 @lru_cache(maxsize=4096)
@@ -201,7 +230,9 @@ class Featurizer:
         if self.config.hashtag_words and n.hashtag_words:
             extra.extend(w for w in n.hashtag_words if " " in w)
         if self.config.mention_handles and n.mentions:
-            extra.extend("@" + skeleton(m) for m in n.mentions)
+            extra.extend(_handle(m) for m in n.mentions)
+        if self.config.url_domains and n.urls:
+            extra.extend("urlhost_" + _host(u) for u in n.urls)
         return n.text + " | " + " ".join(extra) if extra else n.text
 
     def transform(self, texts: Sequence[str]) -> HashedBatch:
@@ -268,11 +299,5 @@ class Featurizer:
             blocks.append(block(np.concatenate(wd), np.concatenate(wc)))
 
         if cfg.style and n_docs:
-            sd: list[int] = []
-            sc: list[int] = []
-            for k, toks in enumerate(_style_tokens(norms)):
-                for tok in toks:
-                    sd.append(k)
-                    sc.append(_token_col(tok, cfg.n_bits))
-            blocks.append(block(np.asarray(sd, dtype=np.int64), np.asarray(sc, dtype=np.int64)))
+            blocks.append(block(*_style_columns(norms, cfg.n_bits)))
         return HashedBatch(n_docs, blocks)

@@ -114,13 +114,12 @@ class NormalizedText:
     mentions: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     hashtag_words: tuple[str, ...] = ()
-
-    @property
-    def is_retweet(self) -> bool:
-        return self.original.lstrip().startswith(("RT @", "RT ", "rt @"))
+    is_retweet: bool = False  # starts with the old-style "RT @user" marker
 
 
 def _fix_case_lookalikes(text: str) -> str:
+    if _LOOKALIKE_HINT.search(text) is None:
+        return text
     if "I" in text:
         text = _I_AS_L.sub(lambda m: m.group(0).replace("I", "l"), text)
     if "l" in text:
@@ -166,6 +165,7 @@ def skeleton(text: str) -> str:
     return _SKELETON_DROP.sub("", fold(text).translate(_SKELETON_TABLE))
 
 
+@lru_cache(maxsize=65536)
 def segment_hashtag(tag: str) -> str:
     """Split a hashtag body into lower-case words on CamelCase, digits and underscores.
 
@@ -180,8 +180,8 @@ def segment_hashtag(tag: str) -> str:
     return " ".join(fold(w) for w in words if w)
 
 
-def _needs_segmenting(tag: str) -> bool:
-    return "_" in tag or any(c.isupper() for c in tag[1:]) or any(c.isdigit() for c in tag)
+_SEGMENTABLE = re.compile(r"_|\d|.[A-Z]")
+_LOOKALIKE_HINT = re.compile(r"[a-z]I[a-z]|[A-Z]l|l[A-Z]")
 
 
 def normalize(text: str) -> NormalizedText:
@@ -219,7 +219,7 @@ def normalize(text: str) -> NormalizedText:
             hashtags = tuple(_HASHTAG.findall(folded))
             if len(hashtags) != len(raw_tags):  # folding changed a tag's extent; fold each one instead
                 hashtags = tuple(fold(t) for t in raw_tags)
-            hashtag_words = tuple(segment_hashtag(t) if _needs_segmenting(t) else h
+            hashtag_words = tuple(segment_hashtag(t) if _SEGMENTABLE.search(t) else h
                                   for t, h in zip(raw_tags, hashtags, strict=True))
     return NormalizedText(original=text, text=folded, hashtags=hashtags, mentions=mentions, urls=urls,
-                          hashtag_words=hashtag_words)
+                          hashtag_words=hashtag_words, is_retweet=text.lstrip()[:3] in ("RT ", "rt @", "RT@"))

@@ -16,6 +16,7 @@ Why these choices (measured on tvec-dev, see docs/text.md):
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -29,10 +30,19 @@ from scipy import sparse
 from bastion.text.corpus import POSITIVE, Example, is_permissive
 from bastion.text.features import FeatureConfig, Featurizer
 from bastion.text.model import Head, TextModel
+from bastion.text.normalize import fold
 
 __all__ = ["REPORTING_CLASSES", "CVResult", "TrainParams", "cross_validate", "featurize", "train_model"]
 
 log = logging.getLogger(__name__)
+
+#: Words of the conflict itself. Negatives that use them are the hard ones: most negative data is about
+#: anything else, so without extra weight the model learns "talks about Syria" instead of "endorses".
+#: Matched on folded text (see bastion.text.normalize.fold).
+TOPIC = re.compile(
+    r"\b(?:isis|isil|daesh|islamic state|jihad\w*|syria\w*|iraq\w*|mosul|raqqa|aleppo|assad|caliphat\w*|"
+    r"terror\w*|al ?qa[ie]da|nusra|kurd\w*|ypg|airstrikes?|militants?|mujahi\w*|sharia|kuffar|jihadis?)\b"
+    r"|(?:داعش|الدوله|سوريا|العراق|الموصل|الرقه|حلب|الاسد|جهاد|الخلافه|ارهاب|المجاهدين|التحالف)")
 
 #: Classes whose texts are about terrorism without endorsing it: the positives of the true-purpose head.
 REPORTING_CLASSES = frozenset({"news_terror", "crisis_public", "counter_speech", "about_isis"})
@@ -47,6 +57,7 @@ class TrainParams:
     alpha: float = 2e-6
     epochs: int = 10
     balance: float = 1.0  # 1: every class weighs the same in total; 0: every example weighs the same
+    topic_boost: float = 1.0  # extra weight of negatives that talk about the same conflict (see TOPIC)
     calib_folds: int = 3
     seed: int = 0
 
@@ -116,8 +127,15 @@ def _heads(x: sparse.csr_matrix, examples: Sequence[Example], params: TrainParam
            with_reporting: bool = True) -> tuple[Head, Head | None]:
     labels = [e.label for e in examples]
     y = np.array([e.positive for e in examples])
-    prop = _fit(x, y, class_weights(labels, params.balance), params)
-    topical = np.array([e.label in REPORTING_CLASSES or e.positive for e in examples])
+    w = class_weights(labels, params.balance)
+    topical_neg = np.array([not e.positive and TOPIC.search(fold(e.text)) is not None for e in examples])
+    if params.topic_boost != 1.0:
+        w = w * np.where(topical_neg, params.topic_boost, 1.0)
+        w = w / w.mean()
+    prop = _fit(x, y, w, params)
+    # true purpose: endorsing (pro_isis) against texts about the same subject that do not endorse it - the
+    # reporting classes, and any other negative that talks about the conflict
+    topical = np.array([e.label in REPORTING_CLASSES or e.positive for e in examples]) | topical_neg
     reporting = None
     if with_reporting and topical.any() and y[topical].any() and (~y[topical]).any():
         yr = ~y[topical]
@@ -163,13 +181,13 @@ def cross_validate(examples: Sequence[Example], k: int = 5, params: TrainParams 
     decision = np.full(len(examples), np.nan)
     reporting = np.full(len(examples), np.nan)
     last: TextModel | None = None
-    for fold, (tr, te) in enumerate(_folds(examples, k, params.seed)):
+    for fold_no, (tr, te) in enumerate(_folds(examples, k, params.seed)):
         if train_filter is not None:
             tr = np.array([i for i in tr if train_filter(examples[i])], dtype=np.intp)
         prop, rep = _heads(x[tr], [examples[i] for i in tr], params)
         decision[te] = x[te] @ prop.weights + prop.bias
         if rep is not None:
-            reporting[te] = 1.0 / (1.0 + np.exp(-(x[te] @ rep.weights + rep.bias)))
-        last = TextModel(params.feature_config(), prop, rep, version=f"cv-fold-{fold + 1}")
-        log.info("fold %d/%d: trained on %d, scored %d", fold + 1, k, len(tr), len(te))
+            reporting[te] = rep.proba(x[te] @ rep.weights + rep.bias)
+        last = TextModel(params.feature_config(), prop, rep, version=f"cv-fold-{fold_no + 1}")
+        log.info("fold %d/%d: trained on %d, scored %d", fold_no + 1, k, len(tr), len(te))
     return CVResult(decision, reporting, k, filter_name, last)
