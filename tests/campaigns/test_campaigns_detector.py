@@ -14,7 +14,7 @@ from bastion.campaigns.detector import CampaignDetector
 from bastion.campaigns.trends import ALLOW, SUPPRESS, TrendCandidate
 from bastion.errors import ConfigError
 from bastion.pipeline.detector import PostContext, build
-from bastion.records import EnforcementEvent, EnforcementKind, TargetKind
+from bastion.records import Account, AccountId, EnforcementEvent, EnforcementKind, TargetKind
 from bastion.signals import Signal
 
 
@@ -166,3 +166,18 @@ def test_reposts_of_high_risk_accounts_are_flagged() -> None:
     relays = [post(k, f"relay{k}", k * 0.5, "RT @src: original text here", "relaytag") for k in range(1, 7)]
     assert any(run(det, relays))
     assert det.engine.windows.count("relaytag", epoch(T0 + timedelta(minutes=3))) == (6, 6)
+
+
+def test_repost_handles_resolve_after_restore() -> None:
+    det = CampaignDetector()
+    src = Account(id=AccountId("id-42"), handle="SrcHandle")
+    det.detect([PostContext(post(0, "id-42", 0.0, "original"), src,
+                            {"account_risk": Signal("account_risk", 0.9, "account_risk", "t")})])
+    blob = det.snapshot()
+    assert blob is not None
+    other = CampaignDetector()
+    other.restore(blob)
+    relays = [post(k, f"relay{k}", k * 0.5, "RT @srchandle: original text here", "relaytag") for k in range(1, 7)]
+    assert any(run(other, relays))
+    with pytest.raises(ConfigError, match="malformed"):
+        other.restore(orjson.dumps({"version": 1, "config": {"window_s": 3600.0, "bucket_s": 60.0}}))

@@ -151,7 +151,12 @@ class CampaignDetector(Detector):
                 self.engine.accounts.reinstate(rec.target_id)
 
     def snapshot(self) -> bytes | None:
-        return orjson.dumps(self.engine.snapshot())
+        """The engine's JSON state, plus the handle -> id entries of accounts it remembers (so ``RT @handle``
+        resolves to the same account after a restore)."""
+        state = self.engine.snapshot()
+        accounts = self.engine.accounts
+        state["handles"] = {h: a for h, a in self._handles.items() if accounts.get(a) is not None}
+        return orjson.dumps(state)
 
     def restore(self, data: bytes) -> None:
         try:
@@ -160,7 +165,12 @@ class CampaignDetector(Detector):
             raise ConfigError(f"campaign snapshot is not JSON: {exc}") from exc
         if not isinstance(state, dict):
             raise ConfigError("campaign snapshot must be a JSON object")
-        self.engine.restore(state)
+        handles = state.pop("handles", {})
+        try:
+            self.engine.restore(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"campaign snapshot is malformed: {exc!r}") from exc
+        self._handles = {str(h): str(a) for h, a in handles.items()}
 
     def get_params(self) -> Mapping[str, Any]:
         params: dict[str, Any] = dict(self._options)

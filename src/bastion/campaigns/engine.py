@@ -41,6 +41,7 @@ from bastion.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
+MAX_REASONS = 40  # per campaign (the first hashtags' reasons are the telling ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,7 @@ class CampaignEngine:
         camp.signals[tag] = signals
         camp.score = max(camp.score, score)
         camp.reasons.extend(r for r in reasons if r not in camp.reasons)
+        del camp.reasons[MAX_REASONS:]
         return camp
 
     def _join(self, camp: Campaign, post_id: str, account: str, ts: float) -> None:

@@ -86,6 +86,7 @@ class _Recorder:
         self.hijack_allowed: Counter[str] = Counter()
         self.candidates: set[str] = set()
         self.signal_classes: Counter[str] = Counter()
+        self.signal_tag_classes: dict[str, Counter[str]] = defaultdict(Counter)
         self.ticks = 0
         self.decisions = 0
 
@@ -136,6 +137,9 @@ def evaluate(path: str, *, upstream: str = "auto", tick_s: float = 300.0, trend_
             sigs = detector.detect([ctx])[0]
             if sigs:
                 rec.signal_classes[it.cls] += 1
+                details = sigs[0].details
+                for tag in set(tags) & {*details.get("hashtags", ()), *details.get("hijacked", ())}:
+                    rec.signal_tag_classes[tag][it.cls] += 1
             rec.post(it, ts, tags)
             for tag in tags:
                 if engine.book.for_tag(tag, ts) is not None:
@@ -202,6 +206,14 @@ def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bur
                            "news_or_crisis": tag in news, "reasons": entry["reasons"]})
     campaigns = detector.campaigns()
     camp_tags = {t for c in campaigns for t in (*c["hashtags"], *c["hijacked"])}
+    on_news: dict[str, dict[str, Any]] = {}
+    for c in campaigns:
+        for t in (*c["hashtags"], *c["hijacked"]):
+            if t in news:
+                entry = on_news.setdefault(t, {"hashtag": t, "barrage_in": 0, "hijack_in": 0, "suppressed": False,
+                                               "signalled_posts": dict(rec.signal_tag_classes[t].most_common())})
+                entry["barrage_in" if t in c["hashtags"] else "hijack_in"] += 1
+                entry["suppressed"] = t in rec.suppressed
     signal_total = sum(rec.signal_classes.values())
     target_posts = sum(1 for it in items if it.cls == truth.target_class)
     return {
@@ -220,7 +232,7 @@ def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bur
         "suppressed_news_or_crisis": sorted(t for t in rec.suppressed if t in news),
         "news_or_crisis": {
             "hashtags": len(news), "trended": sorted(news & rec.candidates),
-            "campaigns_on": sorted(news & camp_tags),
+            "campaigns_on": [on_news[t] for t in sorted(on_news)],
             "hijack_allowed": sorted(t for t in rec.hijack_allowed if t in news),
         },
         "trends": {"ticks": rec.ticks, "tick_s": tick_s, "candidate_min_posts": trend_min_posts,
