@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -140,6 +140,25 @@ def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext]) ->
         for ctx, sigs in zip(contexts, results, strict=True):
             for sig in sigs:
                 ctx.signals[sig.name] = sig
+
+
+def resolve_params(decision: Decision, signals: Mapping[str, Signal]) -> Decision:
+    """Fill declarative ``<field>_from: SIGNAL`` effect parameters from that signal's details.
+
+    E.g. ``detrend_hashtag: {hashtags_from: campaign}`` de-trends exactly the hashtags the campaign detector
+    names (a barrage's own hashtags), not every hashtag on the post (a hijacked public hashtag stays)."""
+    if not any(k.endswith("_from") for a in decision.actions for k in a.params):
+        return decision
+    actions = []
+    for act in decision.actions:
+        params = dict(act.params)
+        for key, source in act.params.items():
+            if key.endswith("_from"):
+                sig = signals.get(str(source))
+                value = sig.details.get(key[: -len("_from")]) if sig is not None and sig.ok else None
+                params[key[: -len("_from")]] = list(value) if isinstance(value, list | tuple) else []
+        actions.append(replace(act, params=params))
+    return replace(decision, actions=tuple(actions))
 
 
 class Pipeline:
@@ -297,6 +316,8 @@ class Pipeline:
                     log.warning("sink %s could not observe post %s: %s", sink.name, ctx.post.id, exc)
 
     def _act(self, decision: Decision, ctx: PostContext | None) -> Decision:
+        if ctx is not None and decision.actions:
+            decision = resolve_params(decision, ctx.signals)
         if not self.sinks or not decision.actions:
             return decision
         changed = False

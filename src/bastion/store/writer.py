@@ -317,7 +317,7 @@ class Store:
                                  "priority": int(a.params.get("priority", 5)), "created_at": now,
                                  "deadline": deadline, "state": "open"})
                 elif kind in ENFORCING or kind == EffectKind.ESCALATE:
-                    for target_kind, target_id in _targets(kind, d, post):
+                    for target_kind, target_id in _targets(kind, d, post, a.params):
                         ledger_rows.append({
                             "decision_id": d.id, "action": a.action, "target_kind": target_kind,
                             "target_id": target_id, "rule": a.rule, "policy": a.policy,
@@ -344,12 +344,13 @@ class Store:
         self.evidence.start_retention("post", post.id, now=now, conn=conn)
 
 
-def _targets(kind: EffectKind, d: Decision, post: Post | None) -> list[tuple[str, str]]:
+def _targets(kind: EffectKind, d: Decision, post: Post | None, params: Mapping[str, Any]) -> list[tuple[str, str]]:
     if kind == EffectKind.SUSPEND_ACCOUNT:
         return [("account", d.account_id or d.subject_id)]
     if kind in (EffectKind.DETREND_HASHTAG, EffectKind.RESTRICT_HASHTAG):
-        tags = post.hashtags if post else ()
-        return [("hashtag", tag.lower()) for tag in tags] or [(d.subject_kind.value, d.subject_id)]
+        # the hashtags the rule names (e.g. resolved from the campaign signal), else every hashtag on the post
+        tags = params.get("hashtags", post.hashtags if post else ())
+        return [("hashtag", str(tag).lower()) for tag in tags]
     return [(d.subject_kind.value, d.subject_id)]
 
 
