@@ -73,3 +73,31 @@ def test_appeal_by_decision_id_and_validation(world: World) -> None:
                   headers=h).status_code == 400
     assert c.post("/v1/appeals", json={"target_kind": "post", "target_id": "ap-1", "reason": ""},
                   headers=h).status_code == 422
+
+
+def test_appeal_outcome_is_delivered_by_the_webhook_sink(world: World) -> None:
+    """The outcome goes out through the platform webhook's outbox: signed, idempotent by appeal id."""
+    import httpx
+
+    from bastion.actions.webhook import WebhookDeliverer, verify_signature
+
+    c = world.client
+    appeal = c.post("/v1/appeals", json={"target_kind": "post", "target_id": "p-remove", "reason": "quote"},
+                    headers=world.h("integrator")).json()
+    c.post(f"/v1/appeals/{appeal['id']}/decision", json={"outcome": "overturned"}, headers=world.h("reviewer"))
+    received: list[httpx.Request] = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    engine = world.app.state.bastion.engine
+    with httpx.Client(transport=httpx.MockTransport(platform)) as client:
+        stats = WebhookDeliverer(engine, "http://platform.test/hook", "s3cret", client=client).deliver_pending()
+    assert stats.delivered >= 1
+    mine = [r for r in received if r.headers["idempotency-key"] == appeal["id"]]
+    assert len(mine) == 1
+    body = orjson.loads(mine[0].content)
+    assert body["type"] == "appeal.decided" and body["outcome"] == "overturned"
+    assert body["reversed"] == [{"action": "remove_post", "target_kind": "post", "target_id": "p-remove"}]
+    assert verify_signature("s3cret", mine[0].content, mine[0].headers["x-bastion-signature"])

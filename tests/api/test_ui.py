@@ -9,6 +9,7 @@ from typing import Any
 from seed import World
 from sqlalchemy import select
 
+from bastion.review import wellness
 from bastion.store import schema as t
 
 
@@ -127,3 +128,20 @@ def test_keyboard_decision_form_and_next_job(shared_world: World) -> None:
     with shared_world.app.state.bastion.engine.connect() as conn:
         row = conn.execute(select(t.review_jobs).where(t.review_jobs.c.id == jid)).one()
     assert row.state == "done" and row.outcome == "overturn" and row.decided_by == "reviewer:ben"
+
+
+def test_break_releases_leases_and_sign_out_ends_the_session(shared_world: World) -> None:
+    sign_in(shared_world, "reviewer2")
+    c = shared_world.client
+    home = c.get("/ui/")
+    r = c.post("/ui/lease", data={"csrf": _csrf(home.text)}, follow_redirects=False)
+    jid = r.headers["location"].rsplit("/", 1)[-1]
+    page = c.post("/ui/break", data={"csrf": _csrf(home.text)})
+    assert page.status_code == 200 and "Take your time" in page.text
+    with shared_world.app.state.bastion.engine.connect() as conn:
+        assert conn.execute(select(t.review_jobs.c.state).where(t.review_jobs.c.id == jid)).scalar() == "open"
+    state = shared_world.app.state.bastion
+    assert wellness.today(state.engine, "reviewer:ben", state.clock()).breaks_today >= 1
+    r = c.post("/ui/logout", data={"csrf": _csrf(home.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.get("/ui/", follow_redirects=False).status_code == 303  # signed out

@@ -60,8 +60,10 @@ def list_cases(request: Request, status: str | None = Query("open", max_length=1
 
 @router.get("/cases/{case_id}", summary="One security case with its evidence and custody log",
             **roles(Role.SECURITY))
-def get_case(case_id: str, request: Request) -> dict[str, Any]:
-    return security.get_case(app_state(request).engine, case_id)
+def get_case(case_id: str, request: Request,
+             principal: Principal = Depends(require(Role.SECURITY))) -> dict[str, Any]:
+    state = app_state(request)  # the viewing goes into the case's custody log
+    return security.get_case(state.engine, case_id, actor=principal.actor, now=state.clock())
 
 
 @router.get("/cases/{case_id}/export", summary="The case's evidence package (zip, with a manifest of hashes)",
