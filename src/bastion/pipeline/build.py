@@ -15,7 +15,7 @@ from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Decision
 from bastion.settings import Settings
-from bastion.store.db import open_engine
+from bastion.store.db import open_engine, resolve_url
 from bastion.store.writer import Store
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,10 @@ def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None
     engine = open_engine(settings.db_url)
     policy = load_policy(settings.policy)
     names = registry.parse_names(settings.detectors)
-    detectors = registry.build(names, settings.detector_options)
+    options = {name: dict(opts) for name, opts in settings.detector_options.items()}
+    if "media" in names:  # the media detector loads its hash banks from the same database
+        options.setdefault("media", {}).setdefault("db_url", resolve_url(settings.db_url))
+    detectors = registry.build(names, options)
     sinks = build_sinks(available_sinks(), engine=engine) if names else []
     pipeline = Pipeline(engine=PolicyEngine(policy), detectors=detectors, store=Store(engine), sinks=sinks,
                         batch_size=settings.batch_size, on_decision=on_decision,
