@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/bastion bank import examples/banks/sample-bank.json --create
+	@mkdir -p out
 	$(BIN)/bastion scan examples/sample-stream.jsonl --out out/sample-decisions.jsonl
 	$(BIN)/bastion audit verify
 
