@@ -69,14 +69,17 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
             help="'permissive' (only data sets whose licence allows shipping the model), 'all', "
                  "or a comma-separated list (a trailing * matches a prefix).")] = "permissive",
         version: Annotated[str | None, typer.Option(help="Model version string.")] = None,
+        topic_boost: Annotated[float | None, typer.Option(
+            help="Extra weight of negatives about the same conflict (default: TrainParams).")] = None,
     ) -> None:
         """Train the propaganda model (and its true-purpose head) and write it as a model file."""
         from bastion.text.corpus import load_corpus
         from bastion.text.train import TrainParams, train_model
 
         examples = load_corpus(data, _datasets(datasets))
+        params = TrainParams() if topic_boost is None else TrainParams(topic_boost=topic_boost)
         with _progress("featurising", len(examples)) as advance:
-            model = train_model(examples, TrainParams(), progress=advance, version=version)
+            model = train_model(examples, params, progress=advance, version=version)
         path = model.save(out)
         typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), trained on {len(examples)} texts; "
                    f"classes {model.meta['classes']}")

@@ -59,10 +59,14 @@ class PropagandaDetector(Detector):
     name: ClassVar[str] = "propaganda"
     signals: ClassVar[tuple[str, ...]] = ("propaganda", "reporting")
 
-    def __init__(self, *, model: str = "default", language: bool = True, cues: bool = True) -> None:
+    def __init__(self, *, model: str = "default", language: bool = True, cues: bool = True,
+                 cue_threshold: float = 0.3) -> None:
         self.model_path = model
         self.language = language
         self.cues = cues
+        # cue spans explain the reporting signal where a decision can hinge on it; below this propaganda
+        # probability no rule looks at reporting, so the regex pass is skipped (it costs as much as scoring)
+        self.cue_threshold = cue_threshold
         self._model: TextModel | None = None
         self.version = "unloaded"
 
@@ -98,7 +102,8 @@ class PropagandaDetector(Detector):
                 details["retweet"] = True
             p_sig = Signal("propaganda", round(float(prop[i]), 6), self.name, model.version, details=details)
             if has_reporting:
-                spans = tuple(reporting_cues(ctx.post.text)) if self.cues else ()
+                explain = self.cues and prop[i] >= self.cue_threshold
+                spans = tuple(reporting_cues(ctx.post.text)) if explain else ()
                 labels = tuple(sorted({s.label for s in spans}))
                 r_sig = Signal("reporting", round(float(rep[i]), 6), self.name, model.version, labels=labels,
                                spans=spans, details={"model_version": model.version})
@@ -108,4 +113,5 @@ class PropagandaDetector(Detector):
         return out
 
     def get_params(self) -> Mapping[str, Any]:
-        return {"model": self.model_path, "language": self.language, "cues": self.cues}
+        return {"model": self.model_path, "language": self.language, "cues": self.cues,
+                "cue_threshold": self.cue_threshold}

@@ -57,7 +57,7 @@ class TrainParams:
     alpha: float = 2e-6
     epochs: int = 10
     balance: float = 1.0  # 1: every class weighs the same in total; 0: every example weighs the same
-    topic_boost: float = 1.0  # extra weight of negatives that talk about the same conflict (see TOPIC)
+    topic_boost: float = 3.0  # extra weight of negatives that talk about the same conflict (see TOPIC)
     calib_folds: int = 3
     seed: int = 0
 
