@@ -36,4 +36,6 @@ def test_shoutout_numbered_lookalike() -> None:
 def test_reregistration_marker() -> None:
     assert reregistration_marker(acc("a", bio="Backup account of the old one"))
     assert reregistration_marker(acc("a", name="Abu X 4th account"))
+    assert reregistration_marker(acc("a", bio="I'm back, follow"))
     assert not reregistration_marker(acc("a", bio="I love my garden"))
+    assert not reregistration_marker(acc("a", bio="take your rights back"))  # "back" alone is no marker

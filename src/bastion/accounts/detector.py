@@ -71,7 +71,7 @@ class AccountRiskDetector(Detector):
 
     def __init__(self, *, policy: str | None = None, half_life_days: float = 30.0,
                  network_weight: float = 0.6, seed_threshold: float = 0.9, emit_delta: float = 0.05,
-                 alpha: float = 0.85, prior: float = 1.0) -> None:
+                 alpha: float = 0.85, prior: float = 1.0, refresh_every: int = 1) -> None:
         self.policy_path = policy
         self.weights = RiskWeights(half_life_days=half_life_days, network=network_weight)
         self.model = RiskModel(self.weights)
@@ -79,6 +79,9 @@ class AccountRiskDetector(Detector):
         self.profile_weights = ProfileWeights()
         self.seed_threshold, self.emit_delta = seed_threshold, emit_delta
         self.alpha, self.prior = alpha, prior
+        self.refresh_every = max(1, refresh_every)
+        self._batches_since_refresh = 0
+        self._seeds_dirty = False
         self.states: dict[str, AccountRiskState] = {}
         self.graph = InteractionGraph()
         self.suspended: dict[str, float] = {}
@@ -91,7 +94,8 @@ class AccountRiskDetector(Detector):
     def get_params(self) -> Mapping[str, Any]:
         return {"policy": self.policy_path, "half_life_days": self.weights.half_life_days,
                 "network_weight": self.weights.network, "seed_threshold": self.seed_threshold,
-                "emit_delta": self.emit_delta, "alpha": self.alpha, "prior": self.prior}
+                "emit_delta": self.emit_delta, "alpha": self.alpha, "prior": self.prior,
+                "refresh_every": self.refresh_every}
 
     def state(self, account_id: str) -> AccountRiskState:
         st = self.states.get(account_id)
@@ -198,7 +202,7 @@ class AccountRiskDetector(Detector):
                     self.suspended[rec.target_id] = rec.created_at.timestamp()
                 elif rec.kind == EnforcementKind.REINSTATE:
                     self.suspended.pop(rec.target_id, None)
-                self._graph_dirty = True
+                self._graph_dirty = self._seeds_dirty = True
 
     def seeds(self) -> dict[str, float]:
         """Propagation seeds: suspended accounts (1.0) and accounts whose own risk is already high."""
@@ -218,10 +222,15 @@ class AccountRiskDetector(Detector):
             self._network(aid, st)
             if st.network != before:
                 self._dirty.add(aid)
-        self._graph_dirty = False
+        self._graph_dirty = self._seeds_dirty = False
+        self._batches_since_refresh = 0
 
     def account_signals(self) -> Mapping[str, Sequence[Signal]]:
-        if self._graph_dirty:
+        """Once per batch: re-propagate when suspensions changed, or when the graph changed and
+        ``refresh_every`` batches have passed (propagation covers the whole graph), then report the accounts
+        whose score moved."""
+        self._batches_since_refresh += 1
+        if self._seeds_dirty or (self._graph_dirty and self._batches_since_refresh >= self.refresh_every):
             self.refresh_network()
         out: dict[str, Sequence[Signal]] = {}
         for aid in sorted(self._dirty):
@@ -265,4 +274,5 @@ class AccountRiskDetector(Detector):
         self.graph = InteractionGraph.from_arrays(state["nodes"], arrays)
         self._bad = arrays["bad"].astype(np.float64)
         self._profiles.clear()
+        self._graph_dirty = len(self.graph) > 0  # refresh propagation on the first batch after a restore
 

@@ -33,7 +33,8 @@ WEAK_TERMS = frozenset({"isis", "isil", "jihad", "mujahid", "mujahideen", "shahe
 SHOUTOUT = re.compile(r"\b(?:shout\s*-?\s*outs?|s/o|#so\b|follow\s+(?:and|&)\s+share|please\s+follow|"
                       r"support\s+(?:him|her|them|this\s+account))", re.IGNORECASE)
 BACK = re.compile(
-    r"\b(?:(?:is\s+)?back(?:\s+again|\s+after|\s+from)?|new\s+account|backup(?:\s+account)?|suspended|"
+    r"\b(?:(?:i'?m|is|am|we'?re|are)\s+back\b|back\s+(?:again|after|from)|new\s+account|backup(?:\s+account)?|"
+    r"suspended|"
     r"suspension|\d+\s*(?:st|nd|rd|th)\s+(?:account|acc)|(?:account|acc)\s*(?:#|no\.?\s*)?\d+|\d+\s+account|"
     r"عوده|حساب\s*(?:جديد|احتياطي)|الحساب\s*رقم)\b", re.IGNORECASE)
 NUMBERED = re.compile(r"(?:\d{2,}|_\d+|\d+_+\w?)$")

@@ -9,6 +9,7 @@ re-encoded (a few PDQ bits flipped).
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import replace
 
@@ -30,7 +31,7 @@ class Population:
     def __init__(self, seed: int = 0, vocabulary: int = 5000) -> None:
         self.rng = random.Random(seed)
         self.vocab = [_word(self.rng, 1, 4) for _ in range(vocabulary)]
-        self.weights = [1.0 / (r + 1) for r in range(vocabulary)]
+        self.cum_weights = list(itertools.accumulate(1.0 / (r + 1) for r in range(vocabulary)))
         self.first = [_word(self.rng).capitalize() for _ in range(400)]
         self.last = [_word(self.rng).capitalize() for _ in range(2000)]
         self.places = [f"{_word(self.rng).capitalize()}, {_word(self.rng).capitalize()}" for _ in range(300)]
@@ -44,7 +45,9 @@ class Population:
         if rng.random() < 0.3:
             handle = f"{base[:3]}_{base[3:]}" if len(base) > 4 else f"_{handle}"
         name = f"{rng.choice(self.first)} {rng.choice(self.last)}" if rng.random() < 0.9 else ""
-        bio = " ".join(rng.choices(self.vocab, self.weights, k=rng.randint(4, 18))) if rng.random() < 0.7 else ""
+        bio = ""
+        if rng.random() < 0.7:
+            bio = " ".join(rng.choices(self.vocab, cum_weights=self.cum_weights, k=rng.randint(4, 18)))
         pdq = f"{rng.getrandbits(256):064x}" if rng.random() < 0.5 else None
         ids = tuple(f"{rng.getrandbits(64):016x}" for _ in range(rng.randint(1, 2))) if rng.random() < 0.3 else ()
         links = (f"{_word(rng)}.example/{_word(rng)}",) if rng.random() < 0.2 else ()

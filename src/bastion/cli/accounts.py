@@ -93,6 +93,7 @@ def accounts_show(account_id: Annotated[str, typer.Argument(help="Account id.")]
     from bastion.errors import NotFound
 
     doc: dict[str, Any] = {"account_id": account_id}
+    found = False
     data = _state(db, AccountRiskDetector.name)
     if data is not None:
         risk = AccountRiskDetector()
@@ -101,6 +102,7 @@ def accounts_show(account_id: Annotated[str, typer.Argument(help="Account id.")]
         if st is not None:
             doc["account_risk"] = risk.model.explain(st)
         doc["suspended"] = account_id in risk.suspended
+        found = st is not None or account_id in risk.suspended
     data = _state(db, BanEvasionDetector.name)
     if data is not None:
         be = BanEvasionDetector()
@@ -109,7 +111,8 @@ def accounts_show(account_id: Annotated[str, typer.Argument(help="Account id.")]
         doc["fingerprint_on_file"] = account_id in be.index.rows
         if cached is not None and account_id not in be.index.rows:
             doc["ban_evasion_candidates"] = [m.to_json() for m in be.check(cached)]
-    if len(doc) == 1:
+        found = found or cached is not None or account_id in be.index.rows
+    if not found:
         raise NotFound(f"no account state for {account_id!r} (run `bastion scan` with account_risk / ban_evasion)")
     out.print_json(json.dumps(doc, ensure_ascii=False))
 

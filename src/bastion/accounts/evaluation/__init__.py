@@ -41,7 +41,8 @@ def run(data: str | Path, families: str | Path | None, *, source: str = "cv", po
     src = make_source(source)
     scores = src.score(corpus, fold_of, positive, progress)
     accounts = evaluate_risk(corpus, scores, fold_of, pol, positive, progress=progress)
-    accounts["post_signals"] = {"source": src.name, "caveat": src.caveat, "folds": folds}
+    accounts["post_signals"] = {"source": src.name, "caveat": src.caveat, "folds": folds,
+                                "versions": getattr(src, "versions", None)}
     out["accounts"] = accounts
     out["seconds"] = round(time.monotonic() - started, 1)
     return out

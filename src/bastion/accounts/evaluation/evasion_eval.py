@@ -30,6 +30,8 @@ from bastion.accounts.evaluation.data import EvalCorpus
 from bastion.errors import InputError
 from bastion.records import EnforcementEvent, EnforcementKind, TargetKind
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def load_families(path: str | Path) -> dict[str, list[str]]:
     """``{"families": {name: [account, ...]}}`` with accounts in order of first appearance."""
@@ -82,7 +84,7 @@ def evaluate_evasion(corpus: EvalCorpus, families: Mapping[str, list[str]], posi
         if is_pos:
             det.observe([EnforcementEvent(id=f"eval:{acc.id}", kind=EnforcementKind.SUSPEND,
                                           target_kind=TargetKind.ACCOUNT, target_id=acc.id,
-                                          created_at=datetime.now(UTC))])
+                                          created_at=acc.posts[0].created_at or _EPOCH)])
             suspended.add(acc.id)
     n = len(order)
     hits = [r for r in rereg if r["rank"] == 1]

@@ -100,6 +100,7 @@ class DetectorSignals:
 
     def __init__(self, names: Sequence[str] = ("lexicon", "propaganda"), batch: int = 256) -> None:
         self.names, self.batch = list(names), batch
+        self.versions: dict[str, str] = {}  # detector -> version (model version once loaded), after score()
 
     def score(self, corpus: EvalCorpus, folds: Mapping[str, int], positive: str,
               progress: Progress | None = None) -> Scores:
@@ -116,6 +117,7 @@ class DetectorSignals:
                         ctx.signals[sig.name] = sig
             for ctx in ctxs:
                 out[str(ctx.post.id)] = dict(ctx.signals)
+        self.versions = {det.name: str(det.version) for det in detectors}
         return out
 
 
