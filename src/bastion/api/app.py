@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None, *, config: ApiConfig | None = N
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=303)
 
+    from bastion.api.fastpath import VerdictFastPath
+
+    app.add_middleware(VerdictFastPath, state=state)  # innermost: inside the size limit and the headers
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=config.max_body_bytes, max_upload=config.max_upload_bytes)
     return app

@@ -10,7 +10,7 @@ says nothing about internals (the log has the traceback, without request content
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,6 +59,19 @@ def error_response(status: int, message: str, *, code: str | None = None,
     return JSONResponse(body(status, message, code, details), status_code=status, headers=headers)
 
 
+def invalid_response(errors: Sequence[Any]) -> JSONResponse:
+    """422 for a body that failed validation, one detail per offending field."""
+    details = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "reason": str(e.get("msg", "invalid"))} for e in errors]
+    first = details[0] if details else {"field": "body", "reason": "invalid"}
+    return error_response(422, f"{first['field']}: {first['reason']}", details=details)
+
+
+def bastion_error_response(exc: BastionError) -> JSONResponse:
+    details = [{"field": exc.field or "body", "reason": exc.reason}] if isinstance(exc, RecordError) else None
+    return error_response(status_for(exc), str(exc), details=details)
+
+
 def status_for(exc: BastionError) -> int:
     if isinstance(exc, NotFound):
         return 404
@@ -97,20 +110,14 @@ def install(app: FastAPI, *, html: HtmlError | None = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
-                    "reason": str(e.get("msg", "invalid"))} for e in exc.errors()]
-        first = details[0] if details else {"field": "body", "reason": "invalid"}
-        return error_response(422, f"{first['field']}: {first['reason']}", details=details)
+        return invalid_response(exc.errors())
 
     @app.exception_handler(BastionError)
     async def _bastion(request: Request, exc: BastionError) -> Response:
         status = status_for(exc)
         if html is not None and for_ui(request):
             return html(request, status, str(exc))
-        details = None
-        if isinstance(exc, RecordError):
-            details = [{"field": exc.field or "body", "reason": exc.reason}]
-        return error_response(status, str(exc), details=details)
+        return bastion_error_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

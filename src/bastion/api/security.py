@@ -52,11 +52,25 @@ def _limited(state: AppState, bucket: str, rate: tuple[float, float]) -> None:
 
 def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None, allowed: frozenset[Role]
                  ) -> Principal:
-    state = app_state(request)
-    principal = state.verifier.verify(creds.credentials) if creds and creds.scheme.lower() == "bearer" else None
+    token = creds.credentials if creds and creds.scheme.lower() == "bearer" else None
+    return check_key(app_state(request), client_address(request), token, allowed)
+
+
+def bearer_token(header: bytes | str | None) -> str | None:
+    """The key from an ``Authorization: Bearer <key>`` header value (None for any other scheme)."""
+    if not header:
+        return None
+    value = header.decode("latin-1") if isinstance(header, bytes) else header
+    scheme, _, token = value.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def check_key(state: AppState, client: str, token: str | None, allowed: frozenset[Role]) -> Principal:
+    """401 without a valid key, 403 for a role the route does not admit, 429 over the rate."""
+    principal = state.verifier.verify(token) if token else None
     if principal is None:
-        _limited(state, "anon:" + client_address(request), state.config.anon_rate)
-        msg = "missing API key" if creds is None else "invalid or revoked API key"
+        _limited(state, "anon:" + client, state.config.anon_rate)
+        msg = "missing API key" if token is None else "invalid or revoked API key"
         raise ApiError(401, msg, headers={"WWW-Authenticate": "Bearer"})
     if principal.role not in allowed:
         need = " or ".join(sorted(r.value for r in allowed))

@@ -71,7 +71,7 @@ async def process(state: AppState, batch: Batch) -> list[Decision]:
 Builder = Callable[[Mapping[str, Any]], Record]
 
 
-def _build_post(state: AppState) -> Builder:
+def build_post(state: AppState) -> Builder:
     def build(obj: Mapping[str, Any]) -> Record:
         _check_media(obj, state, "media")
         return native.post_from(obj, source="api")
@@ -110,22 +110,25 @@ async def post_one(body: PostIn, request: Request) -> Response:
     """The decision (``Decision.to_json()``) plus ``verdict``: ``allow``, ``review``, ``restrict`` or
     ``block``."""
     state = app_state(request)
-    post = _one(body, _build_post(state))
+    post = _one(body, build_post(state))
     if not isinstance(post, Post):  # pragma: no cover - the builder's contract
         raise ApiError(500, "internal error: not a post")
-    out = neutral("post", post.id)
+    # the hot path: serialised once, by orjson, without a response model to validate against
+    return Response(orjson.dumps(await check_post(state, post)), media_type="application/json")
+
+
+async def check_post(state: AppState, post: Post) -> dict[str, Any]:
+    """The verdict on one post (shared with :mod:`bastion.api.fastpath`)."""
     for d in await process(state, Batch(posts=[post])):
         if d.subject_kind.value == "post" and d.subject_id == post.id:
-            out = verdict(d)
-            break
-    # the hot path: serialised once, by orjson, without a response model to validate against
-    return Response(orjson.dumps(out), media_type="application/json")
+            return verdict(d)
+    return neutral("post", post.id)  # pragma: no cover - the pipeline decides on every post
 
 
 @router.post("/posts/batch", summary="Check many posts", **INTEGRATOR)
 async def post_batch(body: BatchIn, request: Request) -> dict[str, Any]:
     state = app_state(request)
-    ok, errors = _parse(body.items, _build_post(state), state)
+    ok, errors = _parse(body.items, build_post(state), state)
     posts = [r for _, r in ok if isinstance(r, Post)]
     by_id = {d.subject_id: d for d in await process(state, Batch(posts=posts)) if d.subject_kind.value == "post"} \
         if posts else {}
