@@ -9,7 +9,7 @@ reviewers see the public profile; only the security team sees location, links an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -20,6 +20,7 @@ from bastion.review.model import Job
 from bastion.review.queues import get_job
 from bastion.store import schema as t
 
+RELATED_WINDOW = timedelta(days=3)
 PUBLIC_PROFILE = ("id", "handle", "display_name", "bio", "created_at", "followers", "following", "statuses",
                   "verified", "status", "status_changed_at", "first_post_at")
 SECURITY_PROFILE = (*PUBLIC_PROFILE, "location", "links")
@@ -166,9 +167,12 @@ def _related(conn: Connection, post: dict[str, Any] | None, account_id: str | No
     out: list[dict[str, Any]] = []
     P, J = t.posts, t.review_jobs
     tags = {str(h).lower() for h in (post or {}).get("hashtags") or []}
-    if tags and post:
+    if tags and post and post.get("created_at"):
+        when = post["created_at"]  # posts within three days either side, by the indexed creation time
         window = conn.execute(select(P.c.id, P.c.account_id, P.c.text, P.c.hashtags, P.c.created_at)
-                              .where(P.c.id != post["id"]).order_by(P.c.ingested_at.desc()).limit(2000))
+                              .where(P.c.id != post["id"], P.c.created_at >= when - RELATED_WINDOW,
+                                     P.c.created_at <= when + RELATED_WINDOW)
+                              .order_by(P.c.created_at.desc()).limit(2000))
         for r in window:
             shared = tags & {str(h).lower() for h in (r.hashtags or [])}
             if shared:
