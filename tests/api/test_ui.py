@@ -145,3 +145,17 @@ def test_break_releases_leases_and_sign_out_ends_the_session(shared_world: World
     r = c.post("/ui/logout", data={"csrf": _csrf(home.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert c.get("/ui/", follow_redirects=False).status_code == 303  # signed out
+
+
+def test_an_account_job_renders(world: World) -> None:
+    r = world.client.post("/v1/accounts", json={"id": "u-ev", "handle": "ev_handle", "bio": "ZZORG <i>x</i>"},
+                          headers=world.h("integrator"))
+    assert r.json()["verdict"] == "block"
+    sign_in(world, "reviewer")
+    home = world.client.get("/ui/")
+    r = world.client.post("/ui/lease", data={"csrf": _csrf(home.text), "queue": "ban-evasion-qa"},
+                          follow_redirects=False)
+    page = world.client.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "@ev_handle" in page.text and "&lt;i&gt;x&lt;/i&gt;" in page.text
+    assert "suspended" in page.text and "ban-evasion-suspend" in page.text
