@@ -93,3 +93,10 @@ def test_snapshot_restore() -> None:
     v1 = det.detect([ctx(post("a2", "fan", minutes=5, mentions=["bad1"]), 0.8)])[0][0].value
     v2 = fresh.detect([ctx(post("a2", "fan", minutes=5, mentions=["bad1"]), 0.8)])[0][0].value
     assert v1 == v2
+    profile = Account(id=AccountId("fan"), handle="fan", display_name="Baqiyah")
+    assert det.detect_accounts([profile])[0]
+    again = AccountRiskDetector()
+    snap = det.snapshot()
+    assert snap is not None
+    again.restore(snap)
+    assert again.detect_accounts([profile]) == [()]  # same profile after a restart: not re-reported

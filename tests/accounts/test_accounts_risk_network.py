@@ -58,18 +58,22 @@ def test_decay_and_score() -> None:
 
 
 def line_graph() -> InteractionGraph:
+    """d reposts c, c reposts b, b reposts a, a reposts the seed."""
     g = InteractionGraph()
-    for a, b in [("seed", "a"), ("a", "b"), ("b", "c"), ("c", "d")]:
-        g.add(a, b, "mention")
+    for a, b in [("a", "seed"), ("b", "a"), ("c", "b"), ("d", "c")]:
+        g.add(a, b, "repost")
     return g
 
 
-def test_propagation_decays_with_distance() -> None:
+def test_propagation_decays_with_distance_and_follows_endorsement() -> None:
     g = line_graph()
+    g.add("seed", "journalist", "mention")  # being mentioned by a suspended account is no evidence
     seeds = {"seed": 1.0}
     bad = badness(propagate(g, seeds), seeds, g)
     order = [bad[g.index[n]] for n in ("seed", "a", "b", "c", "d")]
     assert order == sorted(order, reverse=True) and order[0] == 1.0 and order[-1] > 0
+    assert bad[g.index["a"]] > 0.6  # a's only own interaction is with the seed
+    assert bad[g.index["journalist"]] == 0.0
     assert propagate(g, {}).sum() == 0.0
 
 

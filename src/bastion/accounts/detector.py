@@ -30,6 +30,7 @@ import numpy as np
 from bastion.accounts.features import ProfileWeights, profile_score
 from bastion.accounts.fingerprint import pdq_distance
 from bastion.accounts.network import InteractionGraph, badness, clusters_for_review, propagate
+from bastion.accounts.normalize import hash64
 from bastion.accounts.risk import AccountRiskState, RiskModel, RiskWeights, StrikePolicy
 from bastion.accounts.state import pack, unpack
 from bastion.pipeline.detector import Detector, PostContext
@@ -85,7 +86,7 @@ class AccountRiskDetector(Detector):
         self.states: dict[str, AccountRiskState] = {}
         self.graph = InteractionGraph()
         self.suspended: dict[str, float] = {}
-        self._profiles: dict[str, int] = {}  # hash of the last profile scored, per account
+        self._profiles: dict[str, int] = {}  # stable hash of the last profile scored, per account
         self._avatars: dict[str, str] = {}  # account -> avatar PDQ (hex), to compare with suspended ones
         self._bad = np.zeros(0)
         self._graph_dirty = False
@@ -108,7 +109,7 @@ class AccountRiskDetector(Detector):
         """Re-score the profile if it changed since last seen; True when it did."""
         aid = str(account.id)
         pdq = account.avatar.pdq if account.avatar else None
-        key = hash((account.handle, account.display_name, account.bio, pdq))
+        key = hash64("\x1f".join((account.handle, account.display_name, account.bio, pdq or "")))
         if self._profiles.get(aid) == key:
             return False
         self._profiles[aid] = key
@@ -161,9 +162,12 @@ class AccountRiskDetector(Detector):
                 continue
             st = self.state(aid)
             value = self.model.score(st)
+            if value <= 0 or abs(value - st.emitted) < self.emit_delta:
+                out.append(())
+                continue
             st.emitted = value
             out.append((Signal(name=SIGNAL, value=value, detector=self.name, version=self.version,
-                               details=self.model.explain(st)),) if value > 0 else ())
+                               details=self.model.explain(st)),))
         return out
 
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
@@ -248,10 +252,11 @@ class AccountRiskDetector(Detector):
     def clusters(self, min_size: int = 3, min_mean_risk: float = 0.3) -> list[dict[str, object]]:
         """Communities of the interaction graph worth reviewing in bulk, worst first."""
         risk = np.zeros(len(self.graph))
+        risk[:len(self._bad)] = self._bad[:len(self.graph)]  # propagated badness for accounts without posts
         for aid, st in self.states.items():
             idx = self.graph.index.get(aid)
             if idx is not None:
-                risk[idx] = self.model.score(st)
+                risk[idx] = max(risk[idx], self.model.score(st))
         for aid in self.suspended:
             idx = self.graph.index.get(aid)
             if idx is not None:
@@ -263,7 +268,8 @@ class AccountRiskDetector(Detector):
     # -- state ---------------------------------------------------------------------------------------
     def snapshot(self) -> bytes | None:
         state = {"version": self.version, "states": {k: v.to_json() for k, v in self.states.items()},
-                 "suspended": self.suspended, "avatars": self._avatars, "nodes": self.graph.names}
+                 "suspended": self.suspended, "avatars": self._avatars, "nodes": self.graph.names,
+                 "profiles": {k: f"{v:016x}" for k, v in self._profiles.items()}}
         return pack(state, {"bad": self._bad, **self.graph.to_arrays()})
 
     def restore(self, data: bytes) -> None:
@@ -273,6 +279,6 @@ class AccountRiskDetector(Detector):
         self._avatars = {str(k): str(v) for k, v in state["avatars"].items()}
         self.graph = InteractionGraph.from_arrays(state["nodes"], arrays)
         self._bad = arrays["bad"].astype(np.float64)
-        self._profiles.clear()
+        self._profiles = {str(k): int(v, 16) for k, v in state.get("profiles", {}).items()}
         self._graph_dirty = len(self.graph) > 0  # refresh propagation on the first batch after a restore
 

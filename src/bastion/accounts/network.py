@@ -4,17 +4,20 @@ Supporter networks are dense: accounts repost the same few outlets and shout out
 so an account that keeps interacting with suspended or high-risk accounts is itself suspicious, and a dense
 cluster around known-bad accounts is worth reviewing in bulk. Two computations on a SciPy sparse matrix:
 
-* :func:`propagate` - label propagation with restart (personalised PageRank on the symmetrised, weighted
-  graph) from known-bad *seeds*: suspended accounts (weight 1) and, optionally, accounts whose own risk is
-  already high (their risk as weight). A node whose neighbours are all seeds scores ``alpha``; every further
-  hop multiplies by about ``alpha``, so :func:`badness` divides by ``alpha`` to read "how bad are the
-  accounts around it" in [0, 1].
+* :func:`propagate` - label propagation with restart (personalised PageRank) from known-bad *seeds*:
+  suspended accounts (weight 1) and, optionally, accounts whose own risk is already high (their risk as
+  weight). Badness flows back along interactions: an account is as suspect as the accounts *it* reposts,
+  mentions, replies to and follows - and, at half weight, as the accounts that repost it (amplification).
+  Being merely mentioned or replied to by supporters, as journalists, officials and opponents are, says
+  nothing about an account. A node whose
+  interactions are all with seeds scores ``alpha``; every further hop multiplies by about ``alpha``, so
+  :func:`badness` divides by ``alpha`` to read "how bad are the accounts it interacts with" in [0, 1].
 * :func:`communities` - label-propagation community detection (Raghavan et al. 2007), vectorised, then
   ranked by the mean risk of their members so reviewers take the worst clusters first.
 
 An account's *network signal* (:meth:`InteractionGraph.neighbour_signal`) is the weighted mean badness of
-the accounts it interacted with, shrunk towards zero for accounts with few interactions - one hop over
-propagated scores, so it can be updated per account as its posts arrive.
+the accounts it interacted with (its own outgoing interactions), shrunk towards zero for accounts with few
+interactions - one hop over propagated scores, so it can be updated per account as its posts arrive.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ class InteractionGraph:
         self._src: list[int] = []
         self._dst: list[int] = []
         self._w: list[float] = []
+        self._repost: list[bool] = []
         self._matrix: sp.csr_matrix | None = None
+        self._symmetric: sp.csr_matrix = sp.csr_matrix((0, 0))
+        self._amplified: sp.csr_matrix = sp.csr_matrix((0, 0))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -67,20 +73,29 @@ class InteractionGraph:
         self._src.append(self.node(src))
         self._dst.append(self.node(dst))
         self._w.append(KIND_WEIGHTS.get(kind, 0.5) if weight is None else weight)
+        self._repost.append(kind == EdgeKind.REPOST.value)
         self._matrix = None
 
-    def matrix(self) -> sp.csr_matrix:
-        """Symmetric weighted adjacency (duplicate edges summed), cached until the next :meth:`add`."""
+    def matrix(self, directed: bool = False) -> sp.csr_matrix:
+        """Weighted adjacency (duplicate edges summed): ``directed`` rows are the interactions an account
+        made (who it reposted, mentioned, followed); otherwise symmetric. Cached until the next :meth:`add`."""
         if self._matrix is None:
             n = len(self.names)
             src = np.asarray(self._src, dtype=np.int64)
             dst = np.asarray(self._dst, dtype=np.int64)
             w = np.asarray(self._w, dtype=np.float64)
-            rows, cols = np.concatenate([src, dst]), np.concatenate([dst, src])
-            a = sp.coo_matrix((np.concatenate([w, w]), (rows, cols)), shape=(n, n)).tocsr()
-            a.sum_duplicates()
-            self._matrix = a
-        return self._matrix
+            out = sp.coo_matrix((w, (src, dst)), shape=(n, n)).tocsr()
+            out.sum_duplicates()
+            rep = np.asarray(self._repost, dtype=bool)
+            self._matrix = out
+            self._symmetric = (out + out.T).tocsr()
+            self._amplified = sp.coo_matrix((w[rep], (dst[rep], src[rep])), shape=(n, n)).tocsr()
+        return self._matrix if directed else self._symmetric
+
+    def amplifiers(self) -> sp.csr_matrix:
+        """Row = an account, columns = the accounts that reposted it (reposts only: amplification)."""
+        self.matrix()
+        return self._amplified
 
     def neighbour_signal(self, name: str, bad: np.ndarray, prior: float = 1.0,
                          edges: Iterable[tuple[str, float]] | None = None, top: int = 3
@@ -92,7 +107,7 @@ class InteractionGraph:
             idx = self.index.get(name)
             if idx is None:
                 return 0.0, []
-            m = self.matrix()
+            m = self.matrix(directed=True)
             lo, hi = m.indptr[idx], m.indptr[idx + 1]
             nbrs, weights = m.indices[lo:hi], m.data[lo:hi]
         else:
@@ -112,7 +127,8 @@ class InteractionGraph:
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"graph_src": np.asarray(self._src, dtype=np.int64),
                 "graph_dst": np.asarray(self._dst, dtype=np.int64),
-                "graph_w": np.asarray(self._w, dtype=np.float64)}
+                "graph_w": np.asarray(self._w, dtype=np.float64),
+                "graph_repost": np.asarray(self._repost, dtype=bool)}
 
     @classmethod
     def from_arrays(cls, names: Sequence[str], arrays: Mapping[str, np.ndarray]) -> InteractionGraph:
@@ -122,13 +138,17 @@ class InteractionGraph:
         g._src = arrays["graph_src"].astype(np.int64).tolist()
         g._dst = arrays["graph_dst"].astype(np.int64).tolist()
         g._w = arrays["graph_w"].astype(np.float64).tolist()
+        rep = arrays.get("graph_repost")
+        g._repost = rep.astype(bool).tolist() if rep is not None else [False] * len(g._w)
         return g
 
 
 def propagate(graph: InteractionGraph, seeds: Mapping[str, float], *, alpha: float = 0.85, iters: int = 50,
-              tol: float = 1e-6) -> np.ndarray:
+              tol: float = 1e-6, amplified: float = 0.5) -> np.ndarray:
     """Label propagation with restart from ``seeds`` (name → prior in [0, 1]); seeds stay at least at their
-    prior. Returns one score per node, in graph order."""
+    prior. A node's score comes from the accounts it interacts with and, with weight ``amplified``, from
+    the accounts that repost it (an outlet reposted by suspended accounts is part of their network; an
+    account they merely mention is not). Returns one score per node, in graph order."""
     n = len(graph)
     y = np.zeros(n)
     for name, prior in seeds.items():
@@ -137,7 +157,7 @@ def propagate(graph: InteractionGraph, seeds: Mapping[str, float], *, alpha: flo
             y[idx] = max(y[idx], float(prior))
     if n == 0 or not y.any():
         return y
-    a = graph.matrix()
+    a = (graph.matrix(directed=True) + amplified * graph.amplifiers()).tocsr()
     deg = np.asarray(a.sum(axis=1)).ravel()
     inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
     walk = sp.diags(inv) @ a
