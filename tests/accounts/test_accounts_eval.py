@@ -11,7 +11,7 @@ from bastion.accounts.evaluation.data import load_corpus
 from bastion.accounts.evaluation.risk_eval import assign_folds, threshold_at
 from bastion.accounts.evaluation.scores import make_source
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import Detector, PostContext, register
+from bastion.pipeline.detector import Detector, PostContext
 from bastion.signals import Signal
 
 # Schematic rows: positives carry organisation/slogan tokens only; negatives are everyday chatter.
@@ -109,8 +109,10 @@ class StandIn(Detector):
                  Signal("reporting", 0.0, self.name, "0")) for c in batch]
 
 
-def test_detector_signal_source(files: tuple[Path, Path]) -> None:
-    register("standin_prop", StandIn)
+def test_detector_signal_source(files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.pipeline import detector as registry
+
+    monkeypatch.setitem(registry._REGISTRY, "standin_prop", StandIn)  # removed again after the test
     corpus = load_corpus(files[0])
     src = make_source("detectors:standin_prop")
     scores = src.score(corpus, {}, "pro_isis")
