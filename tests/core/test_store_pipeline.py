@@ -163,3 +163,20 @@ def test_enforcement_is_observed_in_stream_order() -> None:
     batches = list(batched([early, enf, late, post("p", "t")], 100))
     # the account seen before the suspension is checked before it; the one after, after it
     assert [(len(b.accounts), len(b.enforcement), len(b.posts)) for b in batches] == [(1, 0, 0), (1, 1, 1)]
+
+
+def test_own_suspensions_are_fed_back_to_detectors(engine: Engine) -> None:
+    from bastion.records import EnforcementEvent
+
+    seen: list[str] = []
+
+    class Watcher(KeywordDetector):
+        def observe(self, records):  # type: ignore[no-untyped-def]
+            seen.extend(r.target_id for r in records if isinstance(r, EnforcementEvent))
+
+        def account_signals(self):  # type: ignore[no-untyped-def]
+            return {"a9": [Signal("account_risk", 0.99, "w", "1")]}
+
+    pipe = make_pipeline(engine, [Watcher()])
+    pipe.process(Batch(posts=[post("p", "hello", account="a9")]), ScanStats())
+    assert seen == ["a9"]

@@ -33,7 +33,7 @@ from bastion.pipeline.batch import Batch
 from bastion.pipeline.detector import Detector, PostContext
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.model import Action, Decision, Subject
-from bastion.records import Account, Edge, EnforcementEvent, Post, Report
+from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, Post, Report, TargetKind
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,19 @@ def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext]) ->
         for ctx, sigs in zip(contexts, results, strict=True):
             for sig in sigs:
                 ctx.signals[sig.name] = sig
+
+
+def own_suspensions(decisions: Iterable[Decision], now: datetime) -> list[EnforcementEvent]:
+    """Suspensions this run decided, as enforcement events for the stateful detectors to observe."""
+    events: dict[str, EnforcementEvent] = {}
+    for d in decisions:
+        for act in d.actions:
+            if act.action == "suspend_account":
+                target = d.account_id or d.subject_id
+                events.setdefault(target, EnforcementEvent(
+                    id=f"{d.id}:suspend", kind=EnforcementKind.SUSPEND, target_kind=TargetKind.ACCOUNT,
+                    target_id=target, created_at=now, reason=act.rule, source="bastion"))
+    return list(events.values())
 
 
 def resolve_params(decision: Decision, signals: Mapping[str, Signal]) -> Decision:
@@ -273,6 +286,11 @@ class Pipeline:
                          for d in decisions]
             self._observe_sinks(decisions, by_post)
         batch.decisions = decisions
+        with _Timer(stats, "observe"):
+            own = own_suspensions(decisions, now)
+            if own:  # the pipeline's own suspensions feed back (ban evasion fingerprints, network seeds)
+                for det in self.detectors:
+                    det.observe(own)
         with _Timer(stats, "persist"):
             if self.store:
                 self.store.write(batch, run_id=stats.run_id, now=now,
