@@ -175,7 +175,7 @@ def test_own_suspensions_are_fed_back_to_detectors(engine: Engine) -> None:
             seen.extend(r.target_id for r in records if isinstance(r, EnforcementEvent))
 
         def account_signals(self):  # type: ignore[no-untyped-def]
-            return {"a9": [Signal("account_risk", 0.99, "w", "1")]}
+            return {"a9": [Signal("ban_evasion", 0.99, "w", "1")]}
 
     pipe = make_pipeline(engine, [Watcher()])
     pipe.process(Batch(posts=[post("p", "hello", account="a9")]), ScanStats())
