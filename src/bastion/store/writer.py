@@ -149,13 +149,27 @@ class Store:
         self.engine = engine
         self.audit = AuditLog()
         self.evidence = EvidenceStore(engine)
+        self._conn: Connection | None = None
 
     # -- reads --------------------------------------------------------------------------------------
+    def _connection(self) -> Connection:
+        """The pipeline writes through one long-lived connection (no pool checkout and reset per batch, which
+        dominates the cost of the small batches of synchronous verdicts). Not shared across threads."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def existing(self, table: Table, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         if not ids:
             return found
-        with self.engine.connect() as conn:
+        conn = self._connection()
+        with conn.begin():
             for i in range(0, len(ids), CHUNK):
                 chunk = list(ids[i:i + CHUNK])
                 found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
@@ -193,7 +207,8 @@ class Store:
     def write(self, batch: Batch, *, run_id: str, now: datetime, posts_by_id: Mapping[str, Post],
               reports_by_id: Mapping[str, Report], webhook: bool = False) -> WriteResult:
         res = WriteResult()
-        with self.engine.begin() as conn:
+        conn = self._connection()
+        with conn.begin():
             self._write_records(conn, batch, now, res)
             self._write_quarantine(conn, batch.quarantined, run_id, now)
             fresh = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
