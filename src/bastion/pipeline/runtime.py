@@ -121,9 +121,11 @@ def batched(items: Iterable[Item], size: int) -> Iterator[Batch]:
         yield batch
 
 
-def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext]) -> None:
+def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext],
+                  timings: dict[str, float] | None = None) -> None:
     """Run each detector over the batch; isolate failures to the posts that cause them."""
     for det in detectors:
+        t0 = time.perf_counter()
         try:
             results = det.detect(contexts)
             if len(results) != len(contexts):
@@ -140,6 +142,9 @@ def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext]) ->
         for ctx, sigs in zip(contexts, results, strict=True):
             for sig in sigs:
                 ctx.signals[sig.name] = sig
+        if timings is not None:
+            key = f"detect:{det.name}"
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
 
 
 def own_suspensions(decisions: Iterable[Decision], now: datetime) -> list[EnforcementEvent]:
@@ -264,7 +269,7 @@ class Pipeline:
         contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in known) for p in posts]
         with _Timer(stats, "detect"):
             if self.detectors and contexts:
-                run_detectors(self.detectors, contexts)
+                run_detectors(self.detectors, contexts, stats.stage_seconds)
             for det in self.detectors:
                 for aid, sigs in det.account_signals().items():
                     for s in sigs:
