@@ -225,6 +225,9 @@ class Pipeline:
         stats.seconds = time.perf_counter() - t0
         if self.store:
             self.store.finish_run(stats.run_id, stats.to_json(), self.clock())
+            close = getattr(self.store, "close", None)
+            if close is not None:
+                close()
         return stats
 
     def process(self, batch: Batch, stats: ScanStats) -> list[Decision]:

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -152,12 +153,19 @@ class Store:
         self._conn: Connection | None = None
 
     # -- reads --------------------------------------------------------------------------------------
-    def _connection(self) -> Connection:
-        """The pipeline writes through one long-lived connection (no pool checkout and reset per batch, which
-        dominates the cost of the small batches of synchronous verdicts). Not shared across threads."""
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction. On SQLite the pipeline writes through one long-lived connection (a pool checkout
+        and reset per batch dominates the cost of the small batches of synchronous verdicts); PostgreSQL's
+        pool is cheap, and its connections are returned after each batch. Not shared across threads."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self.engine.connect()
-        return self._conn
+        with self._conn.begin():
+            yield self._conn
 
     def close(self) -> None:
         if self._conn is not None:
@@ -168,8 +176,7 @@ class Store:
         found: set[str] = set()
         if not ids:
             return found
-        conn = self._connection()
-        with conn.begin():
+        with self._transaction() as conn:
             for i in range(0, len(ids), CHUNK):
                 chunk = list(ids[i:i + CHUNK])
                 found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
@@ -207,8 +214,7 @@ class Store:
     def write(self, batch: Batch, *, run_id: str, now: datetime, posts_by_id: Mapping[str, Post],
               reports_by_id: Mapping[str, Report], webhook: bool = False) -> WriteResult:
         res = WriteResult()
-        conn = self._connection()
-        with conn.begin():
+        with self._transaction() as conn:
             self._write_records(conn, batch, now, res)
             self._write_quarantine(conn, batch.quarantined, run_id, now)
             fresh = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
