@@ -14,7 +14,7 @@ def test_train_then_eval(corpus_file: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     model = tmp_path / "m.npz"
     res = runner.invoke(app, ["train", "text", "--data", str(corpus_file), "--out", str(model),
-                              "--datasets", "all"])
+                              "--datasets", "all", "--bits", "16"])
     assert res.exit_code == 0, res.output
     assert model.is_file()
     out, md = tmp_path / "r.json", tmp_path / "r.md"
@@ -32,7 +32,7 @@ def test_train_then_eval(corpus_file: Path, tmp_path: Path) -> None:
 def test_eval_cv(corpus_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "cv.json"
     res = CliRunner().invoke(app, ["eval", "text", "--data", str(corpus_file), "--cv", "3", "--json", str(out),
-                                   "--train-datasets", "permissive"])
+                                   "--train-datasets", "permissive", "--bits", "16"])
     assert res.exit_code == 0, res.output
     rep = json.loads(out.read_text())
     assert "cross-validation" in rep["mode"] and rep["auc"]["overall"] is not None

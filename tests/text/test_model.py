@@ -15,7 +15,7 @@ from bastion.text.features import FeatureConfig, Featurizer
 from bastion.text.model import TextModel
 from bastion.text.train import TrainParams, cross_validate, train_model
 
-SMALL = TrainParams(n_bits=16, epochs=5)
+SMALL = TrainParams(n_bits=16, max_iter=50)
 
 
 def test_features_do_not_depend_on_batch_neighbours() -> None:

@@ -71,13 +71,18 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         version: Annotated[str | None, typer.Option(help="Model version string.")] = None,
         topic_boost: Annotated[float | None, typer.Option(
             help="Extra weight of negatives about the same conflict (default: TrainParams).")] = None,
+        bits: Annotated[int, typer.Option(help="log2 of the number of hashed feature columns.")] = 21,
     ) -> None:
         """Train the propaganda model (and its true-purpose head) and write it as a model file."""
         from bastion.text.corpus import load_corpus
         from bastion.text.train import TrainParams, train_model
 
         examples = load_corpus(data, _datasets(datasets))
-        params = TrainParams() if topic_boost is None else TrainParams(topic_boost=topic_boost)
+        if not 10 <= bits <= 26:
+            raise ConfigError("--bits must be between 10 and 26")
+        params = TrainParams(n_bits=bits)
+        if topic_boost is not None:
+            params = TrainParams(n_bits=bits, topic_boost=topic_boost)
         with _progress("featurising", len(examples)) as advance:
             model = train_model(examples, params, progress=advance, version=version)
         path = model.save(out)
@@ -94,6 +99,7 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         train_datasets: Annotated[str, typer.Option(
             help="With --cv: which data sets the folds train on ('all', 'permissive' or a list).")] = "all",
         md: Annotated[Path | None, typer.Option("--md", help="Also write a Markdown report.")] = None,
+        bits: Annotated[int, typer.Option(help="With --cv: log2 of the number of feature columns.")] = 21,
     ) -> None:
         """Measure the text model: ROC-AUC per class, FPR at recall 0.5/0.8/0.9, worst errors, throughput."""
         from bastion.text.corpus import is_permissive, load_corpus
@@ -118,7 +124,8 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
                     filt = lambda e: any(  # noqa: E731
                         e.dataset == q or (q.endswith("*") and e.dataset.startswith(q[:-1])) for q in keep)
             with _progress("featurising", len(examples)) as advance:
-                res = cross_validate(examples, cv, TrainParams(), train_filter=filt, filter_name=train_datasets,
+                res = cross_validate(examples, cv, TrainParams(n_bits=bits), train_filter=filt,
+                                     filter_name=train_datasets,
                                      progress=advance)
             report = evaluate(examples, res.decision, res.reporting)
             report["mode"] = f"account-disjoint {cv}-fold cross-validation, training on {train_datasets}"

@@ -2,8 +2,8 @@
 
 Why these choices (measured on tvec-dev, see docs/text.md):
 
-* SGD on logistic loss with weight averaging: a full solver (liblinear) took minutes per fold on 50M non-zeros
-  with no gain worth having; averaged SGD converges in ten passes.
+* Logistic regression solved to convergence with L-BFGS on the sparse matrix (see :func:`_fit`): averaged SGD
+  was ten times faster but clearly short of the optimum; liblinear reached it in minutes per fit.
 * Class-balanced sample weights (every negative class, from the large ``ordinary`` to the small
   ``about_isis``, weighs as much in total as the others): otherwise the loss is spent on ordinary tweets and the
   hard negatives - news and talk about the same war - get almost none.
@@ -54,8 +54,8 @@ Progress = Callable[[int], None]  # called with the number of newly processed it
 class TrainParams:
     n_bits: int = 21
     mention_handles: bool = True
-    alpha: float = 2e-6
-    epochs: int = 10
+    l2: float = 3e-6  # L2 penalty per (weighted, averaged) example
+    max_iter: int = 300
     balance: float = 1.0  # 1: every class weighs the same in total; 0: every example weighs the same
     topic_boost: float = 3.0  # extra weight of negatives that talk about the same conflict (see TOPIC)
     calib_folds: int = 3
@@ -98,12 +98,34 @@ def class_weights(labels: Sequence[str], balance: float) -> npt.NDArray[np.float
 
 def _fit(x: sparse.csr_matrix, y: npt.NDArray[np.bool_], w: npt.NDArray[np.float64],
          params: TrainParams) -> Head:
-    from sklearn.linear_model import SGDClassifier
+    """Weighted, L2-regularised logistic regression solved to convergence with L-BFGS.
 
-    clf = SGDClassifier(loss="log_loss", alpha=params.alpha, max_iter=params.epochs, tol=None, average=True,
-                        random_state=params.seed)
-    clf.fit(x, y, sample_weight=w)
-    return Head(clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]))
+    Why not SGD: averaged SGD (ten passes) stopped short of the optimum; on one account-disjoint fold the
+    converged solution raised ROC-AUC against keyword_mentions from 0.964 to 0.977 and against ordinary from
+    0.980 to 0.990. scikit-learn's liblinear reaches the same optimum but took minutes per fit here; L-BFGS on
+    the sparse matrix needs about a hundred matrix-vector products.
+    """
+    from scipy import optimize
+
+    n = x.shape[0]
+    ys = np.where(y, 1.0, -1.0)
+    xt = x.T.tocsr()
+    lam = params.l2
+
+    def loss_grad(theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        coef, b = theta[:-1], theta[-1]
+        margin = ys * (x @ coef + b)
+        loss = float(np.sum(w * np.logaddexp(0.0, -margin)) / n + 0.5 * lam * coef @ coef)
+        g = -w * ys * 0.5 * (1.0 - np.tanh(margin / 2.0)) / n  # d loss / d z = -w y sigmoid(-margin)
+        grad = np.empty_like(theta)
+        grad[:-1] = xt @ g + lam * coef
+        grad[-1] = g.sum()
+        return loss, grad
+
+    res = optimize.minimize(loss_grad, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B",
+                            options={"maxiter": params.max_iter})
+    log.info("L-BFGS: %d iterations, %s", res.nit, res.message)
+    return Head(res.x[:-1].astype(np.float32), float(res.x[-1]))
 
 
 def _platt(decision: npt.NDArray[np.float64], y: npt.NDArray[np.bool_]) -> tuple[float, float]:
