@@ -22,8 +22,6 @@ class Batch:
     enforcement: list[EnforcementEvent] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
-    #: post id -> the post, for decisions that need the content (ledger times, evidence)
-    duplicates: int = 0
 
     def __len__(self) -> int:
         return (len(self.posts) + len(self.accounts) + len(self.edges) + len(self.reports)

@@ -374,6 +374,3 @@ def _targets(kind: EffectKind, d: Decision, post: Post | None, params: Mapping[s
         return [("hashtag", str(tag).lower()) for tag in tags]
     return [(d.subject_kind.value, d.subject_id)]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
