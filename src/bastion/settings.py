@@ -19,6 +19,7 @@ from bastion.errors import ConfigError
 class Settings:
     db_url: str | None = None
     policy: str | None = None  # None: the default policy that ships
+    live_rules: tuple[str, ...] = ()  # shadow rules this deployment makes live (Policy.promote)
     detectors: str = "all"
     assets: str | None = None  # protected-assets registry for the threat detector
     batch_size: int = 1000
@@ -40,7 +41,8 @@ class Settings:
             values.update({k: v for k, v in data.items() if k in cls.__dataclass_fields__})
         env = {"db_url": "BASTION_DB_URL", "policy": "BASTION_POLICY", "detectors": "BASTION_DETECTORS",
                "assets": "BASTION_ASSETS", "webhook_url": "BASTION_WEBHOOK_URL",
-               "webhook_secret": "BASTION_WEBHOOK_SECRET", "batch_size": "BASTION_BATCH_SIZE"}
+               "webhook_secret": "BASTION_WEBHOOK_SECRET", "batch_size": "BASTION_BATCH_SIZE",
+               "live_rules": "BASTION_LIVE_RULES"}
         for key, var in env.items():
             if os.environ.get(var):
                 values[key] = os.environ[var]
@@ -49,6 +51,12 @@ class Settings:
             values["batch_size"] = int(values.get("batch_size", 1000))
         except ValueError as exc:
             raise ConfigError(f"batch_size must be an integer: {exc}") from exc
+        rules = values.get("live_rules", ())
+        if isinstance(rules, str):
+            rules = rules.split(",")
+        if not isinstance(rules, list | tuple) or not all(isinstance(r, str) for r in rules):
+            raise ConfigError("live_rules must be a list of rule ids (BASTION_LIVE_RULES: comma-separated)")
+        values["live_rules"] = tuple(r.strip() for r in rules if r.strip())
         settings = cls(**values)
         if settings.assets:
             opts = {**settings.detector_options}

@@ -24,7 +24,7 @@ def sig(name: str, value: float) -> Signal:
 
 @pytest.fixture(scope="module")
 def strikes() -> StrikePolicy:
-    return StrikePolicy(load_policy(None), RiskWeights())
+    return StrikePolicy(load_policy(None).promote(["propaganda-remove"]), RiskWeights())
 
 
 def test_strikes_follow_the_policy(strikes: StrikePolicy) -> None:
@@ -37,6 +37,16 @@ def test_strikes_follow_the_policy(strikes: StrikePolicy) -> None:
     assert remove > reporting >= review > nothing == 0.0
     assert "propaganda-remove" in why and "propaganda-review" in why2
     assert remove == pytest.approx(1.0 + 0.3 * (0.97 - 0.2) / 0.8)
+
+
+def test_a_review_standing_in_for_removal_strikes_like_the_removal() -> None:
+    shipped = StrikePolicy(load_policy(None), RiskWeights())  # propaganda-remove in shadow, reviewed instead
+    signals = {"propaganda": sig("propaganda", 0.97), "reporting": sig("reporting", 0.1)}
+    strike, why = shipped.strike("p1", signals, NOW)
+    assert why == "policy:propaganda-review-high@1"
+    assert strike == pytest.approx(1.0 + 0.3 * (0.97 - 0.2) / 0.8)
+    plain_review, _ = shipped.strike("p2", {"propaganda": sig("propaganda", 0.7)}, NOW)
+    assert plain_review == pytest.approx(0.35 + 0.3 * (0.7 - 0.2) / 0.8)
 
 
 def test_decay_and_score() -> None:

@@ -59,7 +59,9 @@ class World:
 
 def make_app(db_url: str, *, webhook: bool = True, **config: Any) -> Any:
     stub.register()
-    settings = Settings.load(db_url=db_url, detectors=stub.NAME,
+    # removal, appeal and reversal run through the propaganda rule, made live here as a deployment may do
+    # (the shipped policy keeps text-only removal in shadow)
+    settings = Settings.load(db_url=db_url, detectors=stub.NAME, live_rules=["propaganda-remove"],
                              webhook_url="http://127.0.0.1:9/platform-hook" if webhook else None)
     return create_app(settings, config=ApiConfig(**config))
 

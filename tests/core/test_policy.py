@@ -112,6 +112,37 @@ def test_default_policy_is_valid_and_never_removes_on_lexicon_alone() -> None:
     assert reported.actions[0].params["queue"] == "removal-orders"
 
 
+def test_default_policy_removes_nothing_on_text_alone_until_a_deployment_makes_it_live() -> None:
+    signals = {"propaganda": sig("propaganda", 0.97), "reporting": sig("reporting", 0.1)}
+    d = PolicyEngine(load_policy(None)).decide(Subject.POST, "p", signals, now=NOW)
+    assert [(a.action, a.params.get("queue"), a.params.get("priority")) for a in d.actions] == [
+        ("review", "propaganda", 1)]
+    assert "remove_post" in [a.action for a in d.shadow_actions] and not d.enforced
+    live = load_policy(None).promote(["propaganda-remove"])
+    assert live.version.endswith("+live:propaganda-remove")
+    d2 = PolicyEngine(live).decide(Subject.POST, "p", signals, now=NOW)
+    # the stand-in review retires with promotion: one QA job for the removal, not a second decision job
+    assert [(a.action, a.params.get("queue")) for a in d2.actions] == [
+        ("remove_post", None), ("label", None), ("review", "propaganda-qa")]
+    with pytest.raises(PolicyError, match="do not exist: nope"):
+        load_policy(None).promote(["nope"])
+
+
+def test_stands_in_for_must_name_a_rule_that_is_not_live() -> None:
+    text = POLICY + """  - id: stand-in
+    stands_in_for: remove-high
+    category: STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY
+    when: {signal: propaganda, gte: 0.9}
+    effects: [{review: qa}]
+"""
+    with pytest.raises(PolicyError) as err:
+        parse_policy(text, "f.yaml")
+    assert err.value.problems == ["f.yaml:21: rule 'stand-in' stands in for 'remove-high', which is not a shadow "
+                                  "or draft rule of this policy"]
+    fixed = parse_policy(text.replace("stands_in_for: remove-high", "stands_in_for: shadow-lower"), "f.yaml")
+    assert fixed.promote(["shadow-lower"]).rules[-1].status.value == "draft"
+
+
 def test_policy_check_cli(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

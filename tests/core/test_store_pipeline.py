@@ -48,8 +48,8 @@ def post(i: str, text: str, account: str = "a1") -> Post:
 
 
 def make_pipeline(engine: Engine, detectors: list[Detector] | None = None) -> Pipeline:
-    return Pipeline(engine=PolicyEngine(load_policy(None)), detectors=detectors or [], store=Store(engine),
-                    clock=lambda: T0)
+    policy = load_policy(None).promote(["propaganda-remove"])  # text-based removal, as a deployment may enable
+    return Pipeline(engine=PolicyEngine(policy), detectors=detectors or [], store=Store(engine), clock=lambda: T0)
 
 
 def count(engine: Engine, table: t.Table) -> int:

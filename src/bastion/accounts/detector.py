@@ -70,13 +70,14 @@ class AccountRiskDetector(Detector):
     signals = (SIGNAL,)
     version = "1"
 
-    def __init__(self, *, policy: str | None = None, half_life_days: float = 30.0,
+    def __init__(self, *, policy: str | None = None, live_rules: Sequence[str] = (), half_life_days: float = 30.0,
                  network_weight: float = 0.6, seed_threshold: float = 0.9, emit_delta: float = 0.05,
                  alpha: float = 0.85, prior: float = 1.0, refresh_every: int = 1) -> None:
         self.policy_path = policy
+        self.live_rules = tuple(live_rules)
         self.weights = RiskWeights(half_life_days=half_life_days, network=network_weight)
         self.model = RiskModel(self.weights)
-        self.strikes = StrikePolicy(load_policy(policy), self.weights)
+        self.strikes = StrikePolicy(load_policy(policy).promote(self.live_rules), self.weights)
         self.profile_weights = ProfileWeights()
         self.seed_threshold, self.emit_delta = seed_threshold, emit_delta
         self.alpha, self.prior = alpha, prior
@@ -93,7 +94,8 @@ class AccountRiskDetector(Detector):
         self._dirty: set[str] = set()
 
     def get_params(self) -> Mapping[str, Any]:
-        return {"policy": self.policy_path, "half_life_days": self.weights.half_life_days,
+        return {"policy": self.policy_path, "live_rules": list(self.live_rules),
+                "half_life_days": self.weights.half_life_days,
                 "network_weight": self.weights.network, "seed_threshold": self.seed_threshold,
                 "emit_delta": self.emit_delta, "alpha": self.alpha, "prior": self.prior,
                 "refresh_every": self.refresh_every}

@@ -36,7 +36,7 @@ STRIKE_SIGNALS: tuple[str, ...] = ("propaganda", "lexicon", "media_match", "thre
 class RiskWeights:
     """Knobs of the risk model. Defaults are set by hand on the development data (see docs/accounts.md)."""
 
-    enforce_strike: float = 1.0  # a post the policy removes or escalates
+    enforce_strike: float = 1.0  # a post the policy removes or escalates (or reviews in place of removing)
     review_strike: float = 0.35  # a post the policy sends to review
     soft_strike: float = 0.3  # times the strongest content signal, for every post
     soft_floor: float = 0.2  # content signals below this add nothing (most posts of most accounts)
@@ -53,6 +53,11 @@ class StrikePolicy:
     def __init__(self, policy: Policy, weights: RiskWeights) -> None:
         self.engine = PolicyEngine(policy)
         self.weights = weights
+        # a live rule that stands in for a shadow removal (people decide first) marks removal-grade content
+        hard = {EffectKind.REMOVE_POST, EffectKind.ESCALATE}
+        by_id = {r.id: r for r in policy.rules}
+        self.removal_grade = {f"{r.id}@{r.version}" for r in policy.rules if r.stands_in_for in by_id
+                              and any(e.kind in hard for e in by_id[r.stands_in_for].effects)}
 
     def strike(self, post_id: str, signals: Mapping[str, Signal], now: datetime) -> tuple[float, str]:
         """(strike, reason): the policy tier the post reaches, plus the soft part."""
@@ -62,7 +67,8 @@ class StrikePolicy:
             decision = self.engine.decide(Subject.POST, post_id, signals, now=now)
             kinds = {a.action for a in decision.actions}
             rules = "policy:" + ",".join(sorted({a.rule for a in decision.actions}))
-            if kinds & {EffectKind.REMOVE_POST.value, EffectKind.ESCALATE.value}:
+            if (kinds & {EffectKind.REMOVE_POST.value, EffectKind.ESCALATE.value}
+                    or any(a.rule in self.removal_grade for a in decision.actions)):
                 hard, reason = w.enforce_strike, rules
             elif EffectKind.REVIEW.value in kinds:
                 hard, reason = w.review_strike, rules

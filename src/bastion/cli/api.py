@@ -10,11 +10,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bastion.cli.core import DbOpt, LiveOpt
+
 console = Console(stderr=True)
 out = Console()
-
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path (default: "
-                                           "$BASTION_DB_URL or ./bastion.db).")]
 
 
 def keys_create(
@@ -75,6 +74,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     detectors: Annotated[str | None, typer.Option(help="'all', 'none' or a comma-separated list.")] = None,
     policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
+    live: LiveOpt = None,
     media_root: Annotated[Path | None, typer.Option("--media-root", help="Directory whose media files the "
                                                     "UI may show and posts may name by path.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
@@ -86,7 +86,8 @@ def serve(
     from bastion.api.state import ApiConfig
     from bastion.settings import Settings
 
-    settings = Settings.load(db_url=db, detectors=detectors, policy=str(policy) if policy else None)
+    settings = Settings.load(db_url=db, detectors=detectors, policy=str(policy) if policy else None,
+                             live_rules=live or None)
     config = ApiConfig.from_env(media_root=str(media_root) if media_root else None)
     app = create_app(settings, config=config)
     console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "

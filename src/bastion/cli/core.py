@@ -27,6 +27,8 @@ out = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path (default: "
                                            "$BASTION_DB_URL or ./bastion.db).")]
+LiveOpt = Annotated[list[str] | None, typer.Option(
+    "--live", help="Make this shadow rule live (repeatable; default $BASTION_LIVE_RULES).")]
 
 
 def scan(
@@ -35,6 +37,7 @@ def scan(
                                      "fifthtribe_csv, corpus.")] = "auto",
     db: DbOpt = None,
     policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
+    live: LiveOpt = None,
     detectors: Annotated[str | None, typer.Option(help="'all', 'none' or a comma-separated list.")] = None,
     assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Write one JSON decision per input post.")] = None,
@@ -52,7 +55,8 @@ def scan(
         if not p.is_file():
             raise InputError(f"no such input file: {p}")
     settings = Settings.load(db_url=db, policy=str(policy) if policy else None, detectors=detectors,
-                             assets=str(assets) if assets else None, batch_size=batch_size)
+                             assets=str(assets) if assets else None, batch_size=batch_size,
+                             live_rules=live or None)
     out_fh: IO[bytes] | None = out_path.open("wb") if out_path else None
     q_fh: IO[bytes] | None = quarantine_out.open("wb") if quarantine_out else None
 

@@ -28,9 +28,11 @@ def iter_inputs(paths: Sequence[Path], fmt: str = "auto") -> Iterator[Item]:
 def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None] | None = None
                    ) -> tuple[Pipeline, list[str]]:
     engine = open_engine(settings.db_url)
-    policy = load_policy(settings.policy)
+    policy = load_policy(settings.policy).promote(settings.live_rules)
     names = registry.parse_names(settings.detectors)
     options = {name: dict(opts) for name, opts in settings.detector_options.items()}
+    if "account_risk" in names and settings.live_rules:  # strikes follow the policy the pipeline enforces
+        options.setdefault("account_risk", {}).setdefault("live_rules", list(settings.live_rules))
     if "media" in names:  # the media detector loads its hash banks from the same database
         options.setdefault("media", {}).setdefault("db_url", resolve_url(settings.db_url))
     detectors = registry.build(names, options)

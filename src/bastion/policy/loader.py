@@ -175,7 +175,8 @@ class _Checker:
         fields = self.mapping(node, "rule")
         if fields is None:
             return None
-        allowed = {"id", "status", "subject", "when", "effects", "category", "description", "version"}
+        allowed = {"id", "status", "subject", "when", "effects", "category", "description", "version",
+                   "stands_in_for"}
         for k, (knode, _) in fields.items():
             if k not in allowed:
                 self.error(knode, f"unknown rule key {k!r} (allowed: {', '.join(sorted(allowed))})")
@@ -203,12 +204,14 @@ class _Checker:
             effects = [self.effect(e) for e in eff_node.value]
         description = self.scalar(fields["description"][1], "description") if "description" in fields else ""
         version = self.scalar(fields["version"][1], "version") if "version" in fields else "1"
+        stands_in = self.scalar(fields["stands_in_for"][1], "stands_in_for") if "stands_in_for" in fields else None
         if None in (rule_id, status, subject, category, when) or not effects or None in effects:
             return None
         assert rule_id is not None and when is not None  # narrowed above; kept for the type checker
         return Rule(id=rule_id, status=status, subject=subject, when=when,
                     effects=tuple(e for e in effects if e is not None), category=category,
-                    description=description or "", version=version or "1", line=node.start_mark.line + 1)
+                    description=description or "", version=version or "1", line=node.start_mark.line + 1,
+                    stands_in_for=stands_in)
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
@@ -238,10 +241,18 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
             check.error(rules_node, "rules must be a list")
         else:
             seen: set[str] = set()
+            nodes: dict[str, Node] = {}
             for rnode in rules_node.value:
                 rule = check.rule(rnode, seen)
                 if rule is not None:
                     rules.append(rule)
+                    nodes[rule.id] = rnode
+            by_id = {r.id: r for r in rules}
+            for rule in rules:
+                other = by_id.get(rule.stands_in_for) if rule.stands_in_for else None
+                if rule.stands_in_for and (other is None or other.status == RuleStatus.LIVE):
+                    check.error(nodes[rule.id], f"rule {rule.id!r} stands in for {rule.stands_in_for!r}, which "
+                                "is not a shadow or draft rule of this policy")
     name = check.scalar(top["policy"][1], "policy") if "policy" in top else None
     version = check.scalar(top["version"][1], "version") if "version" in top else None
     if check.problems or name is None or version is None:

@@ -9,12 +9,13 @@ why, with every version that produced it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bastion.errors import PolicyError
 from bastion.records import empty
 
 
@@ -89,6 +90,7 @@ class Rule:
     description: str = ""
     version: str = "1"
     line: int = 0
+    stands_in_for: str | None = None  # a live rule covering for this shadow rule; retired when it goes live
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,25 @@ class Policy:
     def rules_for(self, subject: Subject) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.subject == subject and r.status != RuleStatus.DRAFT)
 
+    def promote(self, rule_ids: Iterable[str]) -> Policy:
+        """This policy with the named shadow or draft rules made live (a deployment's decision, recorded in
+        the policy version as ``+live:<ids>``). A rule that ``stands_in_for`` a promoted rule is retired
+        (draft). Raises :class:`PolicyError` for an id the policy lacks."""
+        wanted = sorted(set(rule_ids))
+        if not wanted:
+            return self
+        known = {r.id for r in self.rules}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            raise PolicyError([f"{self.source}: cannot make live rules that do not exist: {', '.join(missing)}"])
+
+        def status(r: Rule) -> RuleStatus:
+            if r.id in wanted:
+                return RuleStatus.LIVE
+            return RuleStatus.DRAFT if r.stands_in_for in wanted else r.status
+
+        rules = tuple(replace(r, status=status(r)) for r in self.rules)
+        return replace(self, rules=rules, version=f"{self.version}+live:{','.join(wanted)}")
 
 @dataclass(frozen=True, slots=True)
 class Action:
