@@ -118,16 +118,75 @@ def decision_id(subject: Subject, subject_id: str, policy: Policy, rules: Sequen
     return "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A rule with everything about it that does not depend on the subject, computed once."""
+
+    rule: Rule
+    test: Compiled
+    ref: str
+    shadow: bool
+    actions: tuple[Action, ...]
+    labels: tuple[str, ...]
+    head: str  # "Rule X applies [effects] because "
+    tail: str  # ". description"
+
+
+def _prepare(rule: Rule, policy: Policy) -> _Prepared:
+    shadow = rule.status == RuleStatus.SHADOW
+    ref = f"{rule.id}@{rule.version}"
+    verb = "would apply (shadow)" if shadow else "applies"
+    effects = ", ".join(_effect_text(e) for e in rule.effects)
+    labels = () if shadow else tuple(str(e.params.get("label")) for e in rule.effects if e.kind == EffectKind.LABEL)
+    return _Prepared(rule, _compile(rule.when), ref, shadow,
+                     tuple(_action(e, ref, policy, shadow) for e in rule.effects), labels,
+                     f"Rule {rule.id} {verb} [{effects}] because ",
+                     "." + (f" {rule.description}" if rule.description else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the matching rules make of a subject: everything of a decision but its subject and signals."""
+
+    matched: tuple[str, ...]
+    id_suffix: str  # the part of the decision id's key after the subject id
+    actions: tuple[Action, ...]
+    shadow: tuple[Action, ...]
+    labels: tuple[str, ...]
+    lines: tuple[str, ...]
+    category: str | None
+    fired: tuple[str, ...]
+
+
 class PolicyEngine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self._compiled: dict[Subject, list[tuple[Rule, Compiled]]] = {
-            s: [(r, _compile(r.when)) for r in policy.rules_for(s)] for s in Subject
-        }
+        self._rules: dict[Subject, list[_Prepared]] = {
+            s: [_prepare(r, policy) for r in policy.rules_for(s)] for s in Subject}
         self.versions_base = {"policy": policy.name, "policy_version": policy.version}
-        self._no_evidence: dict[Subject, list[tuple[Rule, list[str]]]] = {
-            s: [(rule, r) for rule, test in rules if (r := test(_NO_FACTS)) is not None]
-            for s, rules in self._compiled.items()}
+        # no evidence at all: the outcome is fixed per subject, computed once
+        self._no_evidence: dict[Subject, _Outcome] = {
+            s: self._outcome([(p, r) for p in rules if (r := p.test(_NO_FACTS)) is not None])
+            for s, rules in self._rules.items()}
+
+    def _outcome(self, matches: list[tuple[_Prepared, list[str]]]) -> _Outcome:
+        actions: list[Action] = []
+        shadow: list[Action] = []
+        labels: list[str] = []
+        lines: list[str] = []
+        fired: list[str] = []
+        category: str | None = None
+        for prep, reasons in matches:
+            (shadow if prep.shadow else actions).extend(prep.actions)
+            labels.extend(prep.labels)
+            lines.append(prep.head + "; ".join(reasons) + prep.tail)
+            if not prep.shadow:
+                fired.append(prep.ref)
+                category = category or prep.rule.category.value
+        matched = tuple(p.ref for p, _ in matches)
+        suffix = "\x1f".join((self.policy.name, self.policy.version, *sorted(matched)))
+        return _Outcome(matched, suffix, tuple(actions), tuple(shadow), tuple(dict.fromkeys(labels)),
+                        tuple(lines), category, tuple(fired))
 
     def decide(
         self,
@@ -141,32 +200,10 @@ class PolicyEngine:
     ) -> Decision:
         if signals or reporter:
             facts = Facts(signals, reporter)
-            matches = [(rule, r) for rule, test in self._compiled[subject] if (r := test(facts)) is not None]
-        else:  # no evidence at all: the outcome is fixed per subject, computed once
-            matches = self._no_evidence[subject]
-        actions: list[Action] = []
-        shadow: list[Action] = []
-        lines: list[str] = []
-        labels: list[str] = []
-        category: str | None = None
-        fired: list[str] = []
-        matched: list[str] = []
-        for rule, reasons in matches:
-            is_shadow = rule.status == RuleStatus.SHADOW
-            rule_ref = f"{rule.id}@{rule.version}"
-            matched.append(rule_ref)
-            for eff in rule.effects:
-                act = _action(eff, rule_ref, self.policy, is_shadow)
-                (shadow if is_shadow else actions).append(act)
-                if eff.kind == EffectKind.LABEL and not is_shadow:
-                    labels.append(str(eff.params.get("label")))
-            verb = "would apply (shadow)" if is_shadow else "applies"
-            effects = ", ".join(_effect_text(e) for e in rule.effects)
-            lines.append(f"Rule {rule.id} {verb} [{effects}] because {'; '.join(reasons)}."
-                         + (f" {rule.description}" if rule.description else ""))
-            if not is_shadow:
-                fired.append(rule_ref)
-                category = category or rule.category.value
+            out = self._outcome([(p, r) for p in self._rules[subject] if (r := p.test(facts)) is not None])
+        else:
+            out = self._no_evidence[subject]
+        lines = list(out.lines)
         scores = {name: round(sig.value, 6) for name, sig in signals.items() if sig.ok}
         unavailable = [f"{name} ({sig.unavailable})" for name, sig in signals.items() if not sig.ok]
         if unavailable:
@@ -174,23 +211,24 @@ class PolicyEngine:
         if not lines:
             lines.append("No rule applies." if signals else "No rule applies; no detector signals.")
         detectors = {sig.detector: sig.version for sig in signals.values()}
-        versions: dict[str, Any] = {**self.versions_base, "rules": fired, "detectors": detectors}
+        versions: dict[str, Any] = {**self.versions_base, "rules": list(out.fired), "detectors": detectors}
         for sig in signals.values():
             model = sig.details.get("model_version") if sig.details else None
             if model:
                 versions.setdefault("models", {})[sig.name] = model
+        key = f"{subject.value}\x1f{subject_id}\x1f{out.id_suffix}".encode()
         return Decision(
-            id=decision_id(subject, subject_id, self.policy, matched),
+            id="dec_" + hashlib.sha256(key).hexdigest()[:24],
             subject_kind=subject,
             subject_id=subject_id,
             account_id=account_id,
             created_at=now,
             scores=scores,
-            labels=tuple(dict.fromkeys(labels)),
-            actions=tuple(actions),
-            shadow_actions=tuple(shadow),
+            labels=out.labels,
+            actions=out.actions,
+            shadow_actions=out.shadow,
             explanation=" ".join(lines),
-            category=category,
+            category=out.category,
             versions=versions,
             signals=tuple(sig.to_json() for sig in signals.values() if sig.spans or sig.labels or not sig.ok),
         )

@@ -28,9 +28,18 @@ from bastion.audit.log import AuditLog
 from bastion.ingest.base import Quarantined
 from bastion.pipeline.batch import Batch
 from bastion.policy.model import ENFORCING, Decision, EffectKind
-from bastion.records import Account, Media, Post, Report
+from bastion.records import Account, Post, Report
 from bastion.store import schema as t
 from bastion.store.schema import UtcDateTime
+from bastion.store.sqlite_rows import (
+    DECISION_COLUMNS,
+    POST_COLUMNS,
+    DecisionRows,
+    insert_sql,
+    media_json,
+    post_values,
+    utc_text,
+)
 
 CHUNK = 500  # rows per statement for IN (...) look-ups
 
@@ -87,10 +96,34 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, i
         conn.execute(stmt.on_conflict_do_nothing() if ignore else stmt, rows)
         return
     cols = tuple(c.name for c in table.columns if c.name in rows[0])
-    sql = (f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table.name} ({', '.join(cols)}) "
-           f"VALUES ({', '.join('?' for _ in cols)})")
+    sql = insert_sql(table.name, cols, ignore=ignore)
     to_tuple = _row_converter(table, cols)
     values = [to_tuple(r) for r in rows]
+    _executemany(conn, sql, values)
+
+
+def _existing_ids(conn: Connection, table: Table, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the table holds (its primary key ``id``), in chunks of ``CHUNK``."""
+    found: set[str] = set()
+    sqlite_db = conn.dialect.name == "sqlite"
+    for i in range(0, len(ids), CHUNK):
+        chunk = list(ids[i:i + CHUNK])
+        if sqlite_db:  # the driver directly: compiling an expanding IN costs more than the look-up
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                sql = f"SELECT id FROM {table.name} WHERE id IN ({', '.join('?' * len(chunk))})"
+                found.update(r[0] for r in cursor.execute(sql, chunk))
+            finally:
+                cursor.close()
+        else:
+            found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
+    return found
+
+
+def _executemany(conn: Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
+    """SQLite only: run one statement over many tuples on the driver, inside the connection's transaction."""
+    if not values:
+        return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, values)
@@ -98,15 +131,10 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, i
         cursor.close()
 
 
-def _media_json(m: Media) -> dict[str, Any]:
-    return {k: v for k, v in (("id", m.id), ("kind", m.kind.value), ("url", m.url), ("path", m.path),
-                              ("md5", m.md5), ("sha256", m.sha256), ("pdq", m.pdq)) if v is not None}
-
-
 def post_row(p: Post, now: datetime) -> dict[str, Any]:
     return {"id": p.id, "account_id": p.account_id, "text": p.text, "created_at": p.created_at, "lang": p.lang,
             "hashtags": list(p.hashtags), "mentions": list(p.mentions), "urls": list(p.urls),
-            "media": [_media_json(m) for m in p.media], "reply_to": p.reply_to, "repost_of": p.repost_of,
+            "media": [media_json(m) for m in p.media], "reply_to": p.reply_to, "repost_of": p.repost_of,
             "quote_of": p.quote_of, "source": p.source, "meta": dict(p.meta) if p.meta else None,
             "ingested_at": now}
 
@@ -115,7 +143,7 @@ def account_row(a: Account, now: datetime) -> dict[str, Any]:
     return {"id": a.id, "handle": a.handle, "display_name": a.display_name, "bio": a.bio,
             "location": a.location, "created_at": a.created_at, "followers": a.followers,
             "following": a.following, "statuses": a.statuses, "verified": a.verified,
-            "avatar": _media_json(a.avatar) if a.avatar else None, "links": list(a.links),
+            "avatar": media_json(a.avatar) if a.avatar else None, "links": list(a.links),
             "identifiers": list(a.identifiers), "updated_at": a.updated_at, "source": a.source,
             "meta": dict(a.meta) if a.meta else None, "status": "active", "ingested_at": now}
 
@@ -177,9 +205,7 @@ class Store:
         if not ids:
             return found
         with self._transaction() as conn:
-            for i in range(0, len(ids), CHUNK):
-                chunk = list(ids[i:i + CHUNK])
-                found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
+            found.update(_existing_ids(conn, table, ids))
         return found
 
     def existing_posts(self, ids: Sequence[str]) -> set[str]:
@@ -236,19 +262,29 @@ class Store:
                                                    set_={c: ins.excluded[c] for c in cols}, where=newer),
                          [account_row(a, now) for a in latest.values()])
         if batch.posts:
-            rows = [post_row(p, now) for p in batch.posts]
-            bulk_insert(conn, t.posts, rows)
-            res.posts_new = len(rows)
+            sqlite_db = conn.dialect.name == "sqlite"
+            if sqlite_db:
+                ingested = utc_text(now)
+                _executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
+                             [post_values(p, ingested or "") for p in batch.posts])
+            else:
+                bulk_insert(conn, t.posts, [post_row(p, now) for p in batch.posts])
+            res.posts_new = len(batch.posts)
             firsts: dict[str, datetime] = {}
             for p in batch.posts:
                 ts = p.created_at or now
                 if p.account_id not in firsts or ts < firsts[p.account_id]:
                     firsts[p.account_id] = ts
-            conn.execute(update(t.accounts).where(
-                t.accounts.c.id == bindparam("aid"),
-                t.accounts.c.first_post_at.is_(None) | (t.accounts.c.first_post_at > bindparam("ts")))
-                .values(first_post_at=bindparam("ts")),
-                [{"aid": aid, "ts": ts} for aid, ts in firsts.items()])
+            if sqlite_db:
+                _executemany(conn, "UPDATE accounts SET first_post_at = ?1 WHERE id = ?2 AND "
+                             "(first_post_at IS NULL OR first_post_at > ?1)",
+                             [(utc_text(ts), aid) for aid, ts in firsts.items()])
+            else:
+                conn.execute(update(t.accounts).where(
+                    t.accounts.c.id == bindparam("aid"),
+                    t.accounts.c.first_post_at.is_(None) | (t.accounts.c.first_post_at > bindparam("ts")))
+                    .values(first_post_at=bindparam("ts")),
+                    [{"aid": aid, "ts": ts} for aid, ts in firsts.items()])
         if batch.edges:
             conn.execute(_insert(conn, t.edges).on_conflict_do_nothing(), [
                 {"src": e.src, "dst": e.dst, "kind": e.kind.value, "created_at": e.created_at,
@@ -291,29 +327,35 @@ class Store:
         """Write the decisions not already stored; return them."""
         if not decisions:
             return []
-        ids = [d.id for d in decisions]
-        known: set[str] = set()
-        for i in range(0, len(ids), CHUNK):
-            known.update(r[0] for r in conn.execute(select(t.decisions.c.id)
-                                                    .where(t.decisions.c.id.in_(ids[i:i + CHUNK]))))
+        known = _existing_ids(conn, t.decisions, [d.id for d in decisions])
         fresh: dict[str, Decision] = {}
         for d in decisions:
             if d.id not in known:
                 fresh[d.id] = d
         if not fresh:
             return []
-        rows = [decision_row(d) for d in fresh.values()]
+        sqlite_db = conn.dialect.name == "sqlite"
+        if sqlite_db:  # driver tuples, each JSON column serialised once for the row and its hash
+            to_row = DecisionRows()
+            tuples = [to_row(d) for d in fresh.values()]
+            hashes = [(row[0], digest) for row, digest in tuples]
+        else:
+            rows = [decision_row(d) for d in fresh.values()]
+            hashes = [(r["id"], r["content_hash"]) for r in rows]
         enforcing = [d for d in fresh.values() if d.actions]
         entries: list[tuple[str, str, str | None, Mapping[str, Any]]] = [
-            ("decisions.batch", "pipeline", None,
-             {"count": len(rows), "digest": batch_digest((r["id"], r["content_hash"]) for r in rows)})]
+            ("decisions.batch", "pipeline", None, {"count": len(hashes), "digest": batch_digest(hashes)})]
         entries += [("decision.actions", "pipeline", f"{d.subject_kind.value}:{d.subject_id}",
                      {"decision": d.id, "actions": [a.to_json() for a in d.actions]}) for d in enforcing]
         seq = self.audit.append_many(conn, entries, now=now)[0]
-        for r in rows:
-            r["audit_seq"] = seq
-        bulk_insert(conn, t.decisions, rows, ignore=False)
-        res.decisions_new = len(rows)
+        if sqlite_db:
+            _executemany(conn, insert_sql("decisions", DECISION_COLUMNS, ignore=False),
+                         [(*row, seq) for row, _ in tuples])
+        else:
+            for r in rows:
+                r["audit_seq"] = seq
+            bulk_insert(conn, t.decisions, rows, ignore=False)
+        res.decisions_new = len(hashes)
         res.audit_seq = seq
         self._write_effects(conn, enforcing, now, posts_by_id, reports_by_id)
         return list(fresh.values())
