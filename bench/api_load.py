@@ -7,8 +7,9 @@ answers came back, so a slow server cannot slow the clock and hide its own laten
 moment a request was due, and also from the moment it was sent.
 
 Post texts are drawn from a labelled corpus (``--texts``, the eval JSONL; read in place, never copied) or,
-without one, from a few neutral sentences. Each post has its own id and author, so every request is a new
-post through the detectors, the policy and the store.
+without one, from a few neutral sentences. ``--pin`` puts the server on the last CPU and the load generator on
+the others, so the generator's own CPU never delays the server it measures. Each post has its own id and
+author, so every request is a new post through the detectors, the policy and the store.
 
     .venv/bin/python bench/api_load.py --rate 200 --duration 30 --detectors lexicon,propaganda \\
         --texts ../shared/data/eval/tvec-dev.jsonl --json reports/api_load.json --md reports/api_load.md
@@ -68,14 +69,16 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
-def start_server(db: str, port: int, detectors: str, key_out: Path) -> subprocess.Popen[bytes]:
+def start_server(db: str, port: int, detectors: str, key_out: Path, cpus: set[int] | None = None
+                 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BASTION_CONFIG": str(key_out.parent / "none.toml"), "PYTHONUNBUFFERED": "1",
            "BASTION_API_RATE_INTEGRATOR": "100000/100000"}
     subprocess.run([sys.executable, "-m", "bastion.cli.main", "keys", "create", "--role", "integrator", "--db", db,
                     "--name", "load-test"], check=True, env=env, stdout=key_out.open("wb"), stderr=subprocess.DEVNULL)
     return subprocess.Popen([sys.executable, "-m", "bastion.cli.main", "serve", "--db", db, "--host", "127.0.0.1",
                              "--port", str(port), "--detectors", detectors], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
 
 
 async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -231,7 +234,9 @@ def markdown(report: dict[str, Any]) -> str:
         "# API load test: synchronous verdicts on `POST /v1/posts`", "",
         f"Command: `{report['command']}`", "",
         f"Server: `bastion serve` on 127.0.0.1, one process, SQLite (WAL), detectors `{report['detectors']}`. "
-        f"Machine: {report['machine']['cpus']} CPUs, load average before the run {report['machine']['load_before']}.",
+        f"Machine: {report['machine']['cpus']} CPUs, load average before the run {report['machine']['load_before']}."
+        + (f" Server pinned to CPU {report['pinned']['server_cpus']}, load generator to "
+           f"{report['pinned']['client_cpus']}." if report.get("pinned") else " Nothing pinned."),
         "", "| measure | value |", "|---|---|",
         f"| offered rate | {report['rate']} requests/s for {report['duration_s']} s "
         f"(after {report['warmup_s']} s warm-up) |",
@@ -255,19 +260,28 @@ def main() -> None:
     ap.add_argument("--detectors", default="lexicon,propaganda")
     ap.add_argument("--texts", default=None, help="eval JSONL to draw post texts from (read in place)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--pin", action="store_true",
+                    help="server on the last CPU, this load generator on the others (no CPU shared between them)")
     ap.add_argument("--json", dest="json_out", default=None)
     ap.add_argument("--md", dest="md_out", default=None)
     args = ap.parse_args()
     if args.duration > 300 or args.max_requests > 100_000:
         raise SystemExit("bounded: at most 300 s and 100000 requests")
     texts = load_texts(args.texts, 5000, args.seed)
+    server_cpus: set[int] | None = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs at least two CPUs")
+        server_cpus = {cpus[-1]}
+        os.sched_setaffinity(0, set(cpus[:-1]))
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bastion-load-") as tmp:
         db = f"sqlite:///{tmp}/load.db"
         key_file = Path(tmp) / "key.txt"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start_server(db, port, args.detectors, key_file)
+        proc = start_server(db, port, args.detectors, key_file, server_cpus)
         try:
             asyncio.run(wait_ready(base, proc))
             key = key_file.read_text().strip().splitlines()[-1]
@@ -282,6 +296,8 @@ def main() -> None:
     report = {"command": "python bench/api_load.py " + " ".join(sys.argv[1:]), "rate": args.rate,
               "duration_s": args.duration, "warmup_s": args.warmup, "detectors": args.detectors,
               "texts": "corpus" if args.texts else "neutral sentences",
+              "pinned": {"server_cpus": sorted(server_cpus), "client_cpus": sorted(os.sched_getaffinity(0))}
+              if server_cpus else None,
               "target": {"rate": 200, "p99_ms": 50, "errors": 0},
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_before": round(load_before, 2)},

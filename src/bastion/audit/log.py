@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select, update
 
+from bastion.store.driver import executemany, fetchall, is_sqlite
 from bastion.store.schema import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -84,15 +85,27 @@ class AuditLog:
             prev = h
         if not rows:
             return []
-        conn.execute(audit_log.insert(), rows)
-        if head:
-            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        if is_sqlite(conn):  # the driver directly: the chain is written on every pipeline batch
+            stamp = ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+            executemany(conn, "INSERT INTO audit_log (seq, ts, actor, event, subject, payload, prev_hash, hash) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(r["seq"], stamp, r["actor"], r["event"], r["subject"], r["payload"], r["prev_hash"],
+                          r["hash"]) for r in rows])
+            executemany(conn, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1" if head else
+                        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)", [(seq, prev)])
         else:
-            conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+            conn.execute(audit_log.insert(), rows)
+            if head:
+                conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+            else:
+                conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
         return [int(str(r["seq"])) for r in rows]
 
     @staticmethod
     def _lock_head(conn: Connection) -> tuple[int, str] | None:
+        if is_sqlite(conn):
+            found = fetchall(conn, "SELECT seq, hash FROM audit_head WHERE id = 1")
+            return (int(found[0][0]), str(found[0][1])) if found else None
         stmt = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()

@@ -30,6 +30,7 @@ from bastion.pipeline.batch import Batch
 from bastion.policy.model import ENFORCING, Decision, EffectKind
 from bastion.records import Account, Post, Report
 from bastion.store import schema as t
+from bastion.store.driver import executemany, fetchall, is_sqlite
 from bastion.store.schema import UtcDateTime
 from bastion.store.sqlite_rows import (
     DECISION_COLUMNS,
@@ -99,36 +100,20 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, i
     sql = insert_sql(table.name, cols, ignore=ignore)
     to_tuple = _row_converter(table, cols)
     values = [to_tuple(r) for r in rows]
-    _executemany(conn, sql, values)
+    executemany(conn, sql, values)
 
 
 def _existing_ids(conn: Connection, table: Table, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` the table holds (its primary key ``id``), in chunks of ``CHUNK``."""
     found: set[str] = set()
-    sqlite_db = conn.dialect.name == "sqlite"
     for i in range(0, len(ids), CHUNK):
         chunk = list(ids[i:i + CHUNK])
-        if sqlite_db:  # the driver directly: compiling an expanding IN costs more than the look-up
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                sql = f"SELECT id FROM {table.name} WHERE id IN ({', '.join('?' * len(chunk))})"
-                found.update(r[0] for r in cursor.execute(sql, chunk))
-            finally:
-                cursor.close()
+        if is_sqlite(conn):  # the driver directly: compiling an expanding IN costs more than the look-up
+            sql = f"SELECT id FROM {table.name} WHERE id IN ({', '.join('?' * len(chunk))})"
+            found.update(r[0] for r in fetchall(conn, sql, chunk))
         else:
             found.update(r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))))
     return found
-
-
-def _executemany(conn: Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
-    """SQLite only: run one statement over many tuples on the driver, inside the connection's transaction."""
-    if not values:
-        return
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
 
 
 def post_row(p: Post, now: datetime) -> dict[str, Any]:
@@ -265,7 +250,7 @@ class Store:
             sqlite_db = conn.dialect.name == "sqlite"
             if sqlite_db:
                 ingested = utc_text(now)
-                _executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
+                executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
                              [post_values(p, ingested or "") for p in batch.posts])
             else:
                 bulk_insert(conn, t.posts, [post_row(p, now) for p in batch.posts])
@@ -276,7 +261,7 @@ class Store:
                 if p.account_id not in firsts or ts < firsts[p.account_id]:
                     firsts[p.account_id] = ts
             if sqlite_db:
-                _executemany(conn, "UPDATE accounts SET first_post_at = ?1 WHERE id = ?2 AND "
+                executemany(conn, "UPDATE accounts SET first_post_at = ?1 WHERE id = ?2 AND "
                              "(first_post_at IS NULL OR first_post_at > ?1)",
                              [(utc_text(ts), aid) for aid, ts in firsts.items()])
             else:
@@ -349,7 +334,7 @@ class Store:
                      {"decision": d.id, "actions": [a.to_json() for a in d.actions]}) for d in enforcing]
         seq = self.audit.append_many(conn, entries, now=now)[0]
         if sqlite_db:
-            _executemany(conn, insert_sql("decisions", DECISION_COLUMNS, ignore=False),
+            executemany(conn, insert_sql("decisions", DECISION_COLUMNS, ignore=False),
                          [(*row, seq) for row, _ in tuples])
         else:
             for r in rows:
