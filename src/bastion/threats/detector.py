@@ -27,7 +27,7 @@ from bastion.threats.severity import SeverityModel
 
 log = logging.getLogger(__name__)
 
-VERSION = "threat-cues-1"
+VERSION = "threat-cues-2"
 CONTEXT_SIGNALS = ("propaganda", "account_risk", "campaign")
 
 

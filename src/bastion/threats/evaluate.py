@@ -92,6 +92,19 @@ def _precision_at_recall(y: NDArray[np.int_], s: NDArray[np.float64], recall: fl
     return {"recall": recall, "precision": round(float(tp[k]) / (k + 1), 4), "threshold": round(float(s[order][k]), 6)}
 
 
+def _recall_at_precision(y: NDArray[np.int_], s: NDArray[np.float64], precision: float) -> dict[str, Any]:
+    """The highest recall any threshold reaches while keeping at least ``precision`` (0 when none does)."""
+    order = np.argsort(-s, kind="stable")
+    tp = np.cumsum(y[order])
+    prec = tp / np.arange(1, len(y) + 1)
+    ok = np.where(prec >= precision)[0]
+    if not len(ok) or not y.sum():
+        return {"precision": precision, "recall": 0.0, "threshold": None}
+    k = int(ok[np.argmax(tp[ok])])
+    return {"precision": precision, "recall": round(float(tp[k]) / int(y.sum()), 4),
+            "threshold": round(float(s[order][k]), 6)}
+
+
 def report(examples: Sequence[Example], scores: Sequence[float], threshold: float, model: str) -> dict[str, Any]:
     y = np.array([e.label for e in examples], dtype=np.int_)
     s = np.asarray(scores, dtype=np.float64)
@@ -113,6 +126,7 @@ def report(examples: Sequence[Example], scores: Sequence[float], threshold: floa
         },
         "operating_point_by_dataset": {d: _at(y[sets == d], s[sets == d], threshold) for d in sorted(set(sets))},
         "precision_at_recall_0.8": _precision_at_recall(y, s, 0.8),
+        "recall_at_precision_0.5": _recall_at_precision(y, s, 0.5),
     }
     return out
 
@@ -129,23 +143,31 @@ def score_rules(texts: Iterable[str], progress: Callable[[int], None] | None = N
 
 
 def score_cv(
-    examples: Sequence[Example], folds: int, seed: int = 0, progress: Callable[[int], None] | None = None
+    examples: Sequence[Example],
+    folds: int,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    **params: Any,
 ) -> list[float]:
-    """Out-of-fold probabilities of the n-gram + cue model, folds stratified by dataset and label."""
+    """Out-of-fold probabilities of the n-gram + cue model (``params`` go to
+    :class:`~bastion.threats.model.ThreatModel`). Outer folds are stratified by dataset and label; each fold's
+    model is fitted - calibration included, on inner folds of the training part only - without seeing the
+    fold it scores. Hashing is stateless, so the texts are featurized once and the matrix sliced."""
     from sklearn.model_selection import StratifiedKFold
 
-    from bastion.threats.model import ThreatModel, _rule_matrix
+    from bastion.threats.model import ThreatModel, featurize
 
+    if folds < 2:
+        raise InputError("--cv needs at least 2 folds")
     texts = [e.text for e in examples]
-    y = np.array([e.label for e in examples])
-    rules = _rule_matrix(texts)
+    y = np.array([e.label for e in examples], dtype=np.int_)
     strata = np.array([f"{e.dataset}:{e.label}" for e in examples])
+    X = featurize(texts, int(params.get("n_bits", 18)))
     oof = np.zeros(len(examples))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(np.zeros(len(y)), strata):
-        model = ThreatModel().fit([texts[i] for i in train], y[train], rules=rules[train])
-        z = model.decision_function([texts[i] for i in test], rules=rules[test]) - 3.0
-        oof[test] = 1.0 / (1.0 + np.exp(-z))
+        model = ThreatModel(**params).fit_features(X[train], y[train], strata=list(strata[train]))
+        oof[test] = model.proba_from_decision(model.decision_from_features(X[test]))
         if progress:
             progress(len(test))
     return [float(v) for v in oof]

@@ -21,7 +21,7 @@ from bastion.threats.patterns import CUES, QUOTES
 
 #: Default feature weights (logit scale). Positive raise the threat probability, negative lower it.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bias": -5.2,
+    "bias": -4.4,
     "violence": 2.1,
     "violence_more": 0.6,
     "violence_weak": 0.9,  # war, weapons, blood: ranks angry talk above ordinary text, never flags alone
@@ -43,12 +43,13 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "fiction": -1.6,
     "past": -1.4,
     "negation": -1.6,
+    "laughter": -0.4,      # laughing emoji, "haha", "هههه": often a joke among friends, never cancels a threat
 }
 
 #: Features whose presence names the kind of threat, strongest first.
 KINDS = ("explicit", "incitement", "veiled", "conditional", "wish", "directed")
 THREAT_CUES = frozenset({*KINDS, "violence"})
-MITIGATIONS = ("reporting", "condemnation", "hyperbole", "fiction", "past", "negation")
+MITIGATIONS = ("reporting", "condemnation", "hyperbole", "fiction", "past", "negation", "laughter")
 _WINDOW = 70  # characters: an intent cue and a violent act further apart than this are not one clause
 
 
@@ -142,7 +143,7 @@ def features_of(text: str, matches: list[Match], folded: str) -> dict[str, float
         f["reporting"] = min(2.0, float(len(by["reporting"])))
         if any(q in text for q in QUOTES):
             f["quoted"] = 1.0
-    for name in ("condemnation", "hyperbole", "fiction", "past", "negation"):
+    for name in ("condemnation", "hyperbole", "fiction", "past", "negation", "laughter"):
         if by.get(name):
             f[name] = 1.0
     return f

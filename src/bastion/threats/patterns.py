@@ -21,20 +21,20 @@ from dataclasses import dataclass
 from bastion.text.normalize import fold
 
 # --- violent verbs and weapons -----------------------------------------------------------------------------
-V_EN = (r"kill(?:s|ed|ing)?|murder\w*|shoot(?:s|ing)?|shot|stab\w*|behead\w*|decapitat\w*|slaughter\w*|"
-        r"butcher\w*|hang(?:ed|ing|s)?|lynch\w*|bomb(?:s|ed|ing)?|blow\w* (?:\w+ )?up|burn\w*|torch\w*|"
-        r"execut\w*|strangl\w*|beat(?:s|ing)?|punch\w*|smack\w*|slap\w*|attack\w*|strike|assassin\w*|"
-        r"massacr\w*|gas(?:sed|sing)?|exterminat\w*|eradicat\w*|wipe\w* (?:\w+ )?out|run\w* (?:\w+ )?over|"
+V_EN = (r"kill(?:s|ed|ing)?|murder\w*|shoot(?:s|ing)?|shot|stab(?:s|bed|bing|bings)?|behead\w*|decapitat\w*|slaughter\w*|"
+        r"butcher\w*|hang(?:ed|ing|s)?|lynch\w*|bomb(?:s|ed|ing)?|blow\w* (?:\w+ )?up|burn(?:s|ed|t|ing)?|torch\w*|"
+        r"execut(?:e|es|ed|ing|ion|ions|ioner)|strangl\w*|beat(?:s|ing)?|punch\w*|smack\w*|slap\w*|attack\w*|strike|assassin\w*|"
+        r"massacr\w*|gas(?:sed|sing)?|exterminat\w*|eradicat\w*|annihilat\w*|wipe\w* (?:\w+ )?out|run\w* (?:\w+ )?over|ran (?:\w+ )?over|run'?(?:em|'em) over|"
         r"mow\w* (?:\w+ )?down|gun\w* (?:\w+ )?down|cut (?:off )?(?:his|her|their|your|its|ur) (?:head|throat)s?|"
         r"torture\w*|eliminat\w*|hunt\w* (?:\w+ )?down|stomp\w*|drown\w*|poison\w*|pepper spray\w*|"
-        r"break (?:his|her|your|their|ur) (?:neck|legs?|face|bones)|bury (?:you|him|her|them)|"
+        r"break (?:his|her|your|their|there|ur|ya) (?:neck|legs?|face|bones|skull|jaw)|bury (?:you|him|her|them)|"
         r"sterili[sz]e\w*|fire (?:\w+ )?rounds|put (?:\w+ )?(?:down|to death)|destroy\w*|genocide|nuke\w*|"
         r"rap(?:e|ed|es|ing)|chok(?:e|ed|es|ing)|bleach|set (?:\w+ )?on fire|ston(?:e|ed|ing)|abused?|"
         r"cut (?:off )?(?:your|his|her|their|ur) \w+|slit\w*|maim\w*|mutilat\w*|shank\w*|whoop\w*|"
         r"curb ?stomp\w*|put (?:a|one) bullet|bullet (?:in|into|through)|firing squad|guillotin\w*|gallows|"
         r"line (?:them|em|'em) up|kick (?:his|her|your|ur|their) (?:ass|butt)|beat the (?:shit|crap|hell)|"
         r"knock (?:him|her|you|them|u) out|blow (?:his|her|your|their) brains|burn (?:them|it|him|her) down|"
-        r"string (?:them|him|her|em) up|skin (?:them|him|her) alive")
+        r"string (?:them|him|her|em) up|chop(?:ped|ping)? (?:off )?(?:his|her|their|your|ur|its) heads?|skin (?:them|him|her) alive")
 V_DE = (r"töt\w*|umbring\w*|umgebracht|bring\w* (?:\w+ ){0,3}um|erschie(?:ß|ss)\w*|erschossen|abknall\w*|"
         r"abgeknallt|knall\w* (?:\w+ ){0,3}ab|abschie(?:ß|ss)\w*|niederschie\w*|schie(?:ß|ss)(?:t|en|e)?|"
         r"ballern?|erschlag\w*|totschlag\w*|totgeschlagen|zusammenschlag\w*|verprügel\w*|prügel\w*|"
@@ -47,19 +47,19 @@ V_DE = (r"töt\w*|umbring\w*|umgebracht|bring\w* (?:\w+ ){0,3}um|erschie(?:ß|ss
         r"vollgas|feuer frei|schie(?:ß|ss)befehl|schu(?:ß|ss)befehl|schusswaffe\w*|waffen?|folter\w*|"
         r"brech\w* (?:\w+ ){0,2}(?:beine|knochen|genick|nase)|zusamm?en ?schlag\w*|zusamenshlag\w*|"
         r"schlachtet|angezündet|an der wand|kz|gaskammer\w*|auge um auge|bis aufs blut|abgeschnitten|"
-        r"häng\w* dich|zu schanden|hinricht\w*|umleg\w*|umniet\w*|erwürg\w*|aufschlitz\w*|niederbrenn\w*|"
+        r"häng\w* dich|zu schanden|hinricht\w*|hingerichtet|erhäng\w*|genickschu(?:ss|ß)\w*|bleiladung|am (?:nächsten )?baum (?:baumeln|hängen)|peitsch\w*|auf die rübe|umleg\w*|umniet\w*|erwürg\w*|aufschlitz\w*|niederbrenn\w*|"
         r"molotow\w*|brandsatz\w*|brandanschl\w*|ausräucher\w*|auslösch\w*|niedermetzel\w*|metzel\w*|"
         r"vermöbel\w*|verdresch\w*|zertret\w*|kopfschuss|kugel in den kopf|vergift\w*|lynchen|pogrom\w*")
 V_AR = (r"[وف]?(?:[سحهب]|سوف ?|راح ?|رح ?)?[اني]?(?:قتل|ذبح|دبح|طعن|جلد|حرق|شنق|سحل|دعس|نسف|فجر(?:و|ه|هم)|"
         r"اغتال|نحر|صفي)\w*|[وف]?(?:[سحهب]|سوف ?)?[اني]?ضرب(?:ك|كم|ه|هم|ها|و|وا|وهم)\b|[وف]?[سحهب]?[ان]ضرب\w*|"
         r"قاتل\w*|سفاح\w*|تفجير\w*|انفجار|اغتيال\w*|محرق\w*|مجزر\w*|رصاص\w*|سكين|سكاكين|ساطور|مسدس|بندقي\w*|"
         r"[وف]?[سحهب]?[ان]?نفخ(?:ك|كم|ه|هم)\b|[وف]?[سحهب]?[ان]?(?:كفخ|طق|رفس|صفع|فقع|خنق|دوس)(?:ك|كم|ه|هم|ها)\b|"
-        r"اعدام\w*|اعدمو\w*|[ينت]?رجم\w*|خنق\w*|اطلق\w* النار|ادفن\w*|عبو(?:ه|ات) ناسف\w*|حزام ناسف|مفخخ\w*|متفجر\w*|[يت]موت\w*|موتو|الموت ل\w*|رقب\w* |قطع (?:راس|رقب)\w*")
+        r"اعدام\w*|اعدمو\w*|[ينت]?رجم\w*|خنق\w*|اطلق\w* النار|ادفن\w*|عبو(?:ه|ات) ناسف\w*|حزام ناسف|مفخخ\w*|متفجر\w*|[يت]موت\w*|موتو|الموت ل\w*|رقب\w* |[يتن]?قطع\w* (?:راس|رقب)\w*|[اني]?(?:فقع|كسر|افتح|طير) (?:وجه|عين|راس|دماغ|رقب)\w*|[اني]?لطش(?:ك|كم|ه|ها|هم)\b|مردغ\w*")
 # Words around violence that are not violent acts themselves: a weak cue that ranks angry talk of war,
 # weapons and blood above ordinary text, without being enough to flag anything alone.
 VWEAK_EN = (r"\b(?:war|wars|fight\w*|violen\w*|blood\w*|weapons?|guns?|military|army|riots?|die|dead|death|"
             r"hell|revenge|deport\w*|jail|prison|hurt\w*|harm\w*|suffer\w*|bullets?|knife|knives|explosi\w*|"
-            r"take (?:them|him|her|em) out|deal with them|punish\w*)\b")
+            r"take (?:them|him|her|em) out|machine ?guns?|deal with them|punish\w*)\b")
 VWEAK_DE = (r"\b(?:gewalt|krieg\w*|bürgerkrieg|kampf\w*|kämpf\w*|blut\w*|panzer|militär|armee|wasserwerfer|"
             r"tränengas|pfefferspray|bewaffn\w*|rüstet|kampfbereit|jag(?:en|t)|abführen|kerker|einsperren|wehe|"
             r"rache|weg damit|raus mit|tot|schlag\w*|hau(?:en|t)|tret\w*|kehle|todesstrafe|terror\w*|anschlag\w*|"
@@ -67,6 +67,8 @@ VWEAK_DE = (r"\b(?:gewalt|krieg\w*|bürgerkrieg|kampf\w*|kämpf\w*|blut\w*|panze
 VWEAK_AR = (r"(?:^|\s)[وفبل]?(?:ال)?(?:دم|دماء|حرب|سلاح|موت|نار|جهنم|انتقام|كفوف|نعال|نعله|جزم\w*|سحب\w*|كف|بوكس|"
             r"عصا|ضرب|مشنق\w*|عذاب|تعذيب)\b")
 WEAPON_EMOJI = "🔪🔫💣🗡⚔🪓💥🧨"
+#: A raised fist reads as "I will hit you" in much Arabic and German posting: weak evidence, never enough alone.
+FIST_EMOJI = "👊🤜🤛"
 
 # --- who intends: first person + future / modal -------------------------------------------------------------
 I_EN = (r"\b(?:i|we)(?: (?:will|shall|would|could|am going to|are going to|am gonna|are gonna|gonna|want to|"
@@ -89,11 +91,17 @@ ALL_DE = r"\b(?:alle|allesamt|jeden|jede|diese\w*|das pack|die bande)\b"
 ALL_AR = r"(?:\w+وهم|\w+وهن|كلهم|جميعهم|كلكم)\b"
 
 # --- incitement of others: imperatives, obligations, calls to cells ----------------------------------------
+# A violent verb opening a clause is an imperative only in its base form: "Hanging out", "Shooting at LAX",
+# "Kills 9" and "Shot from inside" open captions and headlines, not calls.
+# And it has an object or ends the clause ("Shoot them", "Run them over!"), unlike a noun ("Torture of migrants").
+_IMPERATIVE_ONLY = (r"(?<!ing)(?<!ed)(?<!shot)(?<!kills)(?<!bombs)(?<!attacks)(?<!shoots)(?<!strikes)(?<!burns)"
+                    r"(?=\s*(?:[.!?,;]|$)|\s+(?:them|'?em|him|her|you|u|ya|y'?all|yourself|yourselves|urself|all|"
+                    r"every\w*|each|those|these|the|that|this|his|their|its|it|us|some|any|an?|on sight)\b)")
 INCITE_EN = (r"(?:^|[.!?\n;:,]\s*|\blet'?s (?:go )?|\bjust |\bsomeone |\bsomebody )(?:just |go |now )?"
-             rf"(?:{V_EN})\b|\b(?:should|must|need to|needs to|ought to|gotta|have to|has to|deserve to)"
+             rf"(?:{V_EN})\b{_IMPERATIVE_ONLY}|\b(?:should|must|need to|needs to|ought to|gotta|have to|has to|deserve to)"
              r" (?:all |just |have |be |been |get |have been |all be |all get ){0,2}"
              r"(?:killed|shot|hanged|hung|lynched|executed|gassed|burned|burnt|beheaded|stabbed|bombed|"
-             r"beaten|destroyed|eliminated|exterminated|wiped out|run over|fired|sterili[sz]ed|die|be dead|"
+             r"beaten|destroyed|eliminated|exterminated|annihilated|wiped out|run over|ran (?:them |em )?over|fired|sterili[sz]ed|die|be dead|"
              r"kill|shoot|hang|burn|beat|attack|strike|bomb|stab|execute)\b|"
              r"\b(?:lone wol(?:f|ves)|sleeper cells?|soldiers of|brothers?,? (?:rise|strike|attack)|rise up and|"
              r"take up arms|to arms|strike them|it'?s time to (?:kill|attack|strike|fight))\b")
@@ -102,21 +110,21 @@ INCITE_DE = (r"(?:^|[.!?\n;:,]\s*)(?:erschie(?:ß|ss)t|knallt|hängt|schlagt|tö
              r"knüppel (?:raus|frei)|feuer frei|drauf|vollgas|drüber ?fahren|nicht (?:halten|anhalten|bremsen))\b|"
              r"\b(?:sollte|sollten|müsste|müssten|muss|müssen|gehör\w*|soll|darf|dürfte)"
              r" (?:\w+ ){0,4}?(?:erschossen|aufgehängt|vergast|verbrannt|getötet|erschlagen|umgebracht|"
-             r"abgeknallt|gesprengt|aufgeknüpft|ausgerottet|vernichtet|schie(?:ß|ss)en|erschie(?:ß|ss)en|"
+             r"abgeknallt|gesprengt|aufgeknüpft|ausgerottet|vernichtet|hingerichtet|gelyncht|schie(?:ß|ss)en|erschie(?:ß|ss)en|"
              r"aufhängen|vergasen|verbrennen|töten|erschlagen|umbringen|sprengen|an die wand)\b|"
              r"\b(?:warum|wieso) (?:\w+ ){0,3}(?:schie(?:ß|ss)t|schlägt|knallt)\b")
 INCITE_AR = (r"(?:^|\s)[وف]?ا?(?:قتل|ذبح|دبح|طعن|اضرب|ضرب|جلد|حرق|شنق|سحل|دعس|نسف|فجر|نحر|استهدف)(?:و|وا|وهم|"
-             r"وها|وه)\b|يجب (?:قتل|ذبح|حرق|شنق|اعدام)|(?:الخلايا|خلايا|خلايانا) النائم\w*|الذئاب المنفرد\w*|"
+             r"وها|وه)\b|(?:^|\s)ا(?:قتل|ذبح|دبح|جلد|حرق|شنق|سحل|دعس|ضرب|طعن)(?:هم|ه|ها|هن)\b|يجب (?:قتل|ذبح|حرق|شنق|اعدام)|(?:الخلايا|خلايا|خلايانا) النائم\w*|الذئاب المنفرد\w*|"
              r"ذئب منفرد|يا (?:جنود|اسود|ذئاب|ابطال|انصار|اخوه|اخوتي|شباب) \w+|انفروا|هبوا|الي الجهاد|جاهدوا")
 
 # --- wishes of death and harm --------------------------------------------------------------------------------
 WISH_EN = (r"\b(?:hope|wish|pray)\w* (?:\w+ ){0,3}(?:die|dies|dead|death|killed|shot|hanged|burns?|gets? hit)\b|"
            r"\bdeath to\b|\bkill (?:your|ur)sel(?:f|ves)\b|\bkys\b|\bgo die\b|\b(?:should|must|need to|needs to|"
-           r"deserves? to) (?:all )?(?:die|be dead|rot)\b|\bwish (?:you|u|them) (?:death|dead)\b|\bdie,? \w+ die\b|"
+           r"deserves? to) (?:all )?(?:die|be dead|rot)\b|\bwish (?:you|u|them) (?:death|dead)\b|\bdie,? die\b|\bdie,? (?:scum|pigs?|bitch\w*|bastards?|infidels?|traitors?|kafirs?|nazis?|commies) die\b|"
            r"\bdie (?:in|to) hell\b|\bmust be dead\b")
 WISH_DE = (r"\b(?:hoffe|wünsche|wünsch)\w* (?:\w+ ){0,4}(?:stirbt|sterben|tot|verreck\w*|krepier\w*)\b|"
-           r"\bverreck\w*|\bkrepier\w*|\b(?:sollen|werden|sollten) (?:\w+ )?(?:alle )?sterben\b|\btod (?:den|dem|allen)\b")
-WISH_AR = r"عسي (?:الله )?\w*(?:يموت|تموت|ياخذ)|الله ياخذ\w*|(?:بط|كسر) الله راس\w*|الموت (?:ل|الي)\w*|تستاهل (?:الموت|الذبح)"
+           r"\bverreck\w*|\bkrepier\w*|\b(?:sollen|werden|sollten) (?:\w+ )?(?:alle )?sterben\b|\btod (?:den|dem|allen)\b|\b(?:erhäng|häng)\w* dich(?: auf)?\b")
+WISH_AR = r"عسي (?:الله )?\w*(?:يموت|تموت|ياخذ)|الله ياخذ\w*|(?:بط|كسر) الله راس\w*|الموت (?:ل|الي)\w*|تستاهل (?:الموت|الذبح)|(?:جعل|الهي)(?:ه|ك|هم|كم)? (?:الله )?[يت]?(?:موت|قطع|حرق|ولع|نقلع|كسر|ذبح|قتل)\w*"
 
 # --- conditional and veiled threats ------------------------------------------------------------------------
 COND_EN = (r"\b(?:if|unless)\b[^.!?\n]{0,140}?\b(?:i|we|you)(?: will|'ll| would|'d| shall| are going to| am going to|"
@@ -133,7 +141,7 @@ VEILED_EN = (r"\b(?:watch (?:your|ur|yer) back|watch over (?:himself|herself|the
              r"the day will come|be afraid|waiting for (?:you|him|her|them)|your blood)\b")
 VEILED_DE = (r"\b(?:wir wissen,? wo (?:du|ihr) (?:wohnst|wohnt)|(?:deine|eure) tage sind gezählt|"
              r"(?:du wirst|ihr werdet) (?:es )?(?:bereuen|bezahlen|büßen|sehen)|euer ende|"
-             r"(?:das|es) wird (?:euch|dir) (?:noch )?leid tun|wir kriegen (?:dich|euch)|wir kommen)\b")
+             r"(?:das|es) wird (?:euch|dir) (?:noch )?leid tun|es wird (?:\w+ ){0,2}tote (?:\w+ )?geben|wir kriegen (?:dich|euch)|wir kommen)\b")
 VEILED_AR = (r"(?:امام|عند|علي عتبه) (?:بابه|بيته|منزله|بابك|بيتك|بيوتهم|بيوتكم)|قاتل منفرد|ينتظر(?:ه|ك|هم|كم)|"
              r"انتظرو(?:ا|نا)?|قادمون|قادمين|جايينكم|ستدفعون الثمن|ستندمون|نعرف (?:اين|وين|فين) |"
              r"فليحذر|ليحذر|احذروا|ان يحذر\w*|اياكم|قايمه اغتيالات")
@@ -186,7 +194,11 @@ AGGR = (r"\b(?:fuck\w*|shit\w*|bitch\w*|bastard\w*|asshole\w*|cunt\w*|prick\w*|s
         r"schwein\w*|vollidiot\w*|penner|kanaken?|neger\w*|schmarotzer\w*|viecher|fresse|verpiss\w*|"
         r"mistst\w*|volksverräter\w*|gutmensch\w*)\b|(?:^|\s)(?:كلب|كلاب|حمار|حقير|زق|خرا|تفو|يلعن|لعن\w*|وسخ|"
         r"قذر\w*|حيوان\w*|خنزير|عاهر\w*|شرموط\w*|منيوك|زبال\w*|واطي|نذل)")
-AGGR_EMOJI = "😡🤬👊😠👞💢🖕☠💀🩸"
+AGGR_EMOJI = "😡🤬😠👞💢🖕☠💀🩸"
+
+# --- laughter: the same words said as a joke -------------------------------------------------------------------
+LAUGH = (r"(?:\b(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|jk|just kidding|kidding|xd|witz|scherz\w*)\b|:d\b|"
+         r"(?:^|\s)(?:ه{3,}|خ{3,})|😂|🤣|😹|😜|😝)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +220,7 @@ CUES: tuple[Cue, ...] = (
     _c("violence", "de", rf"\b(?:{V_DE})\b"),
     _c("violence", "ar", V_AR),
     _c("violence", "any", "[" + WEAPON_EMOJI + "]"),
+    _c("violence_weak", "any", "[" + FIST_EMOJI + "]"),
     _c("violence_weak", "en", VWEAK_EN),
     _c("violence_weak", "de", VWEAK_DE),
     _c("violence_weak", "ar", VWEAK_AR),
@@ -251,6 +264,7 @@ CUES: tuple[Cue, ...] = (
     _c("negation", "ar", NEG_AR),
     _c("aggression", "any", AGGR),
     _c("aggression", "any", "[" + AGGR_EMOJI + "]"),
+    _c("laughter", "any", LAUGH),
 )
 
 #: Quotation marks that turn a sentence into a quotation (with a reporting cue, the post is reporting).
