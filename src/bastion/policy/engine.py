@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from bastion.policy.model import (
@@ -43,6 +44,7 @@ class Facts:
 
 
 _NO_FACTS = Facts({})
+_EMPTY_SCORES: Mapping[str, float] = MappingProxyType({})
 
 # A compiled condition returns None when it does not hold, else the list of reasons it holds.
 Compiled = Callable[[Facts], list[str] | None]
@@ -168,6 +170,16 @@ class PolicyEngine:
         self._no_evidence: dict[Subject, _Outcome] = {
             s: self._outcome([(p, r) for p in rules if (r := p.test(_NO_FACTS)) is not None])
             for s, rules in self._rules.items()}
+        self._no_evidence_text: dict[Subject, tuple[str, Mapping[str, Any]]] = {
+            s: (" ".join(out.lines) or "No rule applies; no detector signals.",
+                MappingProxyType({**self.versions_base, "rules": list(out.fired), "detectors": {}}))
+            for s, out in self._no_evidence.items()}
+
+    @staticmethod
+    def _id(subject: Subject, subject_id: str, out: _Outcome) -> str:
+        """:func:`decision_id`, with the policy and rule part of the key joined once per outcome."""
+        key = f"{subject.value}\x1f{subject_id}\x1f{out.id_suffix}".encode()
+        return "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
     def _outcome(self, matches: list[tuple[_Prepared, list[str]]]) -> _Outcome:
         actions: list[Action] = []
@@ -198,11 +210,15 @@ class PolicyEngine:
         account_id: str | None = None,
         reporter: str | None = None,
     ) -> Decision:
-        if signals or reporter:
-            facts = Facts(signals, reporter)
-            out = self._outcome([(p, r) for p in self._rules[subject] if (r := p.test(facts)) is not None])
-        else:
+        if not signals and not reporter:  # the outcome, explanation and versions are fixed: built once
             out = self._no_evidence[subject]
+            explanation, fixed = self._no_evidence_text[subject]
+            return Decision(id=self._id(subject, subject_id, out), subject_kind=subject, subject_id=subject_id,
+                            account_id=account_id, created_at=now, scores=_EMPTY_SCORES, labels=out.labels,
+                            actions=out.actions, shadow_actions=out.shadow, explanation=explanation,
+                            category=out.category, versions=fixed)
+        facts = Facts(signals, reporter)
+        out = self._outcome([(p, r) for p in self._rules[subject] if (r := p.test(facts)) is not None])
         lines = list(out.lines)
         scores = {name: round(sig.value, 6) for name, sig in signals.items() if sig.ok}
         unavailable = [f"{name} ({sig.unavailable})" for name, sig in signals.items() if not sig.ok]
@@ -216,9 +232,8 @@ class PolicyEngine:
             model = sig.details.get("model_version") if sig.details else None
             if model:
                 versions.setdefault("models", {})[sig.name] = model
-        key = f"{subject.value}\x1f{subject_id}\x1f{out.id_suffix}".encode()
         return Decision(
-            id="dec_" + hashlib.sha256(key).hexdigest()[:24],
+            id=self._id(subject, subject_id, out),
             subject_kind=subject,
             subject_id=subject_id,
             account_id=account_id,

@@ -65,6 +65,7 @@ class DecisionRows:
     def __init__(self) -> None:
         self._when: datetime | None = None
         self._iso = self._text = ""
+        self._versions: tuple[Any, bytes] = (None, b"")  # the last versions mapping and its canonical form
 
     def __call__(self, d: Decision) -> tuple[tuple[Any, ...], str]:
         if d.created_at is not self._when:
@@ -73,7 +74,9 @@ class DecisionRows:
         labels = canonical(list(d.labels)) if d.labels else b"[]"
         actions = canonical([a.to_json() for a in d.actions]) if d.actions else b"[]"
         shadow = canonical([a.to_json() for a in d.shadow_actions]) if d.shadow_actions else b"[]"
-        versions = canonical(dict(d.versions))
+        if d.versions is not self._versions[0]:  # decisions without evidence share one versions mapping
+            self._versions = (d.versions, canonical(dict(d.versions)))
+        versions = self._versions[1]
         signals = canonical(list(d.signals)) if d.signals else b"[]"
         policy, policy_version = d.versions.get("policy", ""), d.versions.get("policy_version", "")
         frag = orjson.Fragment
