@@ -84,12 +84,14 @@ def serve(
 
     from bastion.api.app import create_app
     from bastion.api.state import ApiConfig
+    from bastion.pipeline.build import tune_gc
     from bastion.settings import Settings
 
     settings = Settings.load(db_url=db, detectors=detectors, policy=str(policy) if policy else None,
                              live_rules=live or None)
     config = ApiConfig.from_env(media_root=str(media_root) if media_root else None)
     app = create_app(settings, config=config)
+    tune_gc()
     console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "
                   f"detectors: {', '.join(app.state.bastion.detectors) or 'none'}")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)

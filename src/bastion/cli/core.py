@@ -48,7 +48,7 @@ def scan(
 ) -> None:
     """Scan posts, accounts and reports into explained, audited decisions."""
     from bastion.errors import InputError
-    from bastion.pipeline.build import build_pipeline, iter_inputs
+    from bastion.pipeline.build import build_pipeline, iter_inputs, tune_gc
     from bastion.settings import Settings
 
     for p in inputs:
@@ -65,6 +65,7 @@ def scan(
             out_fh.write(orjson.dumps(d.to_json()) + b"\n")
 
     pipeline, names = build_pipeline(settings, on_decision=write_decision)
+    tune_gc()
     items = iter_inputs(inputs, fmt)
     if q_fh is not None:
         items = _tee_quarantine(items, q_fh)

@@ -22,7 +22,7 @@ from bastion.text.train import REPORTING_CLASSES
 __all__ = ["RECALLS", "evaluate", "markdown"]
 
 RECALLS = (0.5, 0.8, 0.9)
-REMOVE_AT = 0.95  # the default policy's propaganda-remove threshold
+REMOVE_AT = 0.95  # the default policy's propaganda-remove threshold (a shadow rule)
 REVIEW_AT = 0.6
 
 
@@ -92,7 +92,8 @@ def evaluate(examples: Sequence[Example], scores: npt.NDArray[np.float64],
             "remove_rate": {c: round(float(np.mean(remove[labels == c])), 6) for c in sorted(set(labels))},
             "review_rate": {c: round(float(np.mean(review[labels == c])), 6) for c in sorted(set(labels))},
             "note": f"remove: propaganda >= {REMOVE_AT} and reporting < 0.5; review: propaganda >= {REVIEW_AT}"
-                    " otherwise (the default policy's content rules)",
+                    " otherwise (the default policy's content rules; its propaganda-remove runs in shadow, so"
+                    " remove_rate is what that rule would remove if a deployment made it live)",
         }
 
     order = np.argsort(-s)
