@@ -1,6 +1,8 @@
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bastion.accounts.detector import AccountRiskDetector, post_edges
 from bastion.pipeline.detector import PostContext, build
 from bastion.records import (
@@ -100,3 +102,22 @@ def test_snapshot_restore() -> None:
     assert snap is not None
     again.restore(snap)
     assert again.detect_accounts([profile]) == [()]  # same profile after a restart: not re-reported
+
+
+def test_network_refresh_matches_the_per_account_signal() -> None:
+    (det,) = build(["account_risk"])
+    assert isinstance(det, AccountRiskDetector)
+    for src, dst, kind in [("a", "seed", "repost"), ("b", "a", "repost"), ("c", "b", "mention"),
+                           ("quiet", "c", "mention")]:
+        det.graph.add(src, dst, kind)
+        det.state(src)
+    det.suspended["seed"] = 0.0
+    det.refresh_network()
+    for _ in range(2):  # and again after the graph grows: values move, names follow
+        for aid, st in det.states.items():
+            value, refs = det.graph.neighbour_signal(aid, det._bad, prior=det.prior)
+            assert st.network == pytest.approx(value, abs=1e-12) and st.network_refs == refs
+        assert det.states["a"].network > det.states["b"].network > 0
+        det.graph.add("quiet", "seed", "repost")
+        det.refresh_network()
+    assert det.states["quiet"].network_refs[0] == "seed"

@@ -87,6 +87,35 @@ def test_propagation_decays_with_distance_and_follows_endorsement() -> None:
     assert propagate(g, {}).sum() == 0.0
 
 
+def test_neighbour_values_match_neighbour_signal_for_every_node() -> None:
+    g = line_graph()
+    g.add("x", "seed", "repost")
+    g.add("x", "d", "mention")
+    g.add("x", "seed", "mention")  # a duplicate pair: weights add up
+    seeds = {"seed": 1.0}
+    bad = badness(propagate(g, seeds), seeds, g)
+    values = g.neighbour_values(bad, prior=1.0)
+    for name, idx in g.index.items():
+        assert values[idx] == pytest.approx(g.neighbour_signal(name, bad, prior=1.0)[0], abs=1e-12)
+    assert values[g.index["seed"]] == 0.0  # no interactions of its own
+
+
+def test_look_ups_between_rebuilds_see_the_pending_edges() -> None:
+    g = line_graph()
+    seeds = {"seed": 1.0}
+    bad = badness(propagate(g, seeds), seeds, g)  # builds the matrix
+    g.add("d", "seed", "repost")  # pending: an existing node's new neighbour
+    g.add("d", "c", "mention")  # pending: a second interaction with a known neighbour
+    g.add("newcomer", "seed", "mention")  # pending: a node the matrix has never seen
+    bad = np.pad(bad, (0, len(g) - len(bad)))
+    pending = {n: g.neighbour_signal(n, bad) for n in ("d", "newcomer", "a")}
+    g.matrix(directed=True)  # a full rebuild gives the same answers
+    for name, (value, refs) in pending.items():
+        full = g.neighbour_signal(name, bad)
+        assert value == pytest.approx(full[0], abs=1e-12) and refs == full[1]
+    assert pending["d"][1][0] == "seed" and pending["newcomer"][0] > 0
+
+
 def test_neighbour_signal_is_shrunk_and_names_the_worst() -> None:
     g = line_graph()
     g.add("x", "seed", "repost")

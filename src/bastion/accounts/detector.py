@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 SIGNAL = "account_risk"
 _RT = re.compile(r"^\s*RT\s+@(\w{1,50})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # decision time for posts without a timestamp
+NETWORK_EPS = 1e-12  # a network value that moved less than this (summation order) has not moved
 
 
 def post_edges(post: Post) -> list[tuple[str, str]]:
@@ -223,11 +224,17 @@ class AccountRiskDetector(Detector):
     def refresh_network(self) -> None:
         seeds = self.seeds()
         self._bad = badness(propagate(self.graph, seeds, alpha=self.alpha), seeds, self.graph, self.alpha)
+        # every account's network value in one product; the worst neighbours are named only where it moved
+        values = self.graph.neighbour_values(self._bad, prior=self.prior) if len(self._bad) else None
+        index = self.graph.index
         for aid, st in self.states.items():
-            before = st.network
-            self._network(aid, st)
-            if st.network != before:
-                self._dirty.add(aid)
+            idx = index.get(aid)
+            value = float(values[idx]) if values is not None and idx is not None else 0.0
+            if abs(value - st.network) > NETWORK_EPS or (value > 0 and not st.network_refs):
+                before = st.network
+                self._network(aid, st)
+                if st.network != before:
+                    self._dirty.add(aid)
         self._graph_dirty = self._seeds_dirty = False
         self._batches_since_refresh = 0
 

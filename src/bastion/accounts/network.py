@@ -39,6 +39,9 @@ KIND_WEIGHTS: Mapping[str, float] = {EdgeKind.REPOST.value: 1.0, EdgeKind.FOLLOW
                                      EdgeKind.MENTION.value: 0.7, EdgeKind.REPLY.value: 0.4}
 
 
+PENDING_MAX = 256  # edges added since the last matrix build that a single account's look-up merges in
+
+
 class InteractionGraph:
     """An append-only weighted multigraph over account handles, with a cached symmetric CSR matrix."""
 
@@ -50,6 +53,7 @@ class InteractionGraph:
         self._w: list[float] = []
         self._repost: list[bool] = []
         self._matrix: sp.csr_matrix | None = None
+        self._built = 0  # edges the cached matrices hold; later ones are pending
         self._symmetric: sp.csr_matrix = sp.csr_matrix((0, 0))
         self._amplified: sp.csr_matrix = sp.csr_matrix((0, 0))
 
@@ -74,12 +78,11 @@ class InteractionGraph:
         self._dst.append(self.node(dst))
         self._w.append(KIND_WEIGHTS.get(kind, 0.5) if weight is None else weight)
         self._repost.append(kind == EdgeKind.REPOST.value)
-        self._matrix = None
 
     def matrix(self, directed: bool = False) -> sp.csr_matrix:
         """Weighted adjacency (duplicate edges summed): ``directed`` rows are the interactions an account
-        made (who it reposted, mentioned, followed); otherwise symmetric. Cached until the next :meth:`add`."""
-        if self._matrix is None:
+        made (who it reposted, mentioned, followed); otherwise symmetric. Rebuilt when edges were added."""
+        if self._matrix is None or self._built != len(self._w):
             n = len(self.names)
             src = np.asarray(self._src, dtype=np.int64)
             dst = np.asarray(self._dst, dtype=np.int64)
@@ -87,7 +90,7 @@ class InteractionGraph:
             out = sp.coo_matrix((w, (src, dst)), shape=(n, n)).tocsr()
             out.sum_duplicates()
             rep = np.asarray(self._repost, dtype=bool)
-            self._matrix = out
+            self._matrix, self._built = out, len(w)
             self._symmetric = (out + out.T).tocsr()
             self._amplified = sp.coo_matrix((w[rep], (dst[rep], src[rep])), shape=(n, n)).tocsr()
         return self._matrix if directed else self._symmetric
@@ -107,9 +110,7 @@ class InteractionGraph:
             idx = self.index.get(name)
             if idx is None:
                 return 0.0, []
-            m = self.matrix(directed=True)
-            lo, hi = m.indptr[idx], m.indptr[idx + 1]
-            nbrs, weights = m.indices[lo:hi], m.data[lo:hi]
+            nbrs, weights = self._row(idx)
         else:
             pairs = [(self.index[n], w) for n, w in edges if n in self.index]
             if not pairs:
@@ -123,6 +124,38 @@ class InteractionGraph:
         order = np.argsort(-contrib)[:top]
         refs = [self.names[int(nbrs[i])] for i in order if contrib[i] > 0]
         return value, refs
+
+    def _row(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """Node ``idx``'s outgoing neighbours and summed weights, in column order, as in the directed matrix.
+        Edges added since the matrix was built are merged in (up to ``PENDING_MAX`` of them), so scoring an
+        account right after its post added an edge does not rebuild the whole graph's matrix."""
+        if self._matrix is None or len(self._w) - self._built > PENDING_MAX:
+            self.matrix(directed=True)
+        m = self._matrix
+        assert m is not None  # built just above
+        if idx < m.shape[0]:
+            lo, hi = m.indptr[idx], m.indptr[idx + 1]
+            nbrs, weights = m.indices[lo:hi], m.data[lo:hi]
+        else:
+            nbrs, weights = np.zeros(0, dtype=np.int64), np.zeros(0)
+        pending = [k for k in range(self._built, len(self._w)) if self._src[k] == idx]
+        if not pending:
+            return nbrs, weights
+        merged = dict(zip(nbrs.tolist(), weights.tolist(), strict=True))
+        for k in pending:
+            merged[self._dst[k]] = merged.get(self._dst[k], 0.0) + self._w[k]
+        cols = sorted(merged)
+        return np.asarray(cols, dtype=np.int64), np.asarray([merged[c] for c in cols], dtype=np.float64)
+
+    def neighbour_values(self, bad: np.ndarray, prior: float = 1.0) -> np.ndarray:
+        """:meth:`neighbour_signal`'s value for every node at once (one sparse product), without the names."""
+        m = self.matrix(directed=True)
+        n = m.shape[0]
+        b = np.zeros(n)
+        b[:min(n, len(bad))] = bad[:n]
+        total = np.asarray(m.sum(axis=1)).ravel() + prior
+        out: np.ndarray = np.divide(m @ b, total, out=np.zeros(n), where=total > 0)
+        return out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"graph_src": np.asarray(self._src, dtype=np.int64),
