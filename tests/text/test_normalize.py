@@ -6,8 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bastion.text.normalize import (
+    _FOLD_TABLE,
     MENTION_TOKEN,
     URL_TOKEN,
+    _fix_case_lookalikes,
+    _fold_char,
     fold,
     fold_with_offsets,
     normalize,
@@ -67,6 +70,20 @@ def test_fold_with_offsets_maps_back() -> None:
     assert len(folded) == len(offsets)
     i = folded.index("dabiq")
     assert text[offsets[i]:offsets[i + 4] + 1] == "Dabiq"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=120) | st.text(max_size=60))
+def test_fold_with_offsets_ascii_fast_path_matches_the_character_loop(s: str) -> None:
+    # the fast path holds only while the folding table leaves ASCII alone; below, the character loop it skips
+    assert not [k for k in _FOLD_TABLE if k < 128]
+    fixed = _fix_case_lookalikes(s)
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(fixed):
+        f = ch if ch.isascii() and not ch.isupper() else _fold_char(ch)
+        out.append(f)
+        offsets.extend([i] * len(f))
+    assert fold_with_offsets(s) == ("".join(out), offsets)
 
 
 @given(st.text(max_size=200))

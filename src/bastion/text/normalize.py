@@ -148,6 +148,8 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     from whole-string NFKC only for combining sequences, which the Arabic table removes anyway.
     """
     text = _fix_case_lookalikes(text)
+    if text.isascii():  # one output character per input character, and the table maps no ASCII
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
