@@ -334,8 +334,9 @@ class Store:
                      {"decision": d.id, "actions": [a.to_json() for a in d.actions]}) for d in enforcing]
         seq = self.audit.append_many(conn, entries, now=now)[0]
         if sqlite_db:
+            # in id order: the ids are hashes, and sorted inserts walk the primary-key index once
             executemany(conn, insert_sql("decisions", DECISION_COLUMNS, ignore=False),
-                         [(*row, seq) for row, _ in tuples])
+                         sorted((*row, seq) for row, _ in tuples))
         else:
             for r in rows:
                 r["audit_seq"] = seq
