@@ -55,7 +55,7 @@ def run_once(data: Path, detectors: str, workdir: Path) -> dict[str, Any]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, batch_size=2000)
-    pipeline, names = build_pipeline(settings)
+    pipeline, names = build_pipeline(settings, bulk=True)
     tune_gc()  # as `bastion scan` does
     t0, c0 = time.perf_counter(), time.process_time()
     stats = pipeline.run(iter_inputs([data]), inputs=[str(data)])

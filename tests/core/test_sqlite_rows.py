@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 
@@ -59,3 +60,14 @@ def test_decisions_written_on_the_hot_path_verify(engine: Engine) -> None:
     batch.decisions = [decision(i) for i in range(4)]
     Store(engine).write(batch, run_id="r", now=T0, posts_by_id={}, reports_by_id={})
     assert verify_decisions(engine) == []
+
+
+def test_scans_checkpoint_the_wal_less_often_than_the_server(tmp_path: Path) -> None:
+    from bastion.store.db import BULK_CHECKPOINT_PAGES, CHECKPOINT_PAGES, open_engine
+
+    for bulk, pages in ((False, CHECKPOINT_PAGES), (True, BULK_CHECKPOINT_PAGES)):
+        engine = open_engine(f"sqlite:///{tmp_path / f'{bulk}.db'}", bulk=bulk)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == pages
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        engine.dispose()

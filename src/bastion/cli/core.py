@@ -64,7 +64,7 @@ def scan(
         if out_fh is not None and d.subject_kind.value == "post":
             out_fh.write(orjson.dumps(d.to_json()) + b"\n")
 
-    pipeline, names = build_pipeline(settings, on_decision=write_decision)
+    pipeline, names = build_pipeline(settings, on_decision=write_decision, bulk=True)
     tune_gc()
     items = iter_inputs(inputs, fmt)
     if q_fh is not None:

