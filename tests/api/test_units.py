@@ -84,3 +84,16 @@ def test_token_bucket() -> None:
     wait = rl.take("k", 1.0, 3.0)
     assert 0 < wait <= 1.0
     assert rl.take("other", 1.0, 3.0) == 0.0
+
+
+def test_the_server_re_propagates_the_account_network_every_32_verdict_batches(sqlite_url: str) -> None:
+    from bastion.accounts.detector import AccountRiskDetector
+    from bastion.api.app import API_NETWORK_REFRESH_BATCHES, create_app
+    from bastion.settings import Settings
+
+    for options, expected in (({}, API_NETWORK_REFRESH_BATCHES), ({"account_risk": {"refresh_every": 1}}, 1)):
+        app = create_app(Settings.load(db_url=sqlite_url, detectors="account_risk", detector_options=options))
+        (det,) = app.state.bastion.pipeline.detectors
+        assert isinstance(det, AccountRiskDetector) and det.refresh_every == expected
+        app.state.bastion.batcher.close()
+        app.state.bastion.engine.dispose()

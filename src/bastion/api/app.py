@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,9 @@ Every route needs `Authorization: Bearer <API key>`; the roles a route admits ar
 `x-bastion-roles`. Errors are `{"error": {"status", "code", "message", "details"?}}`."""
 
 
+API_NETWORK_REFRESH_BATCHES = 32
+
+
 def create_app(settings: Settings | None = None, *, config: ApiConfig | None = None,
                pipeline: Pipeline | None = None, detectors: list[str] | None = None,
                clock: Callable[[], datetime] = utc_now) -> FastAPI:
@@ -43,7 +47,11 @@ def create_app(settings: Settings | None = None, *, config: ApiConfig | None = N
     if pipeline is None:
         from bastion.pipeline.build import build_pipeline
 
-        pipeline, detectors = build_pipeline(settings)
+        # verdict batches hold a post or two: re-propagate the account network every 32 of them (a fraction
+        # of a second at load), not after each one; a suspension still re-propagates at once
+        opts = {**settings.detector_options}
+        opts["account_risk"] = {"refresh_every": API_NETWORK_REFRESH_BATCHES, **opts.get("account_risk", {})}
+        pipeline, detectors = build_pipeline(replace(settings, detector_options=opts))
     engine = pipeline.store.engine
     pipeline.clock = clock
     state = AppState(settings=settings, config=config, engine=engine, pipeline=pipeline,
