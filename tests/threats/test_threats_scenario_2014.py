@@ -162,3 +162,15 @@ def test_retention_and_legal_hold(run: tuple) -> None:  # type: ignore[type-arg]
     assert not store.evidence.verify(case.items[0].sha256)  # bytes gone, hash kept
     events = [e["event"] for e in store.custody(case_id)]
     assert events[-1] == "purged" and "legal_hold" in events and "retention_started" in events
+
+
+def test_a_batch_is_attached_as_post_by_post(run: tuple) -> None:  # type: ignore[type-arg]
+    """The pipeline hands a batch's observed posts over at once: one look-up, the same cases."""
+    results, sink, _, _ = run
+    case_id = results["t1"]["params"][0]["case_id"]
+    news_ids = {pid for pid, _ in NEWS}
+    news = [PostContext(p, acct, {"threat": results[p.id]["threat"], "threat_severity": results[p.id]["severity"]})
+            for p, acct in posts() if p.id in news_ids]
+    unrelated = PostContext(Post(id=PostId("other"), account_id=AccountId("someone"), text="bread and tea"), None,
+                            {"threat": Signal("threat", 0.3, "threat", "test")})
+    assert news and sink.observe_many([*news, unrelated]) == [case_id] * len(news) + [None]

@@ -323,12 +323,14 @@ class Pipeline:
     def _observe_sinks(self, decisions: list[Decision], by_post: dict[str, PostContext]) -> None:
         """Let sinks see posts they did not act on but that carry their signal (e.g. a news report quoting a
         threat is attached to the threat's open case as context). Sinks opt in with ``observes`` (a signal
-        name) and ``observe(ctx)``; only posts where that signal is present and non-trivial are passed."""
+        name) and ``observe(ctx)``, optionally ``observe_many(ctxs)`` for a whole batch; only posts where that
+        signal is present and non-trivial are passed."""
         for sink in self.sinks:
             signal = getattr(sink, "observes", None)
             observe = getattr(sink, "observe", None)
             if not signal or observe is None:
                 continue
+            seen: list[PostContext] = []
             for d in decisions:
                 ctx = by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None
                 if ctx is None or any(a.action in sink.handles for a in d.actions):
@@ -336,6 +338,15 @@ class Pipeline:
                 sig = ctx.signals.get(signal)
                 if sig is None or not sig.ok or (sig.value < OBSERVE_MIN and not sig.details.get("reporting")):
                     continue
+                seen.append(ctx)
+            observe_many = getattr(sink, "observe_many", None)
+            if seen and observe_many is not None:  # the batch at once (one look-up), else post by post
+                try:
+                    observe_many(seen)
+                    continue
+                except Exception as exc:
+                    log.warning("sink %s could not observe a batch (%s); post by post", sink.name, exc)
+            for ctx in seen:
                 try:
                     observe(ctx)
                 except Exception as exc:

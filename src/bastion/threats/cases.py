@@ -154,13 +154,29 @@ class CaseStore:
     ) -> str | None:
         """An open case this post belongs to: same author, or a shared hashtag or quoted text about the
         same protected assets, within the grouping window."""
+        return self.match_open(self.open_cases(conn), account_id=account_id, hashtags=hashtags, assets=assets,
+                               fingerprint=fingerprint)
+
+    def open_cases(self, conn: Connection) -> Sequence[Any]:
+        """The open cases within the grouping window, oldest first (for :meth:`match_open`)."""
         since = self.clock() - self.group_window
-        tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
-        rows = conn.execute(
+        return conn.execute(
             select(threat_cases)
             .where(threat_cases.c.status == "open", threat_cases.c.updated_at >= since)
             .order_by(threat_cases.c.created_at)
         ).all()
+
+    @staticmethod
+    def match_open(
+        rows: Sequence[Any],
+        *,
+        account_id: str | None,
+        hashtags: Iterable[str],
+        assets: Iterable[str],
+        fingerprint: Iterable[str] = (),
+    ) -> str | None:
+        """:meth:`find_open` over cases already read."""
+        tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
         for r in rows:
             if account_id and r.subject_account_id == account_id:
                 return str(r.id)

@@ -66,6 +66,17 @@ def _unpack(
     return post, author, signals
 
 
+def _observe_key(
+    post: Post, signals: Mapping[str, Signal] | Sequence[Signal]
+) -> tuple[dict[str, Signal], list[str], list[str], list[str]] | None:
+    """What ties a post to an open case (its hashtags, the assets it names, its quoted text), or None."""
+    sigs = _signals(signals)
+    _, _, assets = _severity(sigs)
+    fp = list(shingles(fold(post.text)))
+    tags = [fold(t) for t in post.hashtags]
+    return (sigs, tags, assets, fp) if (tags or assets or fp) else None
+
+
 class SecuritySink:
     """Creates and updates security cases. ``engine`` must be migrated (``open_engine``)."""
 
@@ -164,32 +175,47 @@ class SecuritySink:
     def _observe(
         self, post: Post, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
     ) -> str | None:
-        sigs = _signals(signals)
-        threat = sigs.get("threat")
-        _, _, assets = _severity(sigs)
-        fp = shingles(fold(post.text))
-        tags = [fold(t) for t in post.hashtags]
-        if not (tags or assets or fp):
+        key = _observe_key(post, signals)
+        if key is None:
             return None
         with self.engine.begin() as conn:
-            case_id = self.cases.find_open(conn, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
-            if case_id is None:
-                return None
-            reporting = bool(threat is not None and threat.details.get("reporting"))
-            role = "report_context" if reporting else "related"
-            self.cases.add_json(
-                conn,
-                case_id,
-                role,
-                post.id,
-                {
-                    "post": record_json(post),
-                    "author": record_json(author),
-                    "signals": {k: s.to_json() for k, s in sigs.items()},
-                },
-                actor=self.actor,
-                details={"reporting": reporting},
-            )
+            return self._attach_to_open(conn, self.cases.open_cases(conn), post, author, *key)
+
+    def observe_many(self, posts: Sequence[PostContext]) -> list[str | None]:
+        """:meth:`observe` for a batch of posts: one transaction, the open cases read once."""
+        out: list[str | None] = [None] * len(posts)
+        todo = [(i, ctx, key) for i, ctx in enumerate(posts) if (key := _observe_key(ctx.post, ctx.signals))]
+        if not todo:
+            return out
+        with self.engine.begin() as conn:
+            rows = self.cases.open_cases(conn)
+            if rows:
+                for i, ctx, key in todo:
+                    out[i] = self._attach_to_open(conn, rows, ctx.post, ctx.author, *key)
+        return out
+
+    def _attach_to_open(self, conn: Connection, rows: Sequence[Any], post: Post, author: Account | None,
+                        sigs: Mapping[str, Signal], tags: list[str], assets: list[str], fp: list[str]
+                        ) -> str | None:
+        case_id = self.cases.match_open(rows, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
+        if case_id is None:
+            return None
+        threat = sigs.get("threat")
+        reporting = bool(threat is not None and threat.details.get("reporting"))
+        role = "report_context" if reporting else "related"
+        self.cases.add_json(
+            conn,
+            case_id,
+            role,
+            post.id,
+            {
+                "post": record_json(post),
+                "author": record_json(author),
+                "signals": {k: s.to_json() for k, s in sigs.items()},
+            },
+            actor=self.actor,
+            details={"reporting": reporting},
+        )
         return case_id
 
     # --- the evidence bundle --------------------------------------------------------------------------------
