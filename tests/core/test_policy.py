@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -126,6 +127,20 @@ def test_default_policy_removes_nothing_on_text_alone_until_a_deployment_makes_i
         ("remove_post", None), ("label", None), ("review", "propaganda-qa")]
     with pytest.raises(PolicyError, match="do not exist: nope"):
         load_policy(None).promote(["nope"])
+
+
+def test_decision_ids_follow_the_documented_scheme() -> None:
+    """Ids are what makes rescans idempotent, so the engine's shortcut must keep them exactly."""
+    from bastion.policy.engine import decision_id
+
+    pol = parse_policy(POLICY, "p.yaml")
+    engine = PolicyEngine(pol)
+    fired = engine.decide(Subject.POST, "p1", {"propaganda": sig("propaganda", 0.95)}, now=NOW)
+    none = engine.decide(Subject.POST, "p2", {}, now=NOW)
+    assert fired.id == decision_id(Subject.POST, "p1", pol, ["shadow-lower@1", "remove-high@1"])
+    assert none.id == decision_id(Subject.POST, "p2", pol)
+    key = b"post\x1fp1\x1ftest\x1f7\x1fremove-high@1\x1fshadow-lower@1"
+    assert fired.id == "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
 
 def test_stands_in_for_must_name_a_rule_that_is_not_live() -> None:
