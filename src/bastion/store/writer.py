@@ -92,7 +92,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], *, i
     """
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
+    if not is_sqlite(conn):
         stmt = _insert(conn, table)
         conn.execute(stmt.on_conflict_do_nothing() if ignore else stmt, rows)
         return
@@ -247,7 +247,7 @@ class Store:
                                                    set_={c: ins.excluded[c] for c in cols}, where=newer),
                          [account_row(a, now) for a in latest.values()])
         if batch.posts:
-            sqlite_db = conn.dialect.name == "sqlite"
+            sqlite_db = is_sqlite(conn)
             if sqlite_db:
                 ingested = utc_text(now)
                 executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
@@ -319,7 +319,7 @@ class Store:
                 fresh[d.id] = d
         if not fresh:
             return []
-        sqlite_db = conn.dialect.name == "sqlite"
+        sqlite_db = is_sqlite(conn)
         if sqlite_db:  # driver tuples, each JSON column serialised once for the row and its hash
             to_row = DecisionRows()
             tuples = [to_row(d) for d in fresh.values()]
