@@ -11,7 +11,8 @@ from bastion.audit.decisions import content_hash, verify_decisions
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import AccountId, Media, MediaKind, Post, PostId
 from bastion.store import schema as t
-from bastion.store.sqlite_rows import POST_COLUMNS, DecisionRows, insert_sql, post_values, utc_text
+from bastion.store.driver import utc_text
+from bastion.store.sqlite_rows import POST_COLUMNS, DecisionRows, insert_sql, post_values
 from bastion.store.writer import bulk_insert, decision_row, post_row
 
 T0 = datetime(2015, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select, update
 
-from bastion.store.driver import executemany, fetchall, is_sqlite
+from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.schema import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -86,7 +86,7 @@ class AuditLog:
         if not rows:
             return []
         if is_sqlite(conn):  # the driver directly: the chain is written on every pipeline batch
-            stamp = ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+            stamp = utc_text(ts)
             executemany(conn, "INSERT INTO audit_log (seq, ts, actor, event, subject, payload, prev_hash, hash) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [(r["seq"], stamp, r["actor"], r["event"], r["subject"], r["payload"], r["prev_hash"],

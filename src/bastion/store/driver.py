@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,6 +11,15 @@ from sqlalchemy import Connection
 
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """A timezone-aware datetime as SQLAlchemy stores it in SQLite: naive UTC, microseconds, space."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def executemany(conn: Connection, sql: str, values: Sequence[Sequence[Any]]) -> None:

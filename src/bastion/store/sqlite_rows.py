@@ -10,7 +10,7 @@ gives the same hash from the row read back; a test holds the two to each other).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from bastion.audit.log import canonical
 from bastion.policy.model import Decision
 from bastion.records import Media, Post
+from bastion.store.driver import utc_text
 
 POST_COLUMNS = ("id", "account_id", "text", "created_at", "lang", "hashtags", "mentions", "urls", "media",
                 "reply_to", "repost_of", "quote_of", "source", "meta", "ingested_at")
@@ -30,15 +31,6 @@ _EMPTY = "[]"
 def insert_sql(table: str, columns: tuple[str, ...], *, ignore: bool) -> str:
     return (f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})")
-
-
-def utc_text(value: datetime | None) -> str | None:
-    """A timezone-aware datetime as SQLAlchemy stores it in SQLite: naive UTC, microseconds, space."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _list(values: tuple[str, ...]) -> str:

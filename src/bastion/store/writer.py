@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ from bastion.pipeline.batch import Batch
 from bastion.policy.model import ENFORCING, Decision, EffectKind
 from bastion.records import Account, Post, Report
 from bastion.store import schema as t
-from bastion.store.driver import executemany, fetchall, is_sqlite
+from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.schema import UtcDateTime
 from bastion.store.sqlite_rows import (
     DECISION_COLUMNS,
@@ -39,7 +39,6 @@ from bastion.store.sqlite_rows import (
     insert_sql,
     media_json,
     post_values,
-    utc_text,
 )
 
 CHUNK = 500  # rows per statement for IN (...) look-ups
@@ -52,8 +51,7 @@ def _insert(conn: Connection, table: Table) -> Any:
 def _sqlite_value(column: Any) -> Any:
     """How one column's Python value is written by the raw SQLite path (as SQLAlchemy would store it)."""
     if isinstance(column.type, UtcDateTime):
-        return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(
-            sep=" ", timespec="microseconds")
+        return utc_text
     if isinstance(column.type, JSON):
         return lambda v: None if v is None else orjson.dumps(v, default=str).decode()
     if isinstance(column.type, Boolean):
