@@ -56,7 +56,7 @@ class StrikePolicy:
         # a live rule that stands in for a shadow removal (people decide first) marks removal-grade content
         hard = {EffectKind.REMOVE_POST, EffectKind.ESCALATE}
         by_id = {r.id: r for r in policy.rules}
-        self.removal_grade = {f"{r.id}@{r.version}" for r in policy.rules if r.stands_in_for in by_id
+        self.removal_grade = {r.ref for r in policy.rules if r.stands_in_for in by_id
                               and any(e.kind in hard for e in by_id[r.stands_in_for].effects)}
 
     def strike(self, post_id: str, signals: Mapping[str, Signal], now: datetime) -> tuple[float, str]:

@@ -116,7 +116,16 @@ def _describe(cond: Condition) -> str:
 def decision_id(subject: Subject, subject_id: str, policy: Policy, rules: Sequence[str] = ()) -> str:
     """Stable id: the same subject, under the same policy version, with the same rules firing, is the same
     decision - so a rescan or a retried delivery never enforces twice (idempotent ledger and sinks)."""
-    key = "\x1f".join((subject.value, subject_id, policy.name, policy.version, *sorted(rules))).encode()
+    return _hashed_id(subject, subject_id, _id_suffix(policy, rules))
+
+
+def _id_suffix(policy: Policy, rules: Sequence[str]) -> str:
+    """The part of a decision id's key after the subject: the same for every subject of one outcome."""
+    return "\x1f".join((policy.name, policy.version, *sorted(rules)))
+
+
+def _hashed_id(subject: Subject, subject_id: str, suffix: str) -> str:
+    key = f"{subject.value}\x1f{subject_id}\x1f{suffix}".encode()
     return "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
 
@@ -136,7 +145,7 @@ class _Prepared:
 
 def _prepare(rule: Rule, policy: Policy) -> _Prepared:
     shadow = rule.status == RuleStatus.SHADOW
-    ref = f"{rule.id}@{rule.version}"
+    ref = rule.ref
     verb = "would apply (shadow)" if shadow else "applies"
     effects = ", ".join(_effect_text(e) for e in rule.effects)
     labels = () if shadow else tuple(str(e.params.get("label")) for e in rule.effects if e.kind == EffectKind.LABEL)
@@ -150,7 +159,6 @@ def _prepare(rule: Rule, policy: Policy) -> _Prepared:
 class _Outcome:
     """What the matching rules make of a subject: everything of a decision but its subject and signals."""
 
-    matched: tuple[str, ...]
     id_suffix: str  # the part of the decision id's key after the subject id
     actions: tuple[Action, ...]
     shadow: tuple[Action, ...]
@@ -175,12 +183,6 @@ class PolicyEngine:
                 MappingProxyType({**self.versions_base, "rules": list(out.fired), "detectors": {}}))
             for s, out in self._no_evidence.items()}
 
-    @staticmethod
-    def _id(subject: Subject, subject_id: str, out: _Outcome) -> str:
-        """:func:`decision_id`, with the policy and rule part of the key joined once per outcome."""
-        key = f"{subject.value}\x1f{subject_id}\x1f{out.id_suffix}".encode()
-        return "dec_" + hashlib.sha256(key).hexdigest()[:24]
-
     def _outcome(self, matches: list[tuple[_Prepared, list[str]]]) -> _Outcome:
         actions: list[Action] = []
         shadow: list[Action] = []
@@ -195,9 +197,8 @@ class PolicyEngine:
             if not prep.shadow:
                 fired.append(prep.ref)
                 category = category or prep.rule.category.value
-        matched = tuple(p.ref for p, _ in matches)
-        suffix = "\x1f".join((self.policy.name, self.policy.version, *sorted(matched)))
-        return _Outcome(matched, suffix, tuple(actions), tuple(shadow), tuple(dict.fromkeys(labels)),
+        suffix = _id_suffix(self.policy, [p.ref for p, _ in matches])
+        return _Outcome(suffix, tuple(actions), tuple(shadow), tuple(dict.fromkeys(labels)),
                         tuple(lines), category, tuple(fired))
 
     def decide(
@@ -213,10 +214,11 @@ class PolicyEngine:
         if not signals and not reporter:  # the outcome, explanation and versions are fixed: built once
             out = self._no_evidence[subject]
             explanation, fixed = self._no_evidence_text[subject]
-            return Decision(id=self._id(subject, subject_id, out), subject_kind=subject, subject_id=subject_id,
-                            account_id=account_id, created_at=now, scores=_EMPTY_SCORES, labels=out.labels,
-                            actions=out.actions, shadow_actions=out.shadow, explanation=explanation,
-                            category=out.category, versions=fixed)
+            return Decision(id=_hashed_id(subject, subject_id, out.id_suffix), subject_kind=subject,
+                            subject_id=subject_id, account_id=account_id, created_at=now,
+                            scores=_EMPTY_SCORES, labels=out.labels, actions=out.actions,
+                            shadow_actions=out.shadow, explanation=explanation, category=out.category,
+                            versions=fixed)
         facts = Facts(signals, reporter)
         out = self._outcome([(p, r) for p in self._rules[subject] if (r := p.test(facts)) is not None])
         lines = list(out.lines)
@@ -233,7 +235,7 @@ class PolicyEngine:
             if model:
                 versions.setdefault("models", {})[sig.name] = model
         return Decision(
-            id=self._id(subject, subject_id, out),
+            id=_hashed_id(subject, subject_id, out.id_suffix),
             subject_kind=subject,
             subject_id=subject_id,
             account_id=account_id,

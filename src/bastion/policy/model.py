@@ -92,6 +92,11 @@ class Rule:
     line: int = 0
     stands_in_for: str | None = None  # a live rule covering for this shadow rule; retired when it goes live
 
+    @property
+    def ref(self) -> str:
+        """How decisions and actions name the rule: ``id@version``."""
+        return f"{self.id}@{self.version}"
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
