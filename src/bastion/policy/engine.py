@@ -44,6 +44,7 @@ class Facts:
 
 
 _NO_FACTS = Facts({})
+NO_SIGNALS = "No rule applies; no detector signals."
 _EMPTY_SCORES: Mapping[str, float] = MappingProxyType({})
 
 # A compiled condition returns None when it does not hold, else the list of reasons it holds.
@@ -179,7 +180,7 @@ class PolicyEngine:
             s: self._outcome([(p, r) for p in rules if (r := p.test(_NO_FACTS)) is not None])
             for s, rules in self._rules.items()}
         self._no_evidence_text: dict[Subject, tuple[str, Mapping[str, Any]]] = {
-            s: (" ".join(out.lines) or "No rule applies; no detector signals.",
+            s: (" ".join(out.lines) or NO_SIGNALS,
                 MappingProxyType({**self.versions_base, "rules": list(out.fired), "detectors": {}}))
             for s, out in self._no_evidence.items()}
 
@@ -227,7 +228,7 @@ class PolicyEngine:
         if unavailable:
             lines.append("Unavailable signals: " + ", ".join(unavailable) + ".")
         if not lines:
-            lines.append("No rule applies." if signals else "No rule applies; no detector signals.")
+            lines.append("No rule applies." if signals else NO_SIGNALS)
         detectors = {sig.detector: sig.version for sig in signals.values()}
         versions: dict[str, Any] = {**self.versions_base, "rules": list(out.fired), "detectors": detectors}
         for sig in signals.values():

@@ -72,7 +72,7 @@ def _observe_key(
     """What ties a post to an open case (its hashtags, the assets it names, its quoted text), or None."""
     sigs = _signals(signals)
     _, _, assets = _severity(sigs)
-    fp = list(shingles(fold(post.text)))
+    fp = shingles(fold(post.text))
     tags = [fold(t) for t in post.hashtags]
     return (sigs, tags, assets, fp) if (tags or assets or fp) else None
 
@@ -175,11 +175,7 @@ class SecuritySink:
     def _observe(
         self, post: Post, author: Account | None, signals: Mapping[str, Signal] | Sequence[Signal]
     ) -> str | None:
-        key = _observe_key(post, signals)
-        if key is None:
-            return None
-        with self.engine.begin() as conn:
-            return self._attach_to_open(conn, self.cases.open_cases(conn), post, author, *key)
+        return self.observe_many([PostContext(post, author, _signals(signals))])[0]
 
     def observe_many(self, posts: Sequence[PostContext]) -> list[str | None]:
         """:meth:`observe` for a batch of posts: one transaction, the open cases read once."""
