@@ -70,8 +70,8 @@ def run_setting(data: Path, detectors: str, workdir: Path, repeat: int) -> dict[
     """``repeat`` runs on fresh databases; the median run is reported, with every run's rate beside it (this
     machine's speed varies from minute to minute, so one run proves little)."""
     runs = [run_once(data, detectors, workdir) for _ in range(repeat)]
-    rates = [float(str(r["posts_per_s"])) for r in runs]
-    median = sorted(runs, key=lambda r: float(str(r["posts_per_s"])))[len(runs) // 2]
+    rates = [float(r["posts_per_s"]) for r in runs]
+    median = sorted(runs, key=lambda r: float(r["posts_per_s"]))[len(runs) // 2]
     return {**median, "repeat": repeat, "posts_per_s_runs": rates,
             "posts_per_cpu_s_runs": [r["posts_per_cpu_s"] for r in runs]}
 
