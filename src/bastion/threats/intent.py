@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bastion.signals import Span
 from bastion.text.normalize import fold_with_offsets
-from bastion.threats.patterns import CUES, QUOTES
+from bastion.threats.patterns import CUES, QUOTES, Cue
 
 #: Default feature weights (logit scale). Positive raise the threat probability, negative lower it.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -80,9 +80,26 @@ class IntentResult:
         return (*out, *(f"mitigation:{m}" for m in self.mitigations))
 
 
+#: A cue written in one script can only match text that has a letter of that script, so each post runs the
+#: cues of the scripts it contains (and the script-free ones: emoji, punctuation). Most posts are in one
+#: script, which skips a third to two thirds of the patterns. The keys are :attr:`Cue.lang` values.
+_SCRIPT_OF_LANG = {"en": "latin", "de": "latin", "ar": "arabic"}
+_SCRIPTS = {"latin": re.compile(r"[a-z\u00df-\u00ff]"), "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f]")}
+_CUES_BY_SCRIPTS: dict[frozenset[str], tuple[Cue, ...]] = {}
+
+
+def _cues_for(folded: str) -> tuple[Cue, ...]:
+    scripts = frozenset(name for name, rx in _SCRIPTS.items() if rx.search(folded))
+    cues = _CUES_BY_SCRIPTS.get(scripts)
+    if cues is None:
+        cues = tuple(c for c in CUES if _SCRIPT_OF_LANG.get(c.lang, "") in scripts or c.lang not in _SCRIPT_OF_LANG)
+        _CUES_BY_SCRIPTS[scripts] = cues
+    return cues
+
+
 def find_cues(folded: str) -> list[Match]:
     out: list[Match] = []
-    for cue in CUES:
+    for cue in _cues_for(folded):
         for m in cue.regex.finditer(folded):
             if m.end() > m.start():
                 out.append(Match(cue.kind, m.start(), m.end()))
@@ -100,11 +117,16 @@ def _near(a: list[Match], b: list[Match], window: int, *, a_before_b: bool = Fal
     return False
 
 
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_ASCII_UPPER = re.compile(r"[A-Z]")
+
+
 def _caps_ratio(text: str) -> float:
-    letters = [c for c in text if c.isalpha() and c.isascii()]
-    if len(letters) < 12:
+    """The share of upper case among the ASCII letters (0 with fewer than 12 of them)."""
+    letters = len(_ASCII_LETTERS.findall(text))
+    if letters < 12:
         return 0.0
-    return sum(c.isupper() for c in letters) / len(letters)
+    return len(_ASCII_UPPER.findall(text)) / letters
 
 
 def features_of(text: str, matches: list[Match], folded: str) -> dict[str, float]:
@@ -149,8 +171,15 @@ def features_of(text: str, matches: list[Match], folded: str) -> dict[str, float
     return f
 
 
+#: Three of the same letter in a row. Every ``str.isalpha`` character is a word character that is neither a
+#: digit nor ``_``, so when this finds nothing, :func:`_collapse_runs` would change nothing.
+_LETTER_RUN = re.compile(r"([^\W\d_])\1\1")
+
+
 def _collapse_runs(folded: str, offsets: list[int]) -> tuple[str, list[int]]:
     """Letters stretched for emphasis ("killlll", "ووووو") read as two, keeping the offset map aligned."""
+    if _LETTER_RUN.search(folded) is None:  # most posts: nothing to collapse, skip the loop
+        return folded, offsets
     out: list[str] = []
     offs: list[int] = []
     for ch, off in zip(folded, offsets, strict=True):
