@@ -13,6 +13,7 @@ from bastion.text.corpus import Example, is_permissive, load_corpus
 from bastion.text.evaluate import evaluate, markdown
 from bastion.text.features import FeatureConfig, Featurizer
 from bastion.text.model import TextModel
+from bastion.text.normalize import normalize
 from bastion.text.train import TrainParams, cross_validate, train_model
 
 SMALL = TrainParams(n_bits=16, max_iter=50)
@@ -33,6 +34,18 @@ def test_features_see_normalised_text() -> None:
     fz = Featurizer(FeatureConfig(n_bits=16))
     a, b = fz.transform(["DABIQ"]).matrix(fz.n_cols), fz.transform(["Dаbiq"]).matrix(fz.n_cols)
     assert (a != b).nnz <= 4  # only the style block (upper-case share) may differ
+
+
+def test_mention_roles_keep_reply_addressees_apart() -> None:
+    plain = Featurizer(FeatureConfig(n_bits=16, mention_handles=True))
+    roles = Featurizer(FeatureConfig(n_bits=16, mention_handles=True, mention_roles=True))
+    reply, inline = normalize("@SomeOne good point"), normalize("good point @SomeOne")
+    assert plain.model_text(reply).endswith("| @someone") and plain.model_text(inline).endswith("| @someone")
+    assert roles.model_text(reply).endswith("| to@someone")
+    assert roles.model_text(inline).endswith("| @someone")
+    assert roles.model_text(normalize("RT @SomeOne: good point")).endswith("| @someone")
+    # a model file without the setting (trained before it existed) keeps the old features
+    assert FeatureConfig.from_json({"n_bits": 16, "mention_handles": True}).mention_roles is False
 
 
 def test_permissive_filter() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -93,3 +94,16 @@ def test_normalize_never_fails_and_is_idempotent_on_fold(s: str) -> None:
     folded, offsets = fold_with_offsets(s)
     assert len(folded) == len(offsets)
     assert all(0 <= o < len(s) for o in offsets)
+
+
+@pytest.mark.parametrize("text,mentions,reply_to", [
+    ("@a @b thanks for nothing", ("a", "b"), 2),  # a reply to two accounts
+    (".@a @b: look at @c", ("a", "b", "c"), 2),  # the old ".@" public-reply form; @c is named in the text
+    ("RT @a: hello @b", ("a", "b"), 0),  # a retweet's first handle is its source, not an addressee
+    ("hello @a", ("a",), 0),
+    ("no mentions", (), 0),
+])
+def test_reply_addressees_are_counted(text: str, mentions: tuple[str, ...], reply_to: int) -> None:
+    n = normalize(text)
+    assert n.mentions == mentions and n.reply_to == reply_to
+

@@ -55,6 +55,9 @@ class FeatureConfig:
     style: bool = True
     hashtag_words: bool = True
     mention_handles: bool = False
+    #: with ``mention_handles``: a reply's addressees are their own terms (``to@handle``), apart from handles
+    #: retweeted or named in the text (``@handle``). Replying to an account is not endorsing it.
+    mention_roles: bool = False
     url_domains: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -230,7 +233,9 @@ class Featurizer:
         if self.config.hashtag_words and n.hashtag_words:
             extra.extend(w for w in n.hashtag_words if " " in w)
         if self.config.mention_handles and n.mentions:
-            extra.extend(_handle(m) for m in n.mentions)
+            k = n.reply_to if self.config.mention_roles else 0
+            extra.extend("to" + _handle(m) for m in n.mentions[:k])
+            extra.extend(_handle(m) for m in n.mentions[k:])
         if self.config.url_domains and n.urls:
             extra.extend("urlhost_" + _host(u) for u in n.urls)
         return n.text + " | " + " ".join(extra) if extra else n.text

@@ -95,6 +95,7 @@ _L_AS_I = re.compile(r"\b(?=[A-Zl]*[A-Z][A-Zl]*[A-Z])[A-Zl]*l[A-Zl]*\b")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _BARE_URL = re.compile(r"\b[a-z0-9-]+\.(?:com|org|net|ly|co|me|io|info)/\S*", re.I)
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,30})")
+_REPLY_BLOCK = re.compile(r"\s*\.?(?:@\w{1,30}[\s:,]*)+")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 _CAMEL = re.compile(r"[A-Z]{2,}(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_a-zA-Z]+")
 _SPACES = re.compile(r"\s+")
@@ -115,6 +116,9 @@ class NormalizedText:
     urls: tuple[str, ...] = ()
     hashtag_words: tuple[str, ...] = ()
     is_retweet: bool = False  # starts with the old-style "RT @user" marker
+    #: how many of ``mentions``, from the first, are the addressees of a reply: the handles a post opens with,
+    #: before any other word ("@a @b thanks"); 0 for a retweet, whose first handle is its source
+    reply_to: int = 0
 
 
 def _fix_case_lookalikes(text: str) -> str:
@@ -223,5 +227,11 @@ def normalize(text: str) -> NormalizedText:
                 hashtags = tuple(fold(t) for t in raw_tags)
             hashtag_words = tuple(segment_hashtag(t) if _SEGMENTABLE.search(t) else h
                                   for t, h in zip(raw_tags, hashtags, strict=True))
+    is_retweet = text.lstrip()[:3] in ("RT ", "rt @", "RT@")
+    reply_to = 0
+    if mentions and not is_retweet:
+        block = _REPLY_BLOCK.match(text_u)
+        if block:
+            reply_to = min(len(_MENTION.findall(block.group(0))), len(mentions))
     return NormalizedText(original=text, text=folded, hashtags=hashtags, mentions=mentions, urls=urls,
-                          hashtag_words=hashtag_words, is_retweet=text.lstrip()[:3] in ("RT ", "rt @", "RT@"))
+                          hashtag_words=hashtag_words, is_retweet=is_retweet, reply_to=reply_to)

@@ -56,6 +56,7 @@ Progress = Callable[[int], None]  # called with the number of newly processed it
 class TrainParams:
     n_bits: int = 21
     mention_handles: bool = True
+    mention_roles: bool = True  # a reply's addressees apart from other handles (FeatureConfig.mention_roles)
     l2: float = 3e-6  # L2 penalty per (weighted, averaged) example
     max_iter: int = 300
     balance: float = 1.0  # 1: every class weighs the same in total; 0: every example weighs the same
@@ -68,7 +69,8 @@ class TrainParams:
     nb_alpha: float | None = 1.0
 
     def feature_config(self) -> FeatureConfig:
-        return FeatureConfig(n_bits=self.n_bits, mention_handles=self.mention_handles)
+        return FeatureConfig(n_bits=self.n_bits, mention_handles=self.mention_handles,
+                             mention_roles=self.mention_roles)
 
 
 @dataclass(slots=True)
