@@ -180,6 +180,10 @@ def _collapse_runs(folded: str, offsets: list[int]) -> tuple[str, list[int]]:
     """Letters stretched for emphasis ("killlll", "ووووو") read as two, keeping the offset map aligned."""
     if _LETTER_RUN.search(folded) is None:  # most posts: nothing to collapse, skip the loop
         return folded, offsets
+    return _collapse_loop(folded, offsets)
+
+
+def _collapse_loop(folded: str, offsets: list[int]) -> tuple[str, list[int]]:
     out: list[str] = []
     offs: list[int] = []
     for ch, off in zip(folded, offsets, strict=True):
