@@ -78,8 +78,7 @@ def text_probe(path: Path, encoder: Any) -> dict[str, Any]:
 
     from bastion.text.corpus import load_corpus
     from bastion.text.evaluate import evaluate
-    from bastion.text.normalize import fold
-    from bastion.text.train import TOPIC, TrainParams, _folds, class_weights, cross_validate
+    from bastion.text.train import TrainParams, _folds, cross_validate, propaganda_weights
 
     examples = load_corpus(path)
     params = TrainParams()
@@ -87,10 +86,7 @@ def text_probe(path: Path, encoder: Any) -> dict[str, Any]:
     vectors = embed([e.text for e in examples], encoder, "tvec")
     embed_rate = len(examples) / (time.perf_counter() - t0)
     y = np.array([e.positive for e in examples])
-    w = class_weights([e.label for e in examples], params.balance)
-    topical = np.array([not e.positive and TOPIC.search(fold(e.text)) is not None for e in examples])
-    w = w * np.where(topical, params.topic_boost, 1.0)
-    w = w / w.mean()
+    w, _ = propaganda_weights(examples, params)
     emb = np.full(len(examples), np.nan)
     for tr, te in _folds(examples, 5, params.seed):
         head = LogisticRegression(C=1.0, max_iter=2000).fit(vectors[tr], y[tr], sample_weight=w[tr])
@@ -112,41 +108,32 @@ def text_probe(path: Path, encoder: Any) -> dict[str, Any]:
 
 
 def _threat_metrics(y: npt.NDArray[np.int_], lang: npt.NDArray[np.str_], s: Array) -> dict[str, Any]:
-    from sklearn.metrics import roc_auc_score
+    """The figures of ``bastion eval threat``, computed by its own functions."""
+    from bastion.threats.evaluate import _auc, _recall_at_precision
 
-    out: dict[str, Any] = {"auc_overall": round(float(roc_auc_score(y, s)), 4)}
+    out: dict[str, Any] = {"auc_overall": _auc(y, s)}
     for code in ("en", "ar", "de"):
         k = lang == code
-        out[f"auc_{code}"] = round(float(roc_auc_score(y[k], s[k])), 4)
-    order = np.argsort(-s, kind="stable")
-    tp = np.cumsum(y[order])
-    precision = tp / np.arange(1, len(y) + 1)
-    out["recall_at_precision_0.5"] = round(float((tp / y.sum())[precision >= 0.5].max(initial=0.0)), 4)
+        out[f"auc_{code}"] = _auc(y[k], s[k])
+    out["recall_at_precision_0.5"] = _recall_at_precision(y, s, 0.5)["recall"]
     return out
 
 
 def threat_probe(path: Path, encoder: Any) -> dict[str, Any]:
     from scipy.sparse import csr_matrix, hstack
-    from sklearn.model_selection import StratifiedKFold
 
-    from bastion.threats.evaluate import read_examples, score_rules
-    from bastion.threats.model import ThreatModel, featurize
+    from bastion.threats.evaluate import read_examples, score_cv_features, score_rules
+    from bastion.threats.model import featurize
 
     examples = read_examples(path)
     texts = [e.text for e in examples]
     vectors = embed(texts, encoder, "threat")
     y = np.array([e.label for e in examples], dtype=np.int_)
     lang = np.array([e.lang for e in examples])
-    strata = np.array([f"{e.dataset}:{e.label}" for e in examples])
     X = featurize(texts, 18)
 
     def cv(matrix: Any) -> Array:
-        oof = np.zeros(len(y))
-        splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-        for tr, te in splitter.split(np.zeros(len(y)), strata):
-            model = ThreatModel().fit_features(matrix[tr], y[tr], strata=list(strata[tr]))
-            oof[te] = model.decision_from_features(matrix[te])
-        return oof
+        return np.array(score_cv_features(examples, matrix, 5))
 
     rows = {"trained: n-grams + cues (bastion eval threat --cv 5)": _threat_metrics(y, lang, cv(X)),
             "trained: embedding alone": _threat_metrics(y, lang, cv(csr_matrix(vectors))),

@@ -192,15 +192,22 @@ def _folds(examples: Sequence[Example], k: int, seed: int) -> list[tuple[npt.NDA
     return list(splitter.split(np.zeros(len(examples)), labels, groups))
 
 
-def _heads(x: sparse.csr_matrix, examples: Sequence[Example], params: TrainParams,
-           with_reporting: bool = True) -> tuple[Head, Head | None]:
-    labels = [e.label for e in examples]
-    y = np.array([e.positive for e in examples])
-    w = class_weights(labels, params.balance)
+def propaganda_weights(examples: Sequence[Example], params: TrainParams
+                       ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The propaganda head's sample weights (classes balanced, negatives about the conflict boosted) and which
+    examples are those topical negatives."""
+    w = class_weights([e.label for e in examples], params.balance)
     topical_neg = np.array([not e.positive and TOPIC.search(fold(e.text)) is not None for e in examples])
     if params.topic_boost != 1.0:
         w = w * np.where(topical_neg, params.topic_boost, 1.0)
         w = w / w.mean()
+    return w, topical_neg
+
+
+def _heads(x: sparse.csr_matrix, examples: Sequence[Example], params: TrainParams,
+           with_reporting: bool = True) -> tuple[Head, Head | None]:
+    y = np.array([e.positive for e in examples])
+    w, topical_neg = propaganda_weights(examples, params)
     prop = _fit_nb(x, y, w, params)
     # true purpose: endorsing (pro_isis) against texts about the same subject that do not endorse it - the
     # reporting classes, and any other negative that talks about the conflict

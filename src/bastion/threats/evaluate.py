@@ -153,16 +153,35 @@ def score_cv(
     :class:`~bastion.threats.model.ThreatModel`). Outer folds are stratified by dataset and label; each fold's
     model is fitted - calibration included, on inner folds of the training part only - without seeing the
     fold it scores. Hashing is stateless, so the texts are featurized once and the matrix sliced."""
-    from sklearn.model_selection import StratifiedKFold
+    from bastion.threats.model import featurize
 
-    from bastion.threats.model import ThreatModel, featurize
+    _check_folds(folds)  # before the featurizing, so a bad --cv fails at once
+    X = featurize([e.text for e in examples], int(params.get("n_bits", 18)))
+    return score_cv_features(examples, X, folds, seed, progress, **params)
 
+
+def _check_folds(folds: int) -> None:
     if folds < 2:
         raise InputError("--cv needs at least 2 folds")
-    texts = [e.text for e in examples]
+
+
+def score_cv_features(
+    examples: Sequence[Example],
+    X: Any,
+    folds: int,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    **params: Any,
+) -> list[float]:
+    """:func:`score_cv` on a given feature matrix (one row per example), e.g. :func:`featurize`'s with more
+    columns beside it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from bastion.threats.model import ThreatModel
+
+    _check_folds(folds)
     y = np.array([e.label for e in examples], dtype=np.int_)
     strata = np.array([f"{e.dataset}:{e.label}" for e in examples])
-    X = featurize(texts, int(params.get("n_bits", 18)))
     oof = np.zeros(len(examples))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(np.zeros(len(y)), strata):

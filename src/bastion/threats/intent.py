@@ -92,7 +92,7 @@ def _cues_for(folded: str) -> tuple[Cue, ...]:
     scripts = frozenset(name for name, rx in _SCRIPTS.items() if rx.search(folded))
     cues = _CUES_BY_SCRIPTS.get(scripts)
     if cues is None:
-        cues = tuple(c for c in CUES if _SCRIPT_OF_LANG.get(c.lang, "") in scripts or c.lang not in _SCRIPT_OF_LANG)
+        cues = tuple(c for c in CUES if (script := _SCRIPT_OF_LANG.get(c.lang)) is None or script in scripts)
         _CUES_BY_SCRIPTS[scripts] = cues
     return cues
 
