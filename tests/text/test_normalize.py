@@ -12,6 +12,7 @@ from bastion.text.normalize import (
     URL_TOKEN,
     _fix_case_lookalikes,
     _fold_char,
+    _fold_loop,
     fold,
     fold_with_offsets,
     normalize,
@@ -85,6 +86,14 @@ def test_fold_with_offsets_ascii_fast_path_matches_the_character_loop(s: str) ->
         out.append(f)
         offsets.extend([i] * len(f))
     assert fold_with_offsets(s) == ("".join(out), offsets)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF) | st.sampled_from(
+    " \u0640\u064b\u0651\u200bAbcßİΣσς\u0301é\ufefbﻻ1٣…\u00a0\ufdfa\uff21ﺍ"), max_size=80) | st.text(max_size=80))
+def test_fold_with_offsets_deleting_fast_path_matches_the_character_loop(s: str) -> None:
+    # the fast path relies on a table whose entries map one character to at most one
+    assert all(v is None or len(v) == 1 for v in _FOLD_TABLE.values())
+    assert fold_with_offsets(s) == _fold_loop(_fix_case_lookalikes(s))
 
 
 @given(st.text(max_size=200))

@@ -1,6 +1,8 @@
-"""The cue layer, extraction, the assets registry and severity on small schematic examples."""
+"""The threat detector's signals, spans, gate, extraction, assets registry and severity, on schematic posts."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -11,50 +13,19 @@ from bastion.signals import Signal
 from bastion.text.normalize import fold
 from bastion.threats.assets import load, parse
 from bastion.threats.detector import ThreatDetector
-from bastion.threats.intent import score_text
 
 
-def post(text: str, pid: str = "p1") -> Post:
-    return Post(id=PostId(pid), account_id=AccountId("a1"), text=text)
+def post(text: str, pid: str = "p1", lang: str | None = None) -> Post:
+    return Post(id=PostId(pid), account_id=AccountId("a1"), text=text, lang=lang)
 
 
-@pytest.mark.parametrize("text", [
-    "I will kill you tomorrow",
-    "we are going to shoot every one of them",
-    "Kill all protesters",
-    "Ich bring dich um",
-    "Die sollte man alle erschießen",
-    "اذبحك",
-    "سنذبحكم",
-    "اقتلوهم",
-])
-def test_threats_score_high(text: str) -> None:
-    assert score_text(text).probability >= 0.5, text
+@pytest.fixture(scope="module")
+def det() -> ThreatDetector:
+    return ThreatDetector()
 
 
-@pytest.mark.parametrize("text,mitigation", [
-    ("I could kill for a coffee right now", "hyperbole"),
-    ("Police said the man threatened to kill staff, according to a statement", "reporting"),
-    ("We condemn the horrific attack, violence is never the answer", "condemnation"),
-    ("In the game I shoot every zombie on the level", "fiction"),
-    ("He was killed in 2014", "past"),
-])
-def test_harmless_readings(text: str, mitigation: str) -> None:
-    r = score_text(text)
-    assert r.probability < 0.5, text
-    assert mitigation in r.mitigations
-
-
-def test_ordinary_text_is_near_zero() -> None:
-    assert score_text("Lovely weather in the park today").probability < 0.02
-
-
-def test_spans_point_at_original_text() -> None:
-    text = "Wir werden euch ALLE umhauen"
-    r = score_text(text)
-    for s in r.spans:
-        assert text[s.start:s.end] == s.text
-    assert any(s.label == "cue:violence" and s.text.lower() == "umhauen" for s in r.spans)
+def signals(det: ThreatDetector, text: str, **ctx: Signal) -> dict[str, Signal]:
+    return {s.name: s for s in det.detect([PostContext(post(text), signals=dict(ctx))])[0]}
 
 
 def test_registry_resolves_aliases_arabic_and_transliterations() -> None:
@@ -74,50 +45,97 @@ def test_registry_rejects_bad_files() -> None:
         parse({"planets": []})
 
 
-def test_detector_signals_and_extraction() -> None:
-    det = build(["threat"])[0]
-    assert isinstance(det, ThreatDetector)
+def test_three_signals_with_stance_form_and_spans(det: ThreatDetector) -> None:
+    assert isinstance(build(["threat"])[0], ThreatDetector)
     text = "Every Twitter employee in San Francisco: a lone wolf with a knife waits on your doorstep tonight"
-    threat, sev = det.detect([PostContext(post(text))])[0]
-    assert threat.name == "threat" and threat.value >= 0.5
-    assert sev.name == "threat_severity"
+    s = signals(det, text)
+    assert set(s) == {"threat", "threat_stance", "threat_severity"}
+    threat, stance, sev = s["threat"], s["threat_stance"], s["threat_severity"]
+    assert threat.value >= 0.5 and stance.value >= 0.5
+    assert threat.details["stance"] == "issue" and threat.details["gate"] == "open"
+    assert f"threat:{threat.details['form']}" in threat.labels and "stance:issue" in threat.labels
+    for span in threat.spans:
+        assert text[span.start:span.end] == span.text
+    assert any(sp.label == "harm:weapon" and sp.text == "knife" for sp in threat.spans)
     d = sev.details
     assert d["level"] in ("high", "imminent")
     assert {"staff:employees", "office:sf-hq"} <= set(d["assets"])
     ext = d["extraction"]
     assert "knife" in ext["method"] and "tonight" in ext["time"] and "lone wolf" in ext["actor"]
     assert "San Francisco" in ext["place"]
-    labels = {s.label.split(":")[0] for s in sev.spans}
-    assert {"target", "place", "actor", "time", "method"} <= labels
+    assert {"target", "place", "actor", "time", "method"} <= {sp.label.split(":")[0] for sp in sev.spans}
 
 
-def test_context_signals_raise_severity() -> None:
-    det = ThreatDetector()
+def test_a_quoted_threat_in_a_news_report_is_reported_not_issued(det: ThreatDetector) -> None:
+    text = 'Police said one post read "we will kill the Twitter staff in San Francisco".'
+    s = signals(det, text)
+    assert s["threat"].value < 0.5 and s["threat_stance"].value < 0.5
+    assert s["threat"].details["stance"] in ("report", "quote") and s["threat"].details["reporting"]
+    assert any(sp.label == "quote" for sp in s["threat_stance"].spans)
+    assert set(s["threat_severity"].details["assets"]) >= {"staff:employees"}  # still tied to the assets
+
+
+def test_the_gate_closes_on_ordinary_posts(det: ThreatDetector) -> None:
+    s = signals(det, "Lovely weather in the park today")
+    assert s["threat"].details["gate"] == "closed" and s["threat"].value < 0.01
+    assert s["threat_stance"].value == 0.0 and s["threat_severity"].value == 0.0
+
+
+def test_an_asset_in_a_veiled_post_opens_the_gate(det: ThreatDetector) -> None:
+    assert signals(det, "Say hi to your colleagues at Twitter for us")["threat"].details["gate"] == "open"
+
+
+@pytest.mark.parametrize("text", [
+    "If you keep deleting our accounts, the Twitter staff in San Francisco will pay with their blood.",
+    "Twitter employees: watch your backs, we know where your office in San Francisco is.",
+    "Lone wolves, go after the Twitter employees in San Francisco.",
+])
+def test_conditional_veiled_and_incitement_against_staff_are_high(det: ThreatDetector, text: str) -> None:
+    s = signals(det, text)
+    assert s["threat"].value >= 0.5, text
+    assert s["threat_severity"].details["level"] in ("high", "imminent"), (text, s["threat_severity"].details)
+
+
+def test_a_generic_insult_with_a_violent_word_is_not_high(det: ThreatDetector) -> None:
+    s = signals(det, "shut up you idiot or I will slap you")
+    assert s["threat_severity"].details["level"] in ("low", "elevated")
+    assert "lethal" not in s["threat_severity"].details["factors"]
+
+
+def test_context_signals_raise_severity(det: ThreatDetector) -> None:
     text = "we will attack them"
-    base = det.detect([PostContext(post(text))])[0][1]
-    ctx = PostContext(post(text), signals={
-        "propaganda": Signal("propaganda", 0.95, "propaganda", "1"),
-        "campaign": Signal("campaign", 0.9, "campaign", "1")})
-    raised = det.detect([ctx])[0][1]
+    base = signals(det, text)["threat_severity"]
+    raised = signals(det, text, propaganda=Signal("propaganda", 0.95, "propaganda", "1"),
+                     campaign=Signal("campaign", 0.9, "campaign", "1"))["threat_severity"]
     assert raised.value > base.value
     assert "propaganda" in raised.details["factors"] and "campaign" in raised.details["factors"]
 
 
-def test_weights_are_configurable() -> None:
-    text = "I will kill you tomorrow"
-    assert ThreatDetector(weights={"explicit": 0.0, "violence": 0.0, "directed": 0.0}).detect(
-        [PostContext(post(text))])[0][0].value < 0.5
+def test_severity_weights_are_configurable() -> None:
+    text = "We will kill the Twitter staff in San Francisco tonight"
     quiet = ThreatDetector(severity_weights={"time": 0.0})
-    assert quiet.detect([PostContext(post(text))])[0][1].details["factors"]["time"] == 0.0
+    assert quiet.detect([PostContext(post(text))])[0][2].details["factors"]["time"] == 0.0
 
 
-def test_custom_assets_path(tmp_path: object) -> None:
-    from pathlib import Path
-
-    p = Path(str(tmp_path)) / "assets.yaml"
+def test_custom_assets_path(tmp_path: Path) -> None:
+    p = tmp_path / "assets.yaml"
     p.write_text("organisation: {id: org:acme, name: Acme, aliases: [أكمي]}\n"
                  "offices: [{id: office:lyon, city: Lyon, country: FR}]\n", encoding="utf-8")
     det = ThreatDetector(assets_path=str(p))
-    sev = det.detect([PostContext(post("we will bomb the Acme office in Lyon"))])[0][1]
+    sev = det.detect([PostContext(post("we will bomb the Acme office in Lyon"))])[0][2]
     assert set(sev.details["assets"]) == {"org:acme", "office:lyon"}
     assert sev.details["asset_places"] == [{"id": "office:lyon", "city": "Lyon", "country": "FR"}]
+
+
+def test_a_failing_post_degrades_its_own_signals_only(det: ThreatDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = det.analyzer.analyze
+
+    def flaky(folded: str, lang: str | None = None):  # type: ignore[no-untyped-def]
+        if "boom" in folded:
+            raise ValueError("boom")
+        return real(folded, lang)
+
+    monkeypatch.setattr(det.analyzer, "analyze", flaky)
+    out = det.detect([PostContext(post("boom", "p1")), PostContext(post("We will kill your staff tonight.", "p2"))])
+    assert all(not s.ok and "boom" in (s.unavailable or "") for s in out[0])
+    assert all(s.ok for s in out[1]) and out[1][0].value >= 0.5

@@ -75,18 +75,15 @@ def run(tmp_path: Path) -> tuple[dict[str, object], SecuritySink, Clock, Path]:
     for p, acct in posts():
         clock.now = p.created_at or T0
         ctx = PostContext(p, acct, {
-            # the campaign detector sees one hashtag pushed by new accounts; the policy's reporting signal
-            # comes from the propaganda detector, stood in for here by the threat detector's own judgement
+            # the campaign detector sees one hashtag pushed by new accounts
             "campaign": Signal("campaign", 0.9, "campaign", "test")})
         sigs = det.detect([ctx])[0]
         ctx.signals.update({s.name: s for s in sigs})
-        ctx.signals["reporting"] = Signal("reporting", 1.0 if sigs[0].details["reporting"] else 0.0,
-                                          "propaganda", "stand-in")
         decision = policy.decide(Subject.POST, p.id, ctx.signals, now=clock.now, account_id=p.account_id)
         escalations = [a for a in decision.actions if a.action == "escalate"]
         params = [sink.perform(decision, a, ctx) for a in escalations]
         attached = None if escalations else sink.observe(ctx)
-        results[p.id] = {"threat": sigs[0], "severity": sigs[1], "params": params, "attached": attached}
+        results[p.id] = {"threat": sigs[0], "severity": sigs[2], "params": params, "attached": attached}
     return results, sink, clock, tmp_path
 
 

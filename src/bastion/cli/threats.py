@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,28 +22,43 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
 
     @eval_app.command("threat")
     def eval_threat(
-        data: Annotated[Path, typer.Option("--data", help="Evaluation JSONL (text, class, lang, dataset).")],
+        data: Annotated[Path, typer.Option("--data", help="Evaluation JSONL (text, class, lang, dataset, meta).")],
         model: Annotated[
-            str, typer.Option("--model", help="'default' (cue layer) or a trained model file.")
+            str, typer.Option("--model", help="'default' (the shipped stance model) or a model file.")
         ] = "default",
         json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
         threshold: Annotated[float, typer.Option(help="Operating point on the threat signal.")] = 0.5,
+        by: Annotated[
+            str | None, typer.Option("--by", help="'functionality': the share flagged per language and functionality.")
+        ] = None,
         cv: Annotated[
             int,
-            typer.Option(help="Train the n-gram model by K-fold CV on DATA and report out-of-fold figures (0: off)."),
+            typer.Option(help="Train the stance model by K-fold CV on DATA (grouped by template or account) and "
+                              "report out-of-fold figures (0: off)."),
         ] = 0,
+        with_data: Annotated[
+            list[Path] | None,
+            typer.Option("--with", help="--cv: more training data, in every training fold, never scored."),
+        ] = None,
+        permissive: Annotated[
+            bool, typer.Option(help="--cv: of the --with data, only datasets whose licence allows shipping a model.")
+        ] = False,
         limit: Annotated[int | None, typer.Option(help="Read only the first N records.")] = None,
-        reg_c: Annotated[float, typer.Option("--C", help="--cv: inverse L2 regularisation of the model.")] = 2.0,
-        calibrate: Annotated[
-            bool, typer.Option(help="--cv: Platt-calibrate each fold's model on inner folds of its training part.")
-        ] = True,
+        reg_c: Annotated[float, typer.Option("--C", help="--cv: inverse L2 regularisation of the model.")] = 0.5,
         seed: Annotated[int, typer.Option(help="--cv: seed of the fold split.")] = 0,
+        assets: Annotated[
+            str | None, typer.Option("--assets", help="Protected-assets registry (default: the shipped example).")
+        ] = None,
     ) -> None:
-        """Measure the threat detector: ROC-AUC and precision/recall at the operating point."""
+        """Measure the threat detector: ROC-AUC, precision/recall at the operating point, and per functionality."""
         from rich.progress import Progress
 
+        from bastion.errors import InputError
         from bastion.threats import evaluate as ev
+        from bastion.threats import train as tr
 
+        if by not in (None, "functionality"):
+            raise InputError(f"--by {by}: only 'functionality' is known")
         examples = ev.read_examples(data, limit)
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("scoring", total=len(examples))
@@ -52,74 +67,38 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
                 progress.advance(task, n)
 
             if cv:
-                scores = ev.score_cv(examples, cv, seed=seed, progress=step, C=reg_c, calibrate=calibrate)
-                cal = "calibrated" if calibrate else "uncalibrated"
-                name = f"cues+ngram-lr C={reg_c:g} {cal} ({cv}-fold cross-validated on {data.name}, seed {seed})"
-            elif model in ("default", "rules"):
-                scores = ev.score_rules((e.text for e in examples), progress=step)
-                name = "default (cues)"
+                extra = tr.read_labelled(with_data or [], datasets=tr.PERMISSIVE if permissive else None)
+                scores = ev.score_cv(examples, cv, seed=seed, C=reg_c, extra=extra, progress=step)
+                name = (f"stance model C={reg_c:g} ({cv}-fold grouped CV on {data.name}"
+                        f"{' + ' + ', '.join(p.name for p in with_data) if with_data else ''}, seed {seed})")
             else:
-                from bastion.threats.model import ThreatModel
-
-                m = ThreatModel.load(model)
-                scores = [float(v) for v in m.predict_proba([e.text for e in examples])]
-                progress.advance(task, len(examples))
-                name = model
+                scores = ev.score_model(examples, model, assets, progress=step)
+                name = "default (shipped stance model)" if model in ("default", "") else model
         rep = ev.report(examples, scores, threshold, name)
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        table = Table(title=f"threat - {name}")
-        for col in ("subset", "n", "positives", "ROC-AUC", "precision", "recall"):
-            table.add_column(col)
-        op = rep["operating_point"]
-        table.add_row(
-            "overall",
-            str(sum(rep["n"].values())),
-            str(op["positives"]),
-            str(rep["auc"]["overall"]),
-            str(op["precision"]),
-            str(op["recall"]),
-        )
-        for lang, n in rep["n"].items():
-            o = rep["operating_point_by_lang"][lang]
-            table.add_row(
-                f"lang {lang}",
-                str(n),
-                str(o["positives"]),
-                str(rep["auc"]["by_lang"][lang]),
-                str(o["precision"]),
-                str(o["recall"]),
-            )
-        for d, auc in rep["auc"]["by_dataset"].items():
-            o = rep["operating_point_by_dataset"][d]
-            table.add_row(
-                d, str(rep["n_by_dataset"][d]), str(o["positives"]), str(auc), str(o["precision"]), str(o["recall"])
-            )
-        out.print(table)
-        out.print(f"threshold {threshold}; precision at recall 0.8: {rep['precision_at_recall_0.8']}; "
-                  f"recall at precision 0.5: {rep['recall_at_precision_0.5']}")
+        _print_report(rep, by == "functionality")
 
     @train_app.command("threat")
     def train_threat(
-        data: Annotated[Path, typer.Option("--data", help="Labelled JSONL (text, class).")],
-        out_path: Annotated[Path, typer.Option("--out", help="Model file to write (.npz).")],
-        reg_c: Annotated[float, typer.Option("--C", help="Inverse L2 regularisation.")] = 2.0,
-        calibrate: Annotated[
-            bool, typer.Option(help="Platt-calibrate probabilities on inner folds (else a fixed prior shift).")
-        ] = True,
+        data: Annotated[list[Path], typer.Option("--data", help="Labelled JSONL files (repeat the option).")],
+        out_path: Annotated[Path, typer.Option("--out", help="Model file to write (.json).")],
+        reg_c: Annotated[float, typer.Option("--C", help="Inverse L2 regularisation.")] = 0.5,
+        permissive: Annotated[
+            bool, typer.Option(help="Train only on datasets whose licence allows shipping the model.")
+        ] = False,
+        version: Annotated[str, typer.Option(help="Version recorded in the model and in every decision.")] = "custom",
     ) -> None:
-        """Train the n-gram + cue model on labelled data you are licensed to train on (never shipped)."""
-        from bastion.threats import evaluate as ev
-        from bastion.threats.model import ThreatModel
+        """Train the stance and form heads on labelled data you are licensed to train on."""
+        from bastion.threats import train as tr
 
-        examples = ev.read_examples(data)
-        model = ThreatModel(C=reg_c, calibrate=calibrate).fit(
-            [e.text for e in examples], [e.label for e in examples],
-            strata=[f"{e.dataset}:{e.label}" for e in examples])
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        model = tr.train_model(data, datasets=tr.PERMISSIVE if permissive else None, C=reg_c, version=version,
+                               progress=lambda msg: out.print(msg, highlight=False))
         model.save(out_path)
-        out.print(f"trained on {len(examples)} records ({sum(e.label for e in examples)} threats) -> {out_path}")
+        gate = model.meta["gate"]
+        out.print(f"trained on {gate['passed']} posts past the gate ({gate['threats']} threats, "
+                  f"{gate['threats_closed']} closed by the gate) -> {out_path}")
 
     _register_cases(case_app)
 
@@ -130,6 +109,37 @@ DbOpt = Annotated[
 ActorOpt = Annotated[
     str, typer.Option("--actor", envvar="BASTION_ACTOR", help="Who is acting (recorded in the chain of custody).")
 ]
+
+
+def _print_report(rep: dict[str, Any], functionality: bool) -> None:
+    table = Table(title=f"threat - {rep['model']}")
+    for col in ("subset", "n", "positives", "ROC-AUC", "precision", "recall"):
+        table.add_column(col)
+    op = rep["operating_point"]
+    table.add_row("overall", str(sum(rep["n"].values())), str(op["positives"]), str(rep["auc"]["overall"]),
+                  str(op["precision"]), str(op["recall"]))
+    for lang, o in rep["operating_point_by_lang"].items():
+        table.add_row(f"lang {lang}", str(rep["n"][lang]), str(o["positives"]), str(rep["auc"]["by_lang"][lang]),
+                      str(o["precision"]), str(o["recall"]))
+    for d, o in rep["operating_point_by_dataset"].items():
+        table.add_row(d, str(rep["n_by_dataset"][d]), str(o["positives"]), str(rep["auc"]["by_dataset"][d]),
+                      str(o["precision"]), str(o["recall"]))
+    out.print(table)
+    if functionality and "by_functionality" in rep:
+        cells = rep["by_functionality"]
+        langs = sorted(cells)
+        funcs = sorted({f for lang in langs for f in cells[lang]},
+                       key=lambda f: (not next(iter(cells[lang][f]["class"] for lang in langs if f in cells[lang]))
+                                      .startswith("threat"), f))
+        ft = Table(title=f"share flagged at {rep['operating_point']['threshold']} by functionality")
+        ft.add_column("functionality")
+        ft.add_column("class")
+        for lang in langs:
+            ft.add_column(lang, justify="right")
+        for f in funcs:
+            cls = next(cells[lang][f]["class"] for lang in langs if f in cells[lang])
+            ft.add_row(f, cls, *(f"{cells[lang][f]['flagged']:.3f}" if f in cells[lang] else "-" for lang in langs))
+        out.print(ft)
 
 
 def _store(db: str | None) -> CaseStore:

@@ -141,6 +141,16 @@ def available() -> list[str]:
     return names
 
 
+def signal_owners() -> dict[str, str]:
+    """Which detector emits each signal, for every detector this installation can build."""
+    out: dict[str, str] = {}
+    for name in available():
+        factory = _resolve(name)
+        for sig in getattr(factory, "signals", ()):
+            out.setdefault(sig, name)
+    return out
+
+
 def parse_names(spec: str) -> list[str]:
     """``all`` (every available detector), ``none``, or a comma-separated list of names."""
     spec = spec.strip()

@@ -77,6 +77,10 @@ _INVISIBLE = {0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: No
 
 _FOLD_TABLE: dict[int, str | None] = {**_ARABIC_MAP, **_INVISIBLE}
 _FOLD_TABLE.update({ord(k): v for k, v in _HOMOGLYPHS.items()})
+#: characters NFKC rewrites that social text often has: folded one at a time by fold_with_offsets
+_COMPAT = re.compile("[\u00a0\u2000-\u206f\ufb00-\ufdff\ufe30-\ufeff\uff00-\uffef]")
+#: the characters folding deletes; every other entry of the table maps one character to one character
+_DELETED = re.compile("[" + "".join(re.escape(chr(k)) for k, v in _FOLD_TABLE.items() if v is None) + "]+")
 
 # Skeleton: digits and symbols that stand in for letters in handles, i/l/1/| merged.
 _SKELETON_TABLE = str.maketrans({
@@ -154,6 +158,52 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     text = _fix_case_lookalikes(text)
     if text.isascii():  # one output character per input character, and the table maps no ASCII
         return text.lower(), list(range(len(text)))
+    fast = _fold_deleting(text)
+    if fast is not None:
+        return fast
+    return _fold_loop(text)
+
+
+def _fold_deleting(text: str) -> tuple[str, list[int]] | None:
+    """The common non-ASCII case without a per-character loop. Characters that NFKC rewrites and that social
+    text is full of (the ellipsis of truncated tweets, no-break spaces, Arabic presentation forms, full-width
+    letters) are folded one by one; the stretches between them, when already in NFKC and with a case folding
+    that changes no length, fold in one call - each character to exactly one character, or to none where the
+    table deletes it (diacritics, tatweel, zero-width marks). None when a stretch does not qualify."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    prev = 0
+    for m in _COMPAT.finditer(text):
+        if not _fold_stretch(text, prev, m.start(), parts, offsets):
+            return None
+        folded = _fold_char(m.group(0))
+        parts.append(folded)
+        offsets.extend([m.start()] * len(folded))
+        prev = m.end()
+    if not _fold_stretch(text, prev, len(text), parts, offsets):
+        return None
+    return "".join(parts), offsets
+
+
+def _fold_stretch(text: str, start: int, end: int, parts: list[str], offsets: list[int]) -> bool:
+    stretch = text[start:end]
+    if not stretch:
+        return True
+    if not unicodedata.is_normalized("NFKC", stretch):
+        return False
+    folded = stretch.casefold()
+    if len(folded) != len(stretch):
+        return False
+    prev = 0
+    for m in _DELETED.finditer(folded):
+        offsets.extend(range(start + prev, start + m.start()))
+        prev = m.end()
+    offsets.extend(range(start + prev, end))
+    parts.append(folded.translate(_FOLD_TABLE))
+    return True
+
+
+def _fold_loop(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):

@@ -1,15 +1,22 @@
-"""The threat detector: is a post a threat of violence, against whom, and how serious is it?
+"""The threat detector: does a post issue a threat of violence, against whom, and how serious is it?
 
-Emits two signals per post:
+Three signals per post:
 
-* ``threat`` - the probability that the post threatens or calls for violence (cue layer, or a trained model
-  when one is configured), with the cue spans and labels such as ``threat:explicit`` or
-  ``mitigation:reporting``;
-* ``threat_severity`` - 0..1 with ``details`` ``{"level", "assets", "extraction", "factors"}`` and spans
-  for target / place / actor / time / method.
+* ``threat`` - the probability that the post *issues* a threat or a call to violence (the stance model's
+  ``issue``), with the form (``threat:direct``, ``threat:veiled``, ...) and the stance as labels, and as spans
+  the words of violence, the cues of stance around them and every quotation;
+* ``threat_stance`` - what the post does with its words of violence: ``details.stance`` is the winning stance
+  (issue, report, quote, condemn, negate, joke, narrate, pray, none) and the value is the probability that the
+  author issues the threat, given the post is about violence at all. The default policy's threat rules gate
+  on it: a news report or a condemnation quoting a threat is not one;
+* ``threat_severity`` - 0..1 with ``details`` ``{"level", "assets", "extraction", "factors"}``.
 
-It runs after the propaganda, account and campaign detectors where those are configured, and reads their
-signals (``propaganda``, ``account_risk``, ``campaign``) as context for severity.
+How: :mod:`~bastion.threats.analysis` reads the post (spelling games folded, words tagged, quotations marked);
+a cheap gate stops there for posts with no word of violence, veiled-threat phrase, call on others or bounty
+(most posts: ``details.gate`` says ``closed``); the rest are scored in one batch by the stance model's linear
+heads (:mod:`~bastion.threats.stance`), and only they get targets, places and severity
+(:mod:`~bastion.threats.extraction`, :mod:`~bastion.threats.severity`). It reads the earlier detectors'
+``propaganda``, ``account_risk`` and ``campaign`` signals as context for severity.
 """
 
 from __future__ import annotations
@@ -19,53 +26,47 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from bastion.pipeline.detector import Detector, PostContext
-from bastion.signals import Signal
+from bastion.signals import Signal, Span
+from bastion.text.normalize import fold, fold_with_offsets
+from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
 from bastion.threats.assets import AssetRegistry, load
-from bastion.threats.extraction import extract
-from bastion.threats.intent import THREAT_CUES, score_text
+from bastion.threats.extraction import assets_only, extract
+from bastion.threats.lexicon import HARM_TAGS
 from bastion.threats.severity import SeverityModel
+from bastion.threats.stance import StanceModel, StanceResult, evidence, features
 
 log = logging.getLogger(__name__)
 
-VERSION = "threat-cues-2"
+VERSION = "threat-stance-1"
 CONTEXT_SIGNALS = ("propaganda", "account_risk", "campaign")
-
-
-def _language(ctx: PostContext) -> str:
-    if ctx.post.lang:
-        return ctx.post.lang
-    try:
-        from bastion.text.lang import detect_language
-    except ImportError:  # pragma: no cover - the text capability is part of the package
-        return "und"
-    return detect_language(ctx.post.text)
+LETHAL = frozenset({"KILL", "DESTROY", "DEATH", "WEAPON"})
+#: The probability a post that does not pass the gate issues a threat (measured when the model is trained).
+UNGATED = 0.001
+#: Below this threat probability a post's severity stays near zero whatever its targets (it is scaled by the
+#: probability), so only its protected assets are looked up, not every slot.
+SEVERITY_FROM = 0.1
 
 
 class ThreatDetector(Detector):
     name: ClassVar[str] = "threat"
-    signals: ClassVar[tuple[str, ...]] = ("threat", "threat_severity")
+    signals: ClassVar[tuple[str, ...]] = ("threat", "threat_stance", "threat_severity")
 
     def __init__(self, *, assets_path: str | None = None, model: str = "default",
-                 weights: Mapping[str, float] | None = None,
                  severity_weights: Mapping[str, float] | None = None,
                  severity_levels: Mapping[str, float] | None = None,
-                 registry: AssetRegistry | None = None) -> None:
+                 registry: AssetRegistry | None = None, analyzer: Analyzer | None = None) -> None:
         self.assets_path = assets_path
         self.model_path = model
-        self.weights = dict(weights or {})
         self.severity = SeverityModel(severity_weights, severity_levels)
         self.registry = registry if registry is not None else load(assets_path)
-        self._model: Any = None
-        if model not in ("", "default", "rules"):
-            from bastion.threats.model import ThreatModel
-
-            self._model = ThreatModel.load(model)
-        self.version = VERSION if self._model is None else f"{VERSION}+model"
+        self.analyzer = analyzer or default_analyzer()
+        self.model = StanceModel.default() if model in ("", "default") else StanceModel.load(model)
+        self.ungated = float(self.model.meta.get("ungated_issue", UNGATED))
+        self.version = f"{VERSION}+{self.model.version}"
 
     def get_params(self) -> Mapping[str, Any]:
-        return {"assets_path": self.assets_path, "model": self.model_path, "weights": self.weights,
-                "severity_weights": dict(self.severity.weights),
-                "severity_levels": dict(self.severity.levels)}
+        return {"assets_path": self.assets_path, "model": self.model_path,
+                "severity_weights": dict(self.severity.weights), "severity_levels": dict(self.severity.levels)}
 
     def _places(self, asset_ids: Sequence[str]) -> list[dict[str, str]]:
         out = []
@@ -76,41 +77,85 @@ class ThreatDetector(Detector):
         return out
 
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
-        model_probs = None
-        if self._model is not None and batch:
-            model_probs = self._model.predict_proba([c.post.text for c in batch])
-        out: list[list[Signal]] = []
+        out: list[list[Signal] | None] = [None] * len(batch)
+        todo: list[tuple[int, str, list[int], Analysis]] = []
         for i, ctx in enumerate(batch):
             try:
-                out.append(self._one(ctx, None if model_probs is None else float(model_probs[i])))
+                text = ctx.post.text.replace("<LF>", "\n")
+                folded = fold(text)  # offsets (for spans) only for the posts that pass the gate
+                an = self.analyzer.analyze(folded, ctx.post.lang)
+                if self._gate(an, folded):
+                    spanned, offsets = fold_with_offsets(text)
+                    if spanned != folded or not an.tokens:  # rare: folding per character differs; or an
+                        an = self.analyzer.analyze(spanned, ctx.post.lang, full=True)  # asset opened the gate
+                    todo.append((i, spanned, offsets, an))
+                else:
+                    out[i] = self._closed(an)
             except Exception as exc:  # one bad post degrades its own signals, never the batch
-                log.exception("threat detector failed on post %s", ctx.post.id)
-                reason = f"{type(exc).__name__}: {exc}"
-                out.append([Signal.missing(n, self.name, self.version, reason) for n in self.signals])
-        return out
+                out[i] = self._failed(ctx, exc)
+        if todo:
+            results = self.model.predict([features(an) for _, _, _, an in todo])
+            for (i, folded, offsets, an), res in zip(todo, results, strict=True):
+                try:
+                    out[i] = self._open(batch[i], folded, offsets, an, res)
+                except Exception as exc:
+                    out[i] = self._failed(batch[i], exc)
+        return [o or [] for o in out]
 
-    def _one(self, ctx: PostContext, model_prob: float | None) -> list[Signal]:
+    def _gate(self, an: Analysis, folded: str) -> bool:
+        """Worth a parse: a word of violence, a veiled-threat phrase, a call on others or a bounty - or a
+        protected asset named in a post that addresses someone or has a part of a veiled threat."""
+        if an.gated:
+            return True
+        return an.addressed and bool(self.registry.find(folded))
+
+    def _failed(self, ctx: PostContext, exc: Exception) -> list[Signal]:
+        log.exception("threat detector failed on post %s", ctx.post.id)
+        reason = f"{type(exc).__name__}: {exc}"
+        return [Signal.missing(n, self.name, self.version, reason) for n in self.signals]
+
+    def _closed(self, an: Analysis) -> list[Signal]:
+        details = {"gate": "closed", "stance": "none", "lang": an.lang}
+        return [
+            Signal("threat", self.ungated, self.name, self.version, details=details),
+            Signal("threat_stance", 0.0, self.name, self.version, labels=("stance:none",), details=details),
+            Signal("threat_severity", 0.0, self.name, self.version, labels=("severity:low",),
+                   details={"level": "low", "assets": [], "gate": "closed"}),
+        ]
+
+    def _open(self, ctx: PostContext, folded: str, offsets: list[int], an: Analysis,
+              res: StanceResult) -> list[Signal]:
         text = ctx.post.text
-        intent = score_text(text, self.weights)
-        ext = extract(text, intent.folded, intent.offsets, self.registry)
-        if ext.assets and THREAT_CUES.intersection(intent.features):
-            # a threat cue and a protected target in one post: rescore with the "targeted" feature
-            intent = score_text(text, self.weights, {"targeted": 1.0})
-        prob = intent.probability if model_prob is None else model_prob
+        prob = res.threat
+        issues = res.stance == "issue" or prob >= 0.5
+        form = res.form if issues else None
+        # evidence for anything the post does with violence; targets, places and severity for what may be a
+        # threat (the rest name only the protected assets they mention, so reports attach to their case)
+        spans = () if res.stance == "none" else tuple(
+            Span(s, e, label, t) for s, e, label, t in evidence(an, offsets, text))
+        ext = extract(text, folded, offsets, self.registry) if prob >= SEVERITY_FROM else \
+            assets_only(text, folded, offsets, self.registry)
         context = {n: ctx.score(n) for n in CONTEXT_SIGNALS if n in ctx.signals}
-        sev = self.severity.assess(prob, intent, ext, context)
-        lang = _language(ctx)
+        harm = frozenset().union(*(t.tags & HARM_TAGS for t in an.tokens))
+        sev = self.severity.assess(prob, form, ext, context, lethal=bool(harm & LETHAL))
+        stances = {k: round(v, 4) for k, v in res.probabilities.items()}
+        common = {"gate": "open", "stance": res.stance, "lang": an.lang}
         threat = Signal(
-            name="threat", value=prob, detector=self.name, version=self.version, labels=intent.labels,
-            spans=intent.spans,
-            details={"kind": intent.kind, "mitigations": list(intent.mitigations), "lang": lang,
-                     "reporting": "reporting" in intent.mitigations,
-                     "contributions": {k: round(v, 3) for k, v in intent.contributions.items()}})
+            name="threat", value=prob, detector=self.name, version=self.version,
+            labels=(*((f"threat:{form}",) if form else ()), f"stance:{res.stance}"), spans=spans,
+            details={**common, "form": form, "stances": stances,
+                     "forms": {k: round(v, 4) for k, v in res.form_probabilities.items()} if form else {},
+                     "contributions": dict(res.contributions),
+                     "reporting": res.stance in ("report", "quote")})
+        stance = Signal(
+            name="threat_stance", value=res.issue_given_violence, detector=self.name, version=self.version,
+            labels=(f"stance:{res.stance}",), spans=tuple(s for s in spans if not s.label.startswith("harm:")),
+            details={**common, "stances": stances})
         severity = Signal(
             name="threat_severity", value=sev.score, detector=self.name, version=self.version,
             labels=(f"severity:{sev.level}", *(f"asset:{a}" for a in ext.assets)), spans=ext.spans,
             details={"level": sev.level, "assets": list(ext.assets), "extraction": ext.to_json(),
                      "asset_places": self._places(ext.assets),
                      "factors": {k: round(v, 4) for k, v in sev.factors.items()},
-                     "context": {k: round(v, 4) for k, v in context.items()}})
-        return [threat, severity]
+                     "context": {k: round(v, 4) for k, v in context.items()}, "gate": "open"})
+        return [threat, stance, severity]

@@ -1,18 +1,22 @@
 """Measure the threat detector on labelled data (the eval JSONL format: ``text``, ``class``, ``lang``,
-``dataset``).
+``dataset``, optional ``meta``).
 
 Threats are 1-2% of real traffic, so AUC alone flatters: the report gives precision and recall at the
 operating point (the ``threat`` signal's 0.5, which the default policy uses) and the base rate, per language
-and per dataset. ``cv`` folds train and score the optional n-gram model out of fold, so a figure for a model
-trained on the evaluation data is never an in-sample one.
+and per dataset. A functional suite (``meta.functionality``) is reported per language and functionality: the
+share flagged at the operating point, which must be high for every form of a threat and low for every
+look-alike (:func:`by_functionality`).
+
+``score_cv`` trains and scores the stance model out of fold, grouped so that one template (a functional
+suite's ``meta.template``) or one account never straddles a split: a figure for a model trained on the
+evaluation data is never an in-sample one, nor one that rewards remembering a template.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.errors import InputError
+from bastion.threats.train import Labelled, featurize, fit, label_record, records
 
 log = logging.getLogger(__name__)
 
@@ -33,36 +38,84 @@ class Example:
     label: int
     lang: str
     dataset: str
+    functionality: str | None = None
+    record: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 def read_examples(path: Path, limit: int | None = None) -> list[Example]:
-    if not path.is_file():
-        raise InputError(f"evaluation data {path} does not exist")
     out: list[Example] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                out.append(
-                    Example(
-                        str(r.get("id", n)),
-                        str(r["text"]),
-                        int(r["class"] == POSITIVE),
-                        str(r.get("lang") or "und"),
-                        str(r.get("dataset") or "unknown"),
-                    )
-                )
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{n}: not an evaluation record ({exc})") from exc
-            if limit and len(out) >= limit:
-                break
+    for n, r in records(path, "evaluation data"):
+        try:
+            meta = r.get("meta") or {}
+            out.append(Example(str(r.get("id", n)), str(r["text"]), int(r["class"] == POSITIVE),
+                               str(r.get("lang") or "und"), str(r.get("dataset") or "unknown"),
+                               meta.get("functionality") if isinstance(meta, dict) else None, r))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"{path}:{n}: not an evaluation record ({exc})") from exc
+        if limit and len(out) >= limit:
+            break
     if not out:
         raise InputError(f"{path}: no records")
     return out
 
 
+# --- scoring ---------------------------------------------------------------------------------------------------
+def score_model(examples: Sequence[Example], model: str = "default", assets_path: str | None = None,
+                progress: Callable[[int], None] | None = None, batch: int = 512) -> list[float]:
+    """The ``threat`` signal the detector gives each example, in batches as the pipeline runs it."""
+    from bastion.pipeline.detector import PostContext
+    from bastion.records import AccountId, Post, PostId
+    from bastion.threats.detector import ThreatDetector
+
+    det = ThreatDetector(model=model, assets_path=assets_path)
+    out: list[float] = []
+    for i in range(0, len(examples), batch):
+        chunk = examples[i: i + batch]
+        ctxs = [PostContext(Post(id=PostId(e.id), account_id=AccountId("eval"), text=e.text,
+                                 lang=None if e.lang == "und" else e.lang)) for e in chunk]
+        for sigs in det.detect(ctxs):
+            threat = next((s for s in sigs if s.name == "threat"), None)
+            out.append(threat.value if threat is not None and threat.ok else 0.0)
+        if progress:
+            progress(len(chunk))
+    return out
+
+
+def score_cv(examples: Sequence[Example], folds: int, *, seed: int = 0, C: float = 0.5,
+             extra: Sequence[Labelled] = (), progress: Callable[[int], None] | None = None) -> list[float]:
+    """Out-of-fold ``threat`` probabilities of stance models trained on the other folds (plus ``extra``
+    records, which are always trained on and never scored). Folds are grouped (template, account) and
+    stratified by label."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from bastion.threats.detector import UNGATED
+
+    if folds < 2:
+        raise InputError("--cv needs at least 2 folds")
+    labelled = [label_record(e.record) if e.record else None for e in examples]
+    groups = [lab.group if lab is not None else f"{e.dataset}:{e.id}" for e, lab in zip(examples, labelled,
+                                                                                           strict=True)]
+    items = [lab or Labelled(e.id, e.text, None if e.lang == "und" else e.lang, e.dataset, "none", None, g)
+             for e, lab, g in zip(examples, labelled, groups, strict=True)]
+    kept, feats, _ = featurize(items)
+    index = {id(r): i for i, r in enumerate(items)}
+    row_of = {index[id(r)]: k for k, r in enumerate(kept)}
+    extra_kept, extra_feats, _ = featurize(extra) if extra else ([], [], 0)
+    scores = np.full(len(examples), UNGATED)
+    y = np.array([e.label for e in examples])
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(examples)), y, groups):
+        tr = [row_of[i] for i in train if i in row_of and labelled[i] is not None]
+        model = fit([kept[k] for k in tr] + list(extra_kept), [feats[k] for k in tr] + list(extra_feats), C=C)
+        te = [i for i in test if i in row_of]
+        for i, res in zip(te, model.predict([feats[row_of[i]] for i in te], explain=False), strict=True):
+            scores[i] = res.threat
+        if progress:
+            progress(len(test))
+    return [float(v) for v in scores]
+
+
+# --- the report --------------------------------------------------------------------------------------------------
 def _auc(y: NDArray[np.int_], s: NDArray[np.float64]) -> float | None:
     if y.min() == y.max():
         return None
@@ -105,6 +158,24 @@ def _recall_at_precision(y: NDArray[np.int_], s: NDArray[np.float64], precision:
             "threshold": round(float(s[order][k]), 6)}
 
 
+def by_functionality(examples: Sequence[Example], scores: Sequence[float], threshold: float
+                     ) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{lang: {functionality: {"n", "flagged", "class"}}}`` for the examples that name a functionality;
+    ``flagged`` is the share at or above ``threshold``."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    cls: dict[str, str] = {}
+    for e, s in zip(examples, scores, strict=True):
+        if e.functionality:
+            cells.setdefault((e.lang, e.functionality), []).append(s)
+            cls[e.functionality] = "threat" if e.label else "no_threat"
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (lang, func), ss in sorted(cells.items()):
+        arr = np.asarray(ss)
+        out.setdefault(lang, {})[func] = {"n": len(ss), "flagged": round(float((arr >= threshold).mean()), 4),
+                                          "class": cls[func]}
+    return out
+
+
 def report(examples: Sequence[Example], scores: Sequence[float], threshold: float, model: str) -> dict[str, Any]:
     y = np.array([e.label for e in examples], dtype=np.int_)
     s = np.asarray(scores, dtype=np.float64)
@@ -128,65 +199,6 @@ def report(examples: Sequence[Example], scores: Sequence[float], threshold: floa
         "precision_at_recall_0.8": _precision_at_recall(y, s, 0.8),
         "recall_at_precision_0.5": _recall_at_precision(y, s, 0.5),
     }
+    if any(e.functionality for e in examples):
+        out["by_functionality"] = by_functionality(examples, scores, threshold)
     return out
-
-
-def score_rules(texts: Iterable[str], progress: Callable[[int], None] | None = None) -> list[float]:
-    from bastion.threats.intent import score_text
-
-    out = []
-    for t in texts:
-        out.append(score_text(t).probability)
-        if progress:
-            progress(1)
-    return out
-
-
-def score_cv(
-    examples: Sequence[Example],
-    folds: int,
-    seed: int = 0,
-    progress: Callable[[int], None] | None = None,
-    **params: Any,
-) -> list[float]:
-    """Out-of-fold probabilities of the n-gram + cue model (``params`` go to
-    :class:`~bastion.threats.model.ThreatModel`). Outer folds are stratified by dataset and label; each fold's
-    model is fitted - calibration included, on inner folds of the training part only - without seeing the
-    fold it scores. Hashing is stateless, so the texts are featurized once and the matrix sliced."""
-    from bastion.threats.model import featurize
-
-    _check_folds(folds)  # before the featurizing, so a bad --cv fails at once
-    X = featurize([e.text for e in examples], int(params.get("n_bits", 18)))
-    return score_cv_features(examples, X, folds, seed, progress, **params)
-
-
-def _check_folds(folds: int) -> None:
-    if folds < 2:
-        raise InputError("--cv needs at least 2 folds")
-
-
-def score_cv_features(
-    examples: Sequence[Example],
-    X: Any,
-    folds: int,
-    seed: int = 0,
-    progress: Callable[[int], None] | None = None,
-    **params: Any,
-) -> list[float]:
-    """:func:`score_cv` on a given feature matrix (one row per example), e.g. :func:`featurize`'s with more
-    columns beside it."""
-    from sklearn.model_selection import StratifiedKFold
-
-    from bastion.threats.model import ThreatModel
-
-    _check_folds(folds)
-    y = np.array([e.label for e in examples], dtype=np.int_)
-    strata = np.array([f"{e.dataset}:{e.label}" for e in examples])
-    oof = np.zeros(len(examples))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(np.zeros(len(y)), strata):
-        model = ThreatModel(**params).fit_features(X[train], y[train], strata=list(strata[train]))
-        oof[test] = model.proba_from_decision(model.decision_from_features(X[test]))
-        if progress:
-            progress(len(test))
-    return [float(v) for v in oof]

@@ -134,6 +134,20 @@ def extract(text: str, folded: str, offsets: Sequence[int], registry: AssetRegis
         target_kinds=tuple(dict.fromkeys(target_kinds)))
 
 
+def assets_only(text: str, folded: str, offsets: Sequence[int], registry: AssetRegistry | None) -> Extraction:
+    """Only the protected assets a post names (one automaton pass), for posts that are no threat: enough to
+    tie a report to the case it reports on."""
+    hits: list[AssetHit] = registry.find(folded) if registry is not None else []
+    if not hits:
+        return Extraction()
+    spans = [_span(text, offsets, h.start, h.end, f"{'place' if h.asset.kind == 'office' else 'target'}:"
+                   f"{h.asset.id}") for h in hits]
+    return Extraction(targets=tuple(s for s, h in zip(spans, hits, strict=True) if h.asset.kind != "office"),
+                      places=tuple(s for s, h in zip(spans, hits, strict=True) if h.asset.kind == "office"),
+                      assets=tuple(dict.fromkeys(h.asset.id for h in hits)),
+                      asset_kinds=tuple(dict.fromkeys(h.asset.kind for h in hits)))
+
+
 def _dedupe(spans: list[Span]) -> list[Span]:
     """One span per stretch of text; an asset span wins over a generic one covering the same words."""
     spans = sorted(spans, key=lambda s: (s.start, -(s.end - s.start), ":" not in s.label[7:]))

@@ -1,0 +1,575 @@
+"""Read a post as speech: words, what each one does (its tags), the quotations, and the clauses.
+
+The analyser is the threat detector's first stage. It folds spelling games away (leet digits, spaced-out
+letters, stretched letters; folding itself drops tatweel and diacritics), splits the text into words, gives each
+word its tags from the language's lexicon (:mod:`bastion.threats.lexicon`) plus what its form says (an English
+``-ed``/``-ing``, a German participle, the Arabic prefixes of future and person and the suffixes of the object),
+reads phrases and separable verbs as units, and marks which words stand inside a quotation. What the words add up
+to - who commits to what against whom, and whether the author says it or reports it - is
+:mod:`bastion.threats.stance`'s job.
+
+Everything is cached per distinct word, so the cost per post is a regular-expression scan and a dictionary
+look-up per word; most posts have no word of violence at all and stop there (:attr:`Analysis.gated`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from bastion.threats.lexicon import (
+    GATE_TAGS,
+    HARM_TAGS,
+    NOUN_TAGS,
+    TAGS_KEY,
+    VEILED_PARTS,
+    Lexicon,
+    load_lexicons,
+)
+
+# --- tokens ---------------------------------------------------------------------------------------------------
+# spaced-out letters ("k i l l", "s.h.o.t", "f-a-c-k-e-l-t"), then words (letters and digits, inner apostrophes),
+# quotation marks, clause punctuation, and single symbols (emoji, currency signs).
+_SPACED = r"(?<![^\W_])[^\W\d_](?:[ .\-*·][^\W\d_]){2,}(?![^\W_])"
+_WORD = r"[^\W_]+(?:['’][^\W_]+)*"
+_QUOTE = r"[\"“”„«»‹›「」]"  # not ' or ’: they are apostrophes far more often ("employees' blood")
+_PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|\s[–—-]\s"
+_SYMBOL = r"[$€£]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
+_TOKEN = re.compile(f"(?P<s>{_SPACED})|(?P<w>{_WORD})|(?P<q>{_QUOTE})|(?P<p>{_PUNCT})|(?P<y>{_SYMBOL})")
+_SEPARATORS = re.compile(r"[ .\-*·]")
+_WORDS_ONLY = re.compile(f"{_SPACED}|{_WORD}|{_SYMBOL}")
+
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
+_LATIN = re.compile(r"[a-z\u00df-\u00ff]")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
+_HAS_LEET = re.compile(r"[a-z\u00df-\u00ff]")
+_RUN3 = re.compile(r"(.)\1\1+")
+
+#: Pseudo-tags for the structure between words: sentence end, clause break, colon, question, exclamation,
+#: quotation mark.
+PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":": "<:>", "\n": "<.>", "?": "<?>",
+              "؟": "<?>", "!": "<!>", "…": "<.>"}
+EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
+_FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION"})
+_STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
+                           "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG"}
+_HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
+_HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
+
+
+def split_words(text: str) -> list[str]:
+    """The words of a phrase as the analyser splits them (used to compile the lexicons' phrases)."""
+    return [_norm(m.group(0)) for m in _WORDS_ONLY.finditer(text)]
+
+
+def _norm(word: str) -> str:
+    word = word.replace("’", "'")
+    if len(word) > 2 and _SEPARATORS.search(word) and _SEPARATORS.sub("", word).isalpha():
+        return _SEPARATORS.sub("", word)  # spaced-out letters
+    return word
+
+
+class Token(NamedTuple):
+    """One word (or punctuation or symbol) of the folded text. ``start``/``end`` index the folded text. (A
+    named tuple: a post makes dozens, and a frozen dataclass costs several times as much to build.)"""
+
+    start: int
+    end: int
+    norm: str  # the word as read: folded, spelling games undone
+    key: str  # its stem (Latin script) or stem core (Arabic), for separable verbs
+    tags: frozenset[str]
+    quoted: bool = False
+    sentence: int = 0
+    punct: str = ""  # the pseudo-tag of a punctuation or quotation token
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    lang: str
+    tokens: tuple[Token, ...]
+    quotes: tuple[tuple[int, int], ...]  # folded offsets of each quotation's inside
+    #: any word of violence, veiled-threat phrase, call on others or bounty: the post is worth a parse
+    gated: bool
+    #: a word that addresses someone ("you") or a part of a veiled threat: with a protected asset named, the
+    #: detector opens its gate too
+    addressed: bool = False
+
+    @property
+    def harm(self) -> bool:
+        return any(t.tags & HARM_TAGS for t in self.tokens)
+
+
+# --- per-word analysis -----------------------------------------------------------------------------------------
+_DE_SEPARABLE = ("nieder", "zusammen", "kalt", "tot", "ab", "an", "auf", "aus", "um", "ein", "hin", "weg", "fest")
+_DE_ENDINGS = ("test", "tet", "ten", "est", "st", "te", "et", "t")
+
+
+def _latin_variants(word: str) -> list[str]:
+    """The word as written, with leet digits read as letters, and with stretched letters collapsed."""
+    out = [word]
+    if any(c.isdigit() for c in word) and _HAS_LEET.search(word) and not word.isdigit():
+        out.append(word.translate(_LEET))
+    for w in list(out):
+        if _RUN3.search(w):
+            out.append(_RUN3.sub(r"\1\1", w))
+            out.append(_RUN3.sub(r"\1", w))
+    return out
+
+
+def _german_candidates(word: str) -> list[tuple[str, str]]:
+    """German verb forms the Snowball stemmer leaves inflected: participles (``ge-``), ``zu``-infinitives and
+    separable prefixes, and the ``-t``/``-te`` endings of the present and past. Returns (word, morph tag)."""
+    out: list[tuple[str, str]] = []
+    stems = [(word, "")]
+    if word.startswith("ge") and len(word) > 5:
+        stems.append((word[2:], "PART"))
+    for prefix in _DE_SEPARABLE:
+        if word.startswith(prefix) and len(word) > len(prefix) + 3:
+            rest = word[len(prefix):]
+            if rest.startswith("ge"):
+                stems.append((prefix + rest[2:], "PART"))
+            elif rest.startswith("zu"):
+                stems.append((prefix + rest[2:], "INF"))
+    for w, morph in stems:
+        out.append((w, morph))
+        for ending in _DE_ENDINGS:
+            if w.endswith(ending) and len(w) - len(ending) >= 3:
+                out.append((w[: -len(ending)] + "en", morph))
+    return out
+
+
+# Arabic clitics. A verb: [conjunction] [future / present / oath] [person] STEM [plural] [object];
+# a noun: [conjunction] [preposition] [article] STEM [possessive].
+_AR_CONJ = ("", "و", "ف")
+_AR_TENSE = {"": "", "س": "FUT", "ح": "FUT", "ه": "FUT", "ب": "PRES", "ل": "FUT"}
+_AR_PERSON = {"ا": "P1", "ن": "P1", "ت": "P2", "ي": "P3"}
+_AR_PLURAL = ("", "وا", "و", "ون", "ين", "ن", "ي")
+_AR_OBJECT = {"": "", "كم": "P2", "كن": "P2", "ك": "P2", "كي": "P2", "ج": "P2", "هم": "P3", "هن": "P3",
+              "ه": "P3", "ها": "P3", "ني": "P1", "نا": "P1"}
+_AR_NOUN_PRE = ("", "ال", "بال", "لل", "كال", "ب", "ل", "ك")
+_AR_NOUN_SUF = {"": "", "ا": "", "كم": "P2", "ك": "P2", "كن": "P2", "هم": "P3", "ه": "P3", "ها": "P3", "نا": "P1",
+                "ي": "P1", "ات": "", "ين": "", "ون": ""}
+_AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3"))
+_NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "WEAPON", "NEWS", "GAME",
+                        "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
+
+
+def _verb_endings(core0: str) -> Iterator[tuple[str, str, str]]:
+    """(stem, object tag, plural ending) for each way to strip a verb's object suffix and plural ending."""
+    for obj, otag in _AR_OBJECT.items():
+        if obj and not core0.endswith(obj):
+            continue
+        core1 = core0[: len(core0) - len(obj)] if obj else core0
+        for plural in _AR_PLURAL:
+            if plural and not core1.endswith(plural):
+                continue
+            core = core1[: len(core1) - len(plural)] if plural else core1
+            if len(core) >= 2:
+                yield core, otag, plural
+
+
+def _arabic_parses(word: str) -> list[tuple[str, frozenset[str]]]:
+    """Ways to read an Arabic word as clitics around a stem, most specific (longest stem) first."""
+    out: list[tuple[str, frozenset[str]]] = []
+    for conj in _AR_CONJ:
+        if not word.startswith(conj):
+            continue
+        w = word[len(conj):]
+        # verbs
+        for tense, ttag in _AR_TENSE.items():
+            if not w.startswith(tense):
+                continue
+            body = w[len(tense):]
+            for person, ptag in (*_AR_PERSON.items(), ("", "")):
+                if not body.startswith(person) or (tense and not person and tense not in "حه"):
+                    continue
+                if tense and not person:  # Egyptian/Levantine first person singular drops its alef: هقتل
+                    ptag = "P1"
+                base = {t for t in (ttag, ptag) if t}
+                core0 = body[len(person):]
+                if person and core0[:1] in ("ن", "ت") and len(core0) > 4:  # ينقتل, يتدبح: forms VII and V
+                    for core, otag, _ in _verb_endings(core0[1:]):
+                        out.append((core, frozenset(base | {"PASS"} | ({otag} if otag else set()))))
+                for core, otag, plural in _verb_endings(core0):
+                    tags = base | ({otag} if otag else set())
+                    if person == "ا" and plural in ("وا", "و") and not tense:
+                        tags = {"IMP", "P2"} | ({otag} if otag else set())
+                    elif not person and plural in ("وا", "و") and not tense:
+                        tags |= {"PAST", "P3"}
+                    out.append((core, frozenset(tags)))
+        # nouns
+        for pre in _AR_NOUN_PRE:
+            if not w.startswith(pre):
+                continue
+            body = w[len(pre):]
+            for suf, stag in _AR_NOUN_SUF.items():
+                if suf and not body.endswith(suf):
+                    continue
+                core = body[: len(body) - len(suf)] if suf else body
+                if len(core) >= 3:
+                    out.append((core, frozenset({stag} if stag else ())))
+                    if suf and core.endswith("ت"):  # ta marbuta before a suffix: تصفيته -> تصفيه
+                        out.append((core[:-1] + "ه", frozenset({stag} if stag else ())))
+    out.sort(key=lambda p: -len(p[0]))
+    return out
+
+
+class Analyzer:
+    """Tokenises and tags posts with the shipped lexicons (or the given ones). Thread-safe after construction:
+    its caches only grow."""
+
+    def __init__(self, lexicons: Mapping[str, Lexicon] | None = None, cache_size: int = 1 << 18) -> None:
+        self.lexicons = dict(lexicons if lexicons is not None else load_lexicons())
+        self._any = self.lexicons.pop("any", None)
+        self._arabic = [lx for lx in self.lexicons.values() if lx.script == "arabic"]
+        self._latin = {lx.lang: lx for lx in self.lexicons.values() if lx.script == "latin"}
+        #: folded word -> tags, for the stems Arabic parsing produces (no stemming needed)
+        self._ar_cores: dict[str, frozenset[str]] = {}
+        for lx in self._arabic:
+            for src in (lx.form_tags, lx.stem_tags):
+                for k, v in src.items():
+                    self._ar_cores[k] = self._ar_cores.get(k, frozenset()) | v
+        #: per language: word as written -> (plain, key, tags). Plain dicts: a look-up is a fraction of an
+        #: lru_cache call, and the vocabulary of a stream is Zipfian; each is emptied when it reaches the cap
+        self._cache: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {}
+        self._cache_size = cache_size
+
+    def _word(self, lang: str, word: str) -> tuple[str, str, frozenset[str]]:
+        cache = self._cache.get(lang)
+        if cache is None:
+            cache = self._cache[lang] = {}
+        hit = cache.get(word)
+        if hit is None:
+            if len(cache) >= self._cache_size:
+                cache.clear()
+            hit = cache[word] = self._word_uncached(lang, word)
+        return hit
+
+    def _words(self, lang: str, arabic: bool, words: Sequence[str]) -> list[tuple[str, str, frozenset[str]]]:
+        """:meth:`_word` for every word of a post: Arabic-script words in Arabic, the others in ``lang``."""
+        cache = self._cache.get(lang)
+        if cache is None or arabic:
+            return [self._word("ar" if arabic and not w.isascii() and _ARABIC.match(w) else lang, w)
+                    for w in words]
+        get = cache.get
+        return [get(w) or self._word(lang, w) for w in words]
+
+    # -- language ----------------------------------------------------------------------------------------------
+    def latin_language(self, words: Sequence[str], hint: str | None = None) -> str | None:
+        """The Latin-script lexicon for these words: the language whose function words are most frequent, or the
+        post's own ``lang`` unless another language leads it by two function words or more."""
+        if not self._latin:
+            return None
+        votes: dict[str, float] = {lang: sum(1 for w in words if w in lx.stop) for lang, lx in self._latin.items()}
+        ranked = sorted(votes.values(), reverse=True)
+        if len(ranked) > 1 and ranked[0] == ranked[1]:  # a tie (short posts): German letters, else English
+            german = any(c in w for w in words for c in "äöüß")
+            votes = {lang: n + (0.5 if lang == ("de" if german else "en") else 0.0) for lang, n in votes.items()}
+        best = max(votes, key=votes.__getitem__)
+        if hint in self._latin and votes[best] < votes[hint] + 2:
+            return hint  # the post's own language, unless its words plainly say otherwise
+        return best
+
+    # -- one word ------------------------------------------------------------------------------------------------
+    def _word_uncached(self, lang: str, word: str) -> tuple[str, str, frozenset[str]]:
+        """(plain spelling, stem key, tags) of one word as the text has it, in one language. Phrases match the
+        plain spelling (spelling games undone), separable verbs the stem."""
+        word = _norm(word)
+        if self._any is not None and (t := self._any.form_tags.get(word)):
+            return word, word, t
+        if lang == "ar" or (_ARABIC.search(word) and not _LATIN.search(word)):
+            return self._arabic_word(word)
+        lx = self._latin.get(lang)
+        if lx is None:
+            return word, word, frozenset()
+        variants = _latin_variants(word)
+        for variant in variants:
+            tags = lx.lookup(variant)
+            if tags:
+                return variant, lx.key(variant), tags | self._latin_morph(lang, variant, tags)
+            if lang == "de":
+                for cand, morph in _german_candidates(variant)[1:]:
+                    tags = (lx.lookup(cand) or frozenset()) - NOUN_TAGS  # verb forms: "hast" is no "Hasen"
+                    if tags:
+                        return variant, lx.key(cand), tags | ({morph} if morph else frozenset())
+        return variants[-1], lx.key(variants[-1]), frozenset()
+
+    @staticmethod
+    def _latin_morph(lang: str, word: str, tags: frozenset[str]) -> frozenset[str]:
+        if not tags & EVENT_TAGS:
+            return frozenset()
+        if lang == "en":
+            if word.endswith("ed") or word in ("shot", "hung", "slain", "beaten", "burnt", "blown", "struck",
+                                               "bled", "broken", "killed"):
+                return frozenset({"ED"})
+            if word.endswith("ing"):
+                return frozenset({"ING"})
+        if lang == "de" and len(word) > 5 and word.endswith(("t", "en")) and any(
+                word.startswith(p + "ge") for p in ("", *_DE_SEPARABLE)):
+            return frozenset({"PART"})  # getötet, umgebracht, abgestochen
+        return frozenset()
+
+    def _arabic_word(self, word: str) -> tuple[str, str, frozenset[str]]:
+        word = _RUN3.sub(r"\1", word)  # stretched letters: "نقطععع"
+        direct = self._ar_cores.get(word)
+        if direct:
+            if direct <= _NOUN_TAGS:  # a listed noun form: its possessive suffix still says whose
+                direct |= next((frozenset({t}) for suf, t in _AR_POSSESSIVE if word.endswith(suf)), frozenset())
+            return word, word, direct
+        for core, morph in _arabic_parses(word):
+            tags = self._ar_cores.get(core)
+            if tags and (len(core) > 2 or tags & EVENT_TAGS):  # two letters: a doubled verb (طخ), no particle
+                if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
+                    morph = morph & {"P1", "P2", "P3"}
+                return word, core, tags | morph
+        for lx in self._arabic:  # Snowball's light stemmer: articles and conjunctions on nouns
+            stemmed = lx.stem_tags.get(lx.stem(word))
+            if stemmed:
+                return word, word, stemmed
+        return word, word, frozenset()
+
+    # -- a post --------------------------------------------------------------------------------------------------
+    def analyze(self, folded: str, lang: str | None = None, *, full: bool = False) -> Analysis:
+        """Analyse folded text (:func:`bastion.text.normalize.fold`). ``lang`` is the post's language, if known.
+
+        A cheap pass first: every word's tags (cached per distinct word), phrases and separable verbs looked up
+        - enough to decide the gate. A post the gate closes on is returned without its tokens (``full=True``
+        keeps them): nothing after the gate reads them, and most posts stop there."""
+        light = _HANDLE_OR_URL.sub(" ", folded) if ("@" in folded or "http" in folded or "www." in folded) \
+            else folded
+        words = _WORDS_ONLY.findall(light)
+        arabic = lang == "ar" or (lang is None and _ARABIC.search(folded) is not None)
+        latin_words = [w for w in words if w.isascii()] if arabic else words
+        latin = (self.latin_language(latin_words, lang) if latin_words else None) or (
+            lang if lang in self._latin else "en")
+        lexicons = [lx for lx in (self._latin.get(latin), *(self._arabic if arabic else ())) if lx is not None]
+        looked = self._words(latin, arabic, words)
+        all_tags = frozenset().union(*(t for _, _, t in looked))
+        addressed = "P2" in all_tags or bool(all_tags & VEILED_PARTS)
+        gated = bool(all_tags & GATE_TAGS) or ("P2" in all_tags and bool(all_tags & VEILED_PARTS))
+        if not gated:  # a phrase or a separable verb may still open it: "would be a shame if ...", "bring ... um"
+            plain = [p for p, _, _ in looked]
+            keys = [k for _, k, _ in looked]
+            phrased = all_tags.union(*(t for lx in lexicons for _, _, t in _phrase_hits(lx.phrases, plain)))
+            gated = bool(phrased & GATE_TAGS) or ("P2" in phrased and bool(phrased & VEILED_PARTS)) \
+                or any(_split_hit(lx, keys) for lx in lexicons if lx.split)
+        lang_out = "ar" if arabic else latin
+        if not gated and not full:
+            return Analysis(lang=lang_out, tokens=(), quotes=(), gated=False, addressed=addressed)
+        raw = self._raw(folded)
+        word_at = iter(self._words(latin, arabic, [t for _, _, k, t in raw if k in ("w", "s")]))
+        tokens, quotes = self._tokens(folded, raw, [next(word_at) if k in ("w", "s") else None
+                                                    for _, _, k, _ in raw])
+        tokens = self._phrases(tokens, lexicons)
+        if arabic:
+            tokens = _arabic_optatives(tokens)
+        else:
+            tokens = _imperatives(tokens, latin)
+            tokens = _optatives(tokens)
+        if not gated:
+            gated = any(t.tags & GATE_TAGS for t in tokens)
+        return Analysis(lang=lang_out, tokens=tuple(tokens), quotes=tuple(quotes), gated=gated, addressed=addressed)
+
+    @staticmethod
+    def _raw(folded: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, kind, text) of each token; the words of handles and links are left out, a mention kept
+        as ``@`` (an addressee)."""
+        raw: list[tuple[int, int, str, str]] = []
+        handles = [(m.start(), m.end(), m.group(0)[0]) for m in _HANDLE_OR_URL.finditer(folded)] \
+            if ("@" in folded or "http" in folded or "www." in folded) else []
+        h = 0
+        for m in _TOKEN.finditer(folded):
+            if handles:
+                while h < len(handles) and handles[h][1] <= m.start():
+                    h += 1
+                if h < len(handles) and handles[h][0] <= m.start() < handles[h][1]:
+                    if handles[h][2] == "@" and m.start() == handles[h][0] + 1:
+                        raw.append((handles[h][0], handles[h][1], "m", "@"))
+                    continue
+            raw.append((m.start(), m.end(), m.lastgroup or "w", m.group(0)))
+        return raw
+
+    @staticmethod
+    def _tokens(folded: str, raw: list[tuple[int, int, str, str]],
+                looked: list[tuple[str, str, frozenset[str]] | None]) -> tuple[list[Token], list[tuple[int, int]]]:
+        tags_at = [(m.start(), m.end()) for m in _HASHTAG_SPAN.finditer(folded)] if "#" in folded else []
+        tokens: list[Token] = []
+        sentence = 0
+        in_quote = False
+        quote_start = 0
+        quotes: list[tuple[int, int]] = []
+        for (start, end, kind, text), word in zip(raw, looked, strict=True):
+            if kind == "p":
+                p = text.strip()[:1] or "\n"
+                tag = PUNCT_TAGS.get(p, "<,>")
+                tokens.append(Token(start, end, p, p, frozenset(), in_quote, sentence, tag))
+                if tag in ("<.>", "<?>", "<!>"):
+                    sentence += 1
+            elif kind == "q":
+                if in_quote:
+                    quotes.append((quote_start, start))
+                else:
+                    quote_start = end
+                in_quote = not in_quote
+                tokens.append(Token(start, end, text, text, frozenset(), False, sentence, "<Q>"))
+            elif kind == "m":
+                tokens.append(Token(start, end, "@", "@", frozenset({"MENTION"}), in_quote, sentence))
+            elif word is not None:
+                plain, key, tags = word
+                if tags and tags_at and any(a < start < b for a, b in tags_at):
+                    tags = tags | {"HASHTAG"}
+                tokens.append(Token(start, end, plain, key, tags, in_quote, sentence))
+        if in_quote:  # an unclosed quotation runs to the end
+            quotes.append((quote_start, len(folded)))
+        return tokens, quotes
+
+    def _phrases(self, tokens: list[Token], lexicons: Sequence[Lexicon]) -> list[Token]:
+        """Read multi-word phrases as one token with the phrase's tags, and separable verbs as their verb."""
+        out = list(tokens)
+        for lx in lexicons:
+            if lx.phrases:
+                plain = [None if t.punct == "<,>" else ("" if t.punct else t.norm) for t in out]
+                hits = _phrase_hits(lx.phrases, plain)
+                if hits:
+                    out = _merge(out, hits)
+            if lx.split:
+                out = self._split_verbs(out, lx)
+        return out
+
+    @staticmethod
+    def _split_verbs(tokens: list[Token], lx: Lexicon) -> list[Token]:
+        out = list(tokens)
+        for i, tok in enumerate(out):
+            pairs = lx.split.get(tok.key)
+            if not pairs:
+                continue
+            for j in range(i + 1, min(len(out), i + 10)):
+                other = out[j]
+                if other.punct in ("<.>", "<?>", "<!>"):
+                    break
+                for particle, tags in pairs:
+                    if other.key == particle:
+                        out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | tags, tok.quoted,
+                                       tok.sentence)
+                        break
+        return out
+
+
+#: Words after which a verb still opens its clause ("and kill them", "then burn it", "go and hang them").
+_CLAUSE_OPENERS = frozenset({"and", "then", "just", "now", "so", "go", "und", "dann", "jetzt", "los", "einfach"})
+_SUBJECTS = frozenset({"ich", "wir", "du", "ihr", "er", "sie", "es", "man", "i", "we", "you", "he", "she", "they"})
+_IMPERATIVE_CANDIDATES = frozenset({"KILL", "HURT", "DESTROY", "MOVE"})
+
+
+def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
+    """Mark a verb of violence or movement that opens a clause in its base form as an imperative ("Stab them.",
+    "go and hang them", "stecht sie ab"): English bare forms, German forms in -t or the bare stem, not followed
+    by a subject pronoun (German puts the verb first in questions and after a fronted time: "Morgen erschießen
+    wir ...")."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        if tok.punct or not tok.tags & _IMPERATIVE_CANDIDATES or tok.tags & {"ED", "ING", "PART", "INF", "P1",
+                                                                              "P2", "P3"}:
+            continue
+        j = i - 1
+        while j >= 0 and not out[j].punct and out[j].norm in _CLAUSE_OPENERS:
+            j -= 1
+        opens = j < 0 or out[j].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>") or "VOC" in out[j].tags
+        # "Go to their office and shoot ...": a verb joined by "and" to an imperative is one too
+        joined = i > 0 and out[i - 1].norm in ("and", "und", "then", "dann") and any(
+            "IMP" in t.tags for t in out[max(0, i - 12): i] if t.sentence == tok.sentence)
+        if not (opens or joined):
+            continue
+        nxt = next((t for t in out[i + 1:] if not t.punct), None)
+        if nxt is not None and nxt.norm in _SUBJECTS and not (lang == "en" and nxt.norm == "you"):
+            continue
+        if lang == "en" and (tok.norm.endswith("s") and not tok.norm.endswith("ss")):
+            continue
+        out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"IMP"}, tok.quoted, tok.sentence)
+    return out
+
+
+_OPTATIVE = frozenset({"may", "möge", "mögen"})
+
+
+def _optatives(tokens: list[Token]) -> list[Token]:
+    """"May they burn", "Möge er verrecken": a modal opening its sentence is a wish."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>")):
+            out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
+    return out
+
+
+def _arabic_optatives(tokens: list[Token]) -> list[Token]:
+    """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam."""
+    out = list(tokens)
+    for i, tok in enumerate(out[:-1]):
+        nxt = out[i + 1]
+        if tok.norm in ("الموت", "موت") and not nxt.punct and nxt.norm.startswith("ل") and len(nxt.norm) > 2:
+            out[i] = tok._replace(tags=tok.tags | {"WISH", "DEATH"})
+    return out
+
+
+def _phrase_hits(trie: Mapping[str, Any], words: Sequence[str | None]) -> list[tuple[int, int, frozenset[str]]]:
+    """Longest phrases of ``trie`` in ``words``, left to right, without overlap: (start, end, tags). ``None``
+    entries (commas) are skipped inside a phrase ("wir wissen, wo"); empty ones (other punctuation) end it."""
+    hits: list[tuple[int, int, frozenset[str]]] = []
+    i, n = 0, len(words)
+    while i < n:
+        node = trie.get(words[i] or "") if words[i] else None
+        best: tuple[int, frozenset[str]] | None = None
+        j = i + 1
+        while node is not None:
+            tags = node.get(TAGS_KEY)
+            if tags is not None:
+                best = (j, tags)
+            while j < n and words[j] is None:
+                j += 1
+            if j >= n or not words[j]:
+                break
+            node = node.get(words[j])
+            j += 1
+        if best is None:
+            i += 1
+            continue
+        hits.append((i, best[0], best[1]))
+        i = best[0]
+    return hits
+
+
+def _split_hit(lx: Lexicon, keys: Sequence[str]) -> bool:
+    """Whether a separable verb of violence and its particle both occur (the gate's cheap check)."""
+    for i, k in enumerate(keys):
+        for particle, tags in lx.split.get(k, ()):
+            if tags & GATE_TAGS and particle in keys[i + 1: i + 10]:
+                return True
+    return False
+
+
+def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> list[Token]:
+    out: list[Token] = []
+    prev = 0
+    for start, end, tags in hits:
+        out.extend(tokens[prev:start])
+        span = [t for t in tokens[start:end] if not t.punct]
+        # a phrase keeps its words' roles (who, what, to whom, when) but not their frames: "would be a shame
+        # if" is no condemnation, "nothing will stop us" no negation, "killing me" no killing
+        inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
+        if tags & _FIGURATIVE:
+            inner -= HARM_TAGS
+        first = span[0]
+        out.append(Token(first.start, span[-1].end, " ".join(t.norm for t in span), first.key, tags | inner,
+                         first.quoted, first.sentence))
+        prev = end
+    out.extend(tokens[prev:])
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> Analyzer:
+    """The analyser with the shipped lexicons (built once per process)."""
+    return Analyzer()

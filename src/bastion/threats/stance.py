@@ -1,0 +1,402 @@
+"""What a post *does* with words of violence: issue a threat, or report, quote, condemn, negate, joke, narrate
+or pray over the same words. And, when it issues one, in what form.
+
+Why a speech act and not keywords: "we will kill them" is a threat from its author, news when a reporter quotes
+it, counter-speech when someone condemns it, and nothing when a gamer says it about the other team. The words
+are the same; what differs is who is the agent (first person, a call on others, a third party in a report), the
+modality (future, intent, obligation, wish, condition, negation, past), the target (people, a protected place,
+a sheep, a process) and the frame around them (a quotation with its attribution, a court report, an idiom).
+
+The analyser (:mod:`bastion.threats.analysis`) reduces a post to a sequence of such tags; this module turns the
+sequence into features - the tags themselves, their order within a clause (unigrams, adjacent pairs and
+triples, pairs a few words apart), all marked when they stand inside a quotation, and a few facts about the
+post's quotations - and scores them with two linear heads, each a multinomial logistic regression:
+
+* **stance** over :data:`STANCES`; ``issue`` is the probability that the post issues a threat (the
+  ``threat`` signal), the others are what it does instead;
+* **form** over :data:`FORMS` (direct, second person, conditional, veiled, incitement, normative, death wish),
+  which severity reads.
+
+Linear heads keep every decision explainable (each feature's contribution is a number an analyst can read) and
+fast: a batch of posts is one sparse matrix product. The weights ship as JSON (``threats/data/stance-model.json``,
+no pickle), with the model card beside them; ``bastion train threat`` fits new ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.errors import InputError
+from bastion.threats.analysis import Analysis, Token
+from bastion.threats.lexicon import HARM_TAGS
+
+FORMAT = "bastion-threat-stance/1"
+STANCES = ("issue", "report", "quote", "condemn", "negate", "joke", "narrate", "pray", "none")
+FORMS = ("direct", "second_person", "conditional", "veiled", "incitement", "normative", "death_wish")
+#: Functionality of the functional suites -> stance (threat_* -> issue).
+STANCE_OF_FUNCTIONALITY: Mapping[str, str] = {
+    "report_news": "report", "quote_attributed": "quote", "counter_speech": "condemn", "negated": "negate",
+    "idiom_hyperbole": "joke", "nonhuman_or_fiction": "narrate", "religious_or_prayer": "pray",
+}
+FORM_OF_FUNCTIONALITY: Mapping[str, str] = {
+    "threat_direct": "direct", "threat_second_person": "second_person", "threat_conditional": "conditional",
+    "threat_veiled": "veiled", "threat_incitement": "incitement", "threat_normative": "normative",
+    "threat_death_wish": "death_wish",
+}
+#: Tags that can mark a stance, shown as evidence spans.
+CUE_TAGS = frozenset({"REPORT", "NEWS", "THREATN", "CONDEMN", "ENDORSE", "NEG", "IDIOM", "LAUGH", "GAME",
+                      "FICTION", "NONHUMAN", "PRAYER", "PAST", "COND", "WISH", "DEONT", "VOC", "BOUNTY", "VEIL",
+                      "IMP", "FUT", "INTENT"})
+_MAX_TAGS = 4
+
+
+#: Tags the stance features leave out: a time ("tonight", "soon") says how soon, not who speaks or to whom. In
+#: the functional suite it marks games and matches about as often as threats, and a model that learns it learns
+#: the suite; severity weighs the time anyway.
+_QUIET = frozenset({"NEAR", "SOON"})
+
+
+def _labels(tok: Token, scope: str) -> tuple[str, ...]:
+    if tok.punct:
+        return (tok.punct,)
+    tags = sorted(tok.tags - _QUIET)[:_MAX_TAGS]
+    return tuple(scope + t for t in tags) if scope else tuple(tags)
+
+
+def scopes(an: Analysis) -> list[str]:
+    """Per token, the voice it stands in: ``q`` inside a quotation, ``r`` in the scope of a verb of saying, a
+    threat-noun or a condemnation earlier in its sentence ("police said he threatened to ..."), ``n`` within
+    a few words after a negation in its clause. A first-person subject after a clause break ends a report's
+    scope ("he said it, and we will do it")."""
+    out: list[str] = []
+    reported = False
+    neg_left = 0
+    sentence = -1
+    after_break = False
+    for tok in an.tokens:
+        if tok.sentence != sentence:
+            sentence, reported, neg_left, after_break = tok.sentence, False, 0, False
+        if tok.punct:
+            if tok.punct in _HARD:
+                neg_left = 0
+            after_break = tok.punct in ("<,>", "<:>") or after_break
+            out.append("")
+            continue
+        if reported and after_break and "P1" in tok.tags and "POSS" not in tok.tags:
+            reported = False
+        scope = ("q" if tok.quoted else "") + ("r" if reported else "") + ("n" if neg_left > 0 else "")
+        out.append(scope)
+        if tok.tags & _SAYING and "IMP" not in tok.tags:  # "spread the hashtag!" commands, it reports nothing
+            reported, after_break = True, False
+        if "STOP" in tok.tags:
+            neg_left = 0
+        elif tok.tags & {"NEG", "NOONE"}:
+            neg_left = 8
+        elif neg_left:
+            neg_left -= 1
+    return out
+
+
+# --- event frames: who does what to whom, how, in whose voice ----------------------------------------------------
+_EVENT = ("KILL", "DESTROY", "HURT", "DEATH", "WEAPON", "VEIL")
+_AGENT = ("P1", "P2", "NOONE", "GEN", "VOC", "P3")
+_MOOD = ("NEG", "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "PAST", "MODAL", "PASS", "ED", "ING", "PART", "INF",
+         "PRES")
+_TARGET = ("P2", "HUMAN", "PLACE", "P3", "NONHUMAN", "BODY", "IT", "P1")
+_CONTEXT = ("REPORT", "NEWS", "THREATN", "CONDEMN", "ENDORSE", "IDIOM", "GAME", "FICTION", "PRAYER", "LAUGH",
+            "BOUNTY", "VOC", "COND")
+_HARD = frozenset({"<.>", "<?>", "<!>", "<:>"})
+_FRAMING = frozenset({"REPORT", "NEWS", "THREATN", "CONDEMN", "IDIOM", "GAME", "FICTION", "PRAYER", "LAUGH"})
+_TRAILING = frozenset({"<.>", "<!>", "<,>", "<:>"})
+_NOUNISH = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "POSS", "BODY", "OBJ"})
+_SAYING = frozenset({"REPORT", "THREATN", "CONDEMN"})
+_BACK, _AHEAD = 10, 6
+
+
+def _first(tags: frozenset[str], order: Sequence[str]) -> str | None:
+    return next((t for t in order if t in tags), None)
+
+
+def _frames(an: Analysis, f: dict[str, float]) -> None:
+    """For each word of violence (or veiled-threat phrase): its agent, mood and target within the clause, and
+    what frames the sentence, as conjunctions the linear heads can weigh."""
+    toks = an.tokens
+    for i, ev in enumerate(toks):
+        kind = _first(ev.tags, _EVENT)
+        if kind is None or ev.punct:
+            continue
+        q = "q" if ev.quoted else ""
+        agent = _first(ev.tags, _AGENT)
+        moods = {m for m in _MOOD if m in ev.tags}
+        back_target = None
+        reported = False
+        agent_at = i
+        stopped = False
+        for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
+            t = toks[j]
+            if t.punct in _HARD or t.punct == "<Q>":
+                break
+            if "STOP" in t.tags:  # "nothing will stop us from ...": the negation is the stopping's
+                stopped = True
+                moods.add("INTENT")
+            if agent is None and not t.tags & _NOUNISH:
+                agent = _first(t.tags, _AGENT)
+                agent_at = j
+            if back_target is None and t.tags & _NOUNISH:
+                back_target = _first(t.tags, _TARGET)
+            moods.update(m for m in _MOOD if m in t.tags and not (stopped and m == "NEG"))
+        if stopped and agent == "NOONE":
+            agent = None
+        if agent is None and an.lang == "de":  # verb second: "Heute Nacht hängen wir ...", "Morgen zünden wir"
+            nxt = next((t for t in toks[i + 1: i + 3] if not t.punct), None)
+            if nxt is not None and not nxt.tags & _NOUNISH:
+                agent = _first(nxt.tags, ("P1", "P3"))
+        # in the scope of a verb of saying, a threat-noun or a condemnation earlier in the sentence - unless the
+        # act has a first-person subject of its own after a clause break ("he said it, and we will do it")
+        for j in range(agent_at - 1, -1, -1):
+            t = toks[j]
+            if t.sentence != ev.sentence or t.punct == "<Q>":
+                break
+            if t.tags & _SAYING and "IMP" not in t.tags:
+                reported = True
+                break
+        target = None
+        for j in range(i + 1, min(len(toks), i + 1 + _AHEAD)):
+            t = toks[j]
+            if t.punct in _HARD or t.punct == "<Q>":
+                break
+            target = _first(t.tags, _TARGET)
+            if target:
+                break
+        if target is None:
+            target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
+        context = {c for t in toks if t.sentence == ev.sentence and t is not ev for c in _CONTEXT if c in t.tags}
+        ag, tg = agent or "-", target or "-"
+        negated = "NEG" in moods or ag == "NOONE"
+        # a negated, quoted or reported act is another act: its features are its own
+        e = f"e{q}{'r' if reported else ''}{'n' if negated else ''}:"
+        f[e + "k:" + kind] = 1.0
+        f[e + "ag:" + ag] = 1.0
+        f[e + "tg:" + tg] = 1.0
+        f[e + f"ag+tg:{ag}+{tg}"] = 1.0
+        for m in moods or {"-"}:
+            f[e + "m:" + m] = 1.0
+            f[e + f"ag+m:{ag}+{m}"] = 1.0
+            f[e + f"m+tg:{m}+{tg}"] = 1.0
+            f[e + f"ag+m+tg:{ag}+{m}+{tg}"] = 1.0
+            f[e + f"k+m:{kind}+{m}"] = 1.0
+        for c in context:
+            f[e + "ctx:" + c] = 1.0
+            f[e + f"ag+ctx:{ag}+{c}"] = 1.0
+        if not context & _FRAMING:  # the act in plain words: no game, joke, report or prayer around it
+            f[e + "plain"] = 1.0
+            for m in moods or {"-"}:
+                f[e + f"plain:{ag}+{m}+{tg}"] = 1.0
+
+
+
+
+def features(an: Analysis) -> dict[str, float]:
+    """Binary features of one analysed post (names are stable strings; the model maps them to weights)."""
+    seq: list[tuple[str, ...]] = []
+    for tok, scope in zip(an.tokens, scopes(an), strict=True):
+        labels = _labels(tok, scope)
+        if labels:
+            seq.append(labels)
+    while seq and seq[-1][0] in _TRAILING:  # whether a post ends with a full stop says nothing
+        seq.pop()
+    f: dict[str, float] = {}
+    prev: tuple[str, ...] = ()
+    for labels in seq:
+        for a in labels:
+            if a[0] != "<":
+                f["u:" + a] = 1.0
+            for p in prev:
+                f["b:" + p + ">" + a] = 1.0
+        prev = labels
+    harm_in = any(t.quoted and t.tags & HARM_TAGS for t in an.tokens)
+    harm_out = any(not t.quoted and t.tags & HARM_TAGS for t in an.tokens)
+    if an.quotes:
+        f["p:quote"] = 1.0
+        f["p:quote_harm" if harm_in else "p:quote_no_harm"] = 1.0
+        f["p:out_harm" if harm_out else "p:out_no_harm"] = 1.0
+    _frames(an, f)
+    if an.quotes:
+        # the author's own words after a quotation: agreement, or a threat of their own
+        last_quote_end = an.quotes[-1][1]
+        after = [t for t in an.tokens if not t.quoted and t.start >= last_quote_end]
+        if any("ENDORSE" in t.tags for t in after):
+            f["p:endorse_after_quote"] = 1.0
+        if any(t.tags & {"P1"} and not t.tags & {"POSS"} for t in after) and any(
+                t.tags & {"FUT", "INTENT", "IMP"} for t in after):
+            f["p:own_commitment_after_quote"] = 1.0
+    return f
+
+
+@dataclass(frozen=True, slots=True)
+class StanceResult:
+    """The heads' output for one post."""
+
+    stance: str
+    probabilities: Mapping[str, float]  # stance -> probability
+    form: str | None
+    form_probabilities: Mapping[str, float]
+    contributions: Mapping[str, float]  # top features of the issue logit against the runner-up
+
+    @property
+    def threat(self) -> float:
+        return self.probabilities.get("issue", 0.0)
+
+    @property
+    def issue_given_violence(self) -> float:
+        """How likely the author issues the threat, given the post is about violence at all."""
+        rest = 1.0 - self.probabilities.get("none", 0.0)
+        return self.threat / rest if rest > 1e-9 else 0.0
+
+
+class StanceModel:
+    """The two linear heads. ``weights``: feature -> row index; ``W`` (features x stances), ``b`` (stances);
+    ``F``/``c`` the same for forms."""
+
+    def __init__(self, vocab: Mapping[str, int], W: NDArray[np.float64], b: NDArray[np.float64],
+                 F: NDArray[np.float64], c: NDArray[np.float64], meta: Mapping[str, Any] | None = None,
+                 stances: Sequence[str] = STANCES, forms: Sequence[str] = FORMS) -> None:
+        self.vocab = dict(vocab)
+        self.W, self.b, self.F, self.c = W, b, F, c
+        self.stances = tuple(stances)
+        self.forms = tuple(forms)
+        self.meta = dict(meta or {})
+        self._names = {i: n for n, i in self.vocab.items()}
+        self.version = str(self.meta.get("version", "unversioned"))
+
+    # -- scoring -----------------------------------------------------------------------------------------------
+    def predict(self, feats: Sequence[Mapping[str, float]], explain: bool = True,
+                explain_above: float = 0.2) -> list[StanceResult]:
+        """Score a batch in one sparse matrix product. ``explain``: each post whose threat probability reaches
+        ``explain_above`` gets the features that pushed it most (the rest are not worth the work)."""
+        from scipy.sparse import csr_matrix
+
+        if not feats:
+            return []
+        v = self.vocab
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        for f in feats:
+            for name, value in f.items():
+                i = v.get(name)
+                if i is not None:
+                    indices.append(i)
+                    data.append(value)
+            indptr.append(len(indices))
+        X = csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
+                       shape=(len(feats), len(v)))
+        P = _softmax_rows(X @ self.W + self.b)
+        PF = _softmax_rows(X @ self.F + self.c)
+        issue = self.stances.index("issue")
+        out: list[StanceResult] = []
+        for r in range(len(feats)):
+            p, pf = P[r], PF[r]
+            probs = dict(zip(self.stances, p.tolist(), strict=True))
+            form_probs = dict(zip(self.forms, pf.tolist(), strict=True))
+            contrib: dict[str, float] = {}
+            if explain and p[issue] >= explain_above and indptr[r + 1] > indptr[r]:
+                rows = indices[indptr[r]: indptr[r + 1]]
+                contrib = self._explain(rows, np.asarray(data[indptr[r]: indptr[r + 1]]), p)
+            out.append(StanceResult(self.stances[int(np.argmax(p))], probs, self.forms[int(np.argmax(pf))],
+                                    form_probs, contrib))
+        return out
+
+    def _explain(self, rows: list[int], vals: NDArray[np.float64], p: NDArray[np.float64]) -> dict[str, float]:
+        """Each feature's push on the issue logit against the strongest other stance (top eight by size)."""
+        issue = self.stances.index("issue")
+        order = np.argsort(-p)
+        rival = int(order[0] if order[0] != issue else order[1])
+        delta = vals * (self.W[rows, issue] - self.W[rows, rival])
+        top = np.argsort(-np.abs(delta))[:8]
+        return {self._names[rows[i]]: round(float(delta[i]), 3) for i in top if abs(delta[i]) >= 0.05}
+
+    # -- persistence ---------------------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        names = sorted(self.vocab, key=self.vocab.__getitem__)
+        return {"format": FORMAT, "stances": list(self.stances), "forms": list(self.forms), "meta": self.meta,
+                "bias": [round(float(x), 5) for x in self.b], "form_bias": [round(float(x), 5) for x in self.c],
+                "features": {n: [round(float(x), 4) for x in self.W[self.vocab[n]]] for n in names},
+                "form_features": {n: [round(float(x), 4) for x in self.F[self.vocab[n]]] for n in names
+                                  if np.any(self.F[self.vocab[n]] != 0)}}
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
+                        encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], source: str = "model") -> StanceModel:
+        if data.get("format") != FORMAT:
+            raise InputError(f"{source}: not a threat stance model (format {data.get('format')!r}, "
+                             f"expected {FORMAT!r}); retrain it with `bastion train threat`")
+        stances, forms = tuple(data["stances"]), tuple(data["forms"])
+        feats: Mapping[str, Sequence[float]] = data["features"]
+        vocab = {n: i for i, n in enumerate(feats)}
+        W = np.asarray([feats[n] for n in vocab], dtype=np.float64).reshape(len(vocab), len(stances))
+        F = np.zeros((len(vocab), len(forms)))
+        for n, row in data.get("form_features", {}).items():
+            if n in vocab:
+                F[vocab[n]] = row
+        return cls(vocab, W, np.asarray(data["bias"], dtype=np.float64), F,
+                   np.asarray(data["form_bias"], dtype=np.float64), data.get("meta"), stances, forms)
+
+    @classmethod
+    def load(cls, path: Path | str) -> StanceModel:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"threat model {p} does not exist")
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"threat model {p}: {exc}") from exc
+        return cls.from_json(data, str(p))
+
+    @classmethod
+    def default(cls) -> StanceModel:
+        ref = resources.files("bastion.threats") / "data" / "stance-model.json"
+        return cls.from_json(json.loads(ref.read_text(encoding="utf-8")), "the shipped threat model")
+
+
+def _softmax_rows(z: Any) -> NDArray[np.float64]:
+    arr = np.asarray(z, dtype=np.float64)
+    e = np.exp(arr - arr.max(axis=1, keepdims=True))
+    return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def evidence(an: Analysis, text_offsets: Sequence[int], text: str) -> list[tuple[int, int, str, str]]:
+    """Spans (original offsets) that show the stance: the words of violence, the cues around them, and each
+    quotation. Returns (start, end, label, text)."""
+    def orig(a: int, b: int) -> tuple[int, int]:
+        s = text_offsets[a] if a < len(text_offsets) else len(text)
+        e = text_offsets[b - 1] + 1 if 0 < b <= len(text_offsets) else len(text)
+        return s, e
+
+    out: list[tuple[int, int, str, str]] = []
+    for tok in an.tokens:
+        if tok.punct:
+            continue
+        label = next((t for t in ("WEAPON", "KILL", "HURT", "DESTROY", "DEATH") if t in tok.tags), None)
+        cue = None if label else next((t for t in sorted(tok.tags & CUE_TAGS)), None)
+        if label or cue:
+            s, e = orig(tok.start, tok.end)
+            kind = f"harm:{label.lower()}" if label else f"cue:{(cue or '').lower()}"
+            out.append((s, e, kind, text[s:e]))
+    for a, b in an.quotes:
+        if b > a:
+            s, e = orig(a, b)
+            out.append((s, e, "quote", text[s:e]))
+    return out

@@ -1,0 +1,134 @@
+"""The analyser reads posts the way the stance model needs: spelling games folded, words tagged by what they do,
+Arabic clitics read for person and tense, phrases and separable verbs as units, quotations marked."""
+
+from __future__ import annotations
+
+import pytest
+
+from bastion.errors import ConfigError
+from bastion.text.normalize import fold
+from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
+from bastion.threats.lexicon import compile_lexicon
+
+
+def read(text: str, lang: str | None = None) -> Analysis:
+    return default_analyzer().analyze(fold(text), lang, full=True)
+
+
+def tags_of(text: str, word: str, lang: str | None = None) -> frozenset[str]:
+    an = read(text, lang)
+    hits = [t.tags for t in an.tokens if t.norm == word or word in t.norm.split()]
+    assert hits, f"{word!r} not among {[t.norm for t in an.tokens]}"
+    return hits[0]
+
+
+@pytest.mark.parametrize("text,word", [
+    ("we will 8urn it", "burn"),          # leet
+    ("we will k1ll them", "kill"),
+    ("we will kiiiiill them", "kill"),    # stretched letters
+    ("they will be s.h.o.t", "shot"),     # spaced out
+    ("ihr werdet g3tötet", "getötet"),
+])
+def test_spelling_games_fold_to_the_word(text: str, word: str) -> None:
+    assert {"KILL", "DESTROY"} & tags_of(text, word)
+
+
+def test_tatweel_and_diacritics_fold_away() -> None:
+    assert "KILL" in tags_of("سنقتــــلكم", "سنقتلكم")
+    assert "KILL" in tags_of("سَنَقْتُلُكُم", "سنقتلكم")
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("سنقتلكم", {"KILL", "FUT", "P1", "P2"}),      # future, we, you (object)
+    ("هنقتلكم", {"KILL", "FUT", "P1", "P2"}),      # Egyptian future
+    ("هقتلها", {"KILL", "FUT", "P1", "P3"}),       # Egyptian first person singular, her
+    ("اقتلوهم", {"KILL", "IMP", "P2", "P3"}),       # plural imperative, them
+    ("بنطعن", {"KILL", "PRES", "P1"}),              # Levantine present
+    ("لنحرقن", {"DESTROY", "FUT", "P1"}),          # oath lam + nun
+    ("ينقتلون", {"KILL", "PASS", "P3"}),            # form VII: they are killed
+])
+def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
+    assert expected <= tags_of(word, word)
+
+
+def test_arabic_possessive_on_a_listed_noun() -> None:
+    assert {"PLACE", "P2"} <= tags_of("مكتبكم", "مكتبكم")
+
+
+def test_german_participles_and_separable_verbs() -> None:
+    assert {"KILL", "PART"} <= tags_of("sie wurden umgebracht", "umgebracht", "de")
+    assert "KILL" in tags_of("wir bringen eure admins um", "bringen", "de")  # bring ... um
+    assert "KILL" in tags_of("stecht sie ab", "stecht", "de")
+
+
+def test_german_verb_endings_do_not_make_nouns() -> None:
+    assert "NONHUMAN" not in tags_of("du hast recht", "hast", "de")
+
+
+def test_english_imperative_opens_a_clause() -> None:
+    assert "IMP" in tags_of("Lone wolves, stab them.", "stab")
+    assert "IMP" in tags_of("Go to their office and burn it down.", "burn")
+    assert "IMP" not in tags_of("We stab nobody.", "stab")
+    assert "IMP" not in tags_of("Morgen erschießen wir die Moderatoren.", "erschiessen", "de")
+
+
+def test_phrases_are_one_unit_and_keep_their_roles() -> None:
+    an = read("nothing will stop us from stabbing your moderators")
+    first = an.tokens[0]
+    assert "INTENT" in first.tags and "NEG" not in first.tags  # no negation: a commitment
+    idiom = read("my feet are killing me")
+    assert not idiom.harm  # an idiom's violent word is not violence
+
+
+def test_phrases_skip_commas() -> None:
+    assert "VEIL" in tags_of("Wir wissen, wo eure Moderatoren wohnen.", "wir wissen wo", "de")
+
+
+def test_short_words_do_not_match_by_stem() -> None:
+    # "its" is not "it": "kill its staff" is no idiom ("killed it on stage")
+    assert "KILL" in tags_of("we will kill its staff", "kill")
+
+
+def test_quotations_are_marked() -> None:
+    an = read('He wrote “we will kill them all”, police said.')
+    quoted = [t.norm for t in an.tokens if t.quoted and not t.punct]
+    assert quoted == ["we", "will", "kill", "them", "all"]
+    assert len(an.quotes) == 1
+    assert not read("Your employees' blood will flow").quotes  # an apostrophe opens nothing
+
+
+def test_handles_and_links_are_not_words() -> None:
+    an = read("@nour_writes we will find you https://t.co/killkill")
+    assert [t.norm for t in an.tokens][:1] == ["@"]
+    assert all("REPORT" not in t.tags for t in an.tokens)  # "writes" in a handle reports nothing
+    assert not any("kill" in t.norm for t in an.tokens)
+
+
+def test_language_vote_overrides_a_wrong_hint() -> None:
+    assert read("we will shoot them all, the rats", "de").lang == "en"
+    assert read("wir werden sie alle erschießen", "de").lang == "de"
+
+
+def test_the_gate_opens_on_violence_veiled_parts_and_calls_only() -> None:
+    assert not read("Lovely weather in the park today").gated
+    assert not read("Schönes Wetter heute, wir gehen spazieren").gated
+    assert not read("صباح الخير يا اصدقاء").gated
+    assert read("we know where your kids go to school").gated  # no violent word, still a veiled threat
+    assert read("Lone wolves, rise up").gated
+
+
+def test_lexicon_files_are_validated() -> None:
+    base = {"lang": "xx", "script": "latin", "stemmer": "english"}
+    with pytest.raises(ConfigError, match="unknown tag"):
+        compile_lexicon({**base, "words": {"KILLING": ["x"]}}, "xx.yaml")
+    with pytest.raises(ConfigError, match="stemmer"):
+        compile_lexicon({**base, "stemmer": "klingon"}, "xx.yaml")
+    with pytest.raises(ConfigError, match="missing"):
+        compile_lexicon({"lang": "xx"}, "xx.yaml")
+
+
+def test_a_language_is_one_lexicon() -> None:
+    nl = compile_lexicon({"lang": "nl", "script": "latin", "stemmer": "dutch", "stop": ["de", "het", "we"],
+                          "words": {"KILL": ["doden"]}, "forms": {"P1": ["we"], "FUT": ["zullen"]}}, "nl.yaml")
+    an = Analyzer({"nl": nl}).analyze(fold("we zullen ze doden"), "nl")
+    assert an.gated and {"P1", "FUT", "KILL"} <= frozenset().union(*(t.tags for t in an.tokens))

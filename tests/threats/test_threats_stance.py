@@ -1,0 +1,111 @@
+"""The stance model: scopes and event frames as features, the shipped heads on schematic posts of every stance,
+and the model file format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bastion.errors import InputError
+from bastion.text.normalize import fold
+from bastion.threats.analysis import default_analyzer
+from bastion.threats.stance import FORMAT, StanceModel, features, scopes
+
+
+def feats(text: str, lang: str | None = None) -> dict[str, float]:
+    return features(default_analyzer().analyze(fold(text), lang))
+
+
+def test_scopes_mark_quotation_report_and_negation() -> None:
+    an = default_analyzer().analyze(fold('Police said he wrote “we will kill them”. We will never harm anyone.'))
+    marks = {t.norm: s for t, s in zip(an.tokens, scopes(an), strict=True) if not t.punct}
+    assert marks["kill"] == "qr"  # quoted, and inside a report
+    assert marks["harm"] == "n"  # negated
+    assert marks["police said"] == ""
+
+
+def test_a_first_person_after_a_clause_break_ends_a_report() -> None:
+    an = default_analyzer().analyze(fold("He said it, and we will kill them"))
+    marks = {t.norm: s for t, s in zip(an.tokens, scopes(an), strict=True) if not t.punct}
+    assert marks["kill"] == ""
+
+
+def test_event_frames_name_agent_mood_and_target() -> None:
+    f = feats("We will kill your staff")
+    assert "e:ag+m+tg:P1+FUT+P2" in f
+    assert "e:k:KILL" in f
+    negated = feats("We will never kill anyone")
+    assert any(k.startswith("en:") for k in negated) and not any(k.startswith("e:") for k in negated)
+    quoted = feats('He posted "we will kill your staff"')
+    assert any(k.startswith("eq:") for k in quoted) and not any(k.startswith("e:") for k in quoted)
+
+
+def test_german_verb_second_finds_the_subject_after_the_verb() -> None:
+    assert "e:ag:P1" in feats("Morgen erschießen wir die Moderatoren", "de")
+
+
+def test_stopping_is_not_negating() -> None:
+    f = feats("Nothing will stop us from stabbing your moderators")
+    assert not any(k.startswith("en:") for k in f)
+
+
+@pytest.mark.parametrize("text", [
+    "We will kill your staff in San Francisco tonight.",
+    "If you keep deleting our accounts, we will burn your office down.",
+    "Lone wolves, go after their employees and stab them.",
+    "Their moderators deserve to be shot.",
+    "We know where your office is. Watch your back.",
+    "I hope their headquarters gets bombed.",
+    "Kill all Muslims.",
+    "Wir werden eure Mitarbeiter erschießen.",
+    "Ihr werdet alle sterben, ihr Verräter.",
+    "سنقتل موظفيكم في مكتبكم",
+    "اقتلوهم جميعا",
+])
+def test_the_shipped_model_reads_threats(text: str) -> None:
+    res = StanceModel.default().predict([feats(text)])[0]
+    assert res.threat >= 0.5, (text, res.probabilities)
+
+
+@pytest.mark.parametrize("text,stance", [
+    ('Police said the man had threatened to kill staff at the office.', "report"),
+    ('One post read: "we will kill your staff", the company said.', "quote"),
+    ("Calls to kill journalists are disgusting and have no place here. Report them.", "condemn"),
+    ("We will never hurt anyone. We just want our accounts back.", "negate"),
+    ("My boss is going to kill me if I am late again lol", "joke"),
+    ("I shot every zombie in the game last night", "narrate"),
+    ("May God have mercy on the victims of the attack and heal the wounded.", "pray"),
+])
+def test_the_shipped_model_reads_look_alikes(text: str, stance: str) -> None:
+    res = StanceModel.default().predict([feats(text)])[0]
+    assert res.threat < 0.5, (text, res.probabilities)
+    # the stance itself may be a neighbour (a condemnation that cites a call reads a little like a report)
+    assert res.stance != "issue" and res.probabilities[stance] >= 0.2, (text, res.probabilities)
+
+
+def test_explanations_name_features_and_sum_to_the_logit_gap() -> None:
+    m = StanceModel.default()
+    f = feats("We will kill your staff")
+    res = m.predict([f])[0]
+    assert res.contributions and all(name in m.vocab for name in res.contributions)
+
+
+def test_round_trip_and_format_check(tmp_path: Path) -> None:
+    m = StanceModel.default()
+    p = tmp_path / "m.json"
+    m.save(p)
+    again = StanceModel.load(p)
+    f = feats("We will kill your staff")
+    a, b = m.predict([f])[0], again.predict([f])[0]
+    assert np.isclose(a.threat, b.threat, atol=1e-3) and a.form == b.form
+    data = json.loads(p.read_text(encoding="utf-8"))
+    assert data["format"] == FORMAT
+    data["format"] = "bastion-threat-model/2"
+    p.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match="retrain"):
+        StanceModel.load(p)
+    with pytest.raises(InputError, match="does not exist"):
+        StanceModel.load(tmp_path / "missing.json")
