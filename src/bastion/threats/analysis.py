@@ -401,11 +401,17 @@ class Analyzer:
         in_quote = False
         quote_start = 0
         quotes: list[tuple[int, int]] = []
+        new = _new_token
         for (start, end, kind, text), word in zip(raw, looked, strict=True):
-            if kind == "p":
+            if word is not None:
+                plain, key, tags = word
+                if tags and tags_at and any(a < start < b for a, b in tags_at):
+                    tags = tags | _HASHTAG_TAG
+                tokens.append(new(Token, (start, end, plain, key, tags, in_quote, sentence, "")))
+            elif kind == "p":
                 p = text.strip()[:1] or "\n"
                 tag = PUNCT_TAGS.get(p, "<,>")
-                tokens.append(Token(start, end, p, p, frozenset(), in_quote, sentence, tag))
+                tokens.append(new(Token, (start, end, p, p, _NO_TAGS, in_quote, sentence, tag)))
                 if tag in ("<.>", "<?>", "<!>"):
                     sentence += 1
             elif kind == "q":
@@ -414,14 +420,9 @@ class Analyzer:
                 else:
                     quote_start = end
                 in_quote = not in_quote
-                tokens.append(Token(start, end, text, text, frozenset(), False, sentence, "<Q>"))
+                tokens.append(new(Token, (start, end, text, text, _NO_TAGS, False, sentence, "<Q>")))
             elif kind == "m":
-                tokens.append(Token(start, end, "@", "@", frozenset({"MENTION"}), in_quote, sentence))
-            elif word is not None:
-                plain, key, tags = word
-                if tags and tags_at and any(a < start < b for a, b in tags_at):
-                    tags = tags | {"HASHTAG"}
-                tokens.append(Token(start, end, plain, key, tags, in_quote, sentence))
+                tokens.append(new(Token, (start, end, "@", "@", _MENTION_TAG, in_quote, sentence, "")))
         if in_quote:  # an unclosed quotation runs to the end
             quotes.append((quote_start, len(folded)))
         return tokens, quotes
@@ -502,6 +503,14 @@ def _optatives(tokens: list[Token]) -> list[Token]:
         if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>")):
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
     return out
+
+
+#: Tokens are built in bulk for every post that passes the gate: ``tuple.__new__`` skips the named tuple's own
+#: Python-level constructor.
+_new_token = tuple.__new__
+_NO_TAGS: frozenset[str] = frozenset()
+_HASHTAG_TAG = frozenset({"HASHTAG"})
+_MENTION_TAG = frozenset({"MENTION"})
 
 
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:

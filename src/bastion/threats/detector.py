@@ -63,6 +63,7 @@ class ThreatDetector(Detector):
         self.model = StanceModel.default() if model in ("", "default") else StanceModel.load(model)
         self.ungated = float(self.model.meta.get("ungated_issue", UNGATED))
         self.version = f"{VERSION}+{self.model.version}"
+        self._closed_signals: tuple[Signal, ...] | None = None
 
     def get_params(self) -> Mapping[str, Any]:
         return {"assets_path": self.assets_path, "model": self.model_path,
@@ -115,13 +116,16 @@ class ThreatDetector(Detector):
         return [Signal.missing(n, self.name, self.version, reason) for n in self.signals]
 
     def _closed(self, an: Analysis) -> list[Signal]:
-        details = {"gate": "closed", "stance": "none", "lang": an.lang}
-        return [
-            Signal("threat", self.ungated, self.name, self.version, details=details),
-            Signal("threat_stance", 0.0, self.name, self.version, labels=("stance:none",), details=details),
-            Signal("threat_severity", 0.0, self.name, self.version, labels=("severity:low",),
-                   details={"level": "low", "assets": [], "gate": "closed"}),
-        ]
+        """The signals of a post the gate closed on: the same for every such post (signals are immutable), so
+        built once."""
+        if self._closed_signals is None:
+            details = {"gate": "closed", "stance": "none"}
+            self._closed_signals = (
+                Signal("threat", self.ungated, self.name, self.version, details=details),
+                Signal("threat_stance", 0.0, self.name, self.version, labels=("stance:none",), details=details),
+                Signal("threat_severity", 0.0, self.name, self.version, labels=("severity:low",),
+                       details={"level": "low", "assets": (), "gate": "closed"}))
+        return list(self._closed_signals)
 
     def _open(self, ctx: PostContext, folded: str, offsets: list[int], an: Analysis,
               res: StanceResult) -> list[Signal]:

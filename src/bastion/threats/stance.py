@@ -114,6 +114,8 @@ _TARGET = ("P2", "HUMAN", "PLACE", "P3", "NONHUMAN", "BODY", "IT", "P1")
 _CONTEXT = ("REPORT", "NEWS", "THREATN", "CONDEMN", "ENDORSE", "IDIOM", "GAME", "FICTION", "PRAYER", "LAUGH",
             "BOUNTY", "VOC", "COND")
 _HARD = frozenset({"<.>", "<?>", "<!>", "<:>"})
+_EVENT_SET = frozenset(_EVENT)
+_CONTEXT_SET = frozenset(_CONTEXT)
 _FRAMING = frozenset({"REPORT", "NEWS", "THREATN", "CONDEMN", "IDIOM", "GAME", "FICTION", "PRAYER", "LAUGH"})
 _TRAILING = frozenset({"<.>", "<!>", "<,>", "<:>"})
 _NOUNISH = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "POSS", "BODY", "OBJ"})
@@ -129,10 +131,14 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
     """For each word of violence (or veiled-threat phrase): its agent, mood and target within the clause, and
     what frames the sentence, as conjunctions the linear heads can weigh."""
     toks = an.tokens
+    by_sentence: dict[int, list[tuple[int, frozenset[str]]]] = {}  # the framing tags of each sentence
+    for i, t in enumerate(toks):
+        if t.tags & _CONTEXT_SET:
+            by_sentence.setdefault(t.sentence, []).append((i, t.tags & _CONTEXT_SET))
     for i, ev in enumerate(toks):
-        kind = _first(ev.tags, _EVENT)
-        if kind is None or ev.punct:
+        if ev.punct or not ev.tags & _EVENT_SET:
             continue
+        kind = _first(ev.tags, _EVENT) or ""
         q = "q" if ev.quoted else ""
         agent = _first(ev.tags, _AGENT)
         moods = {m for m in _MOOD if m in ev.tags}
@@ -178,7 +184,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 break
         if target is None:
             target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
-        context = {c for t in toks if t.sentence == ev.sentence and t is not ev for c in _CONTEXT if c in t.tags}
+        context = frozenset().union(*(c for j, c in by_sentence.get(ev.sentence, ()) if j != i))
         ag, tg = agent or "-", target or "-"
         negated = "NEG" in moods or ag == "NOONE"
         # a negated, quoted or reported act is another act: its features are its own
