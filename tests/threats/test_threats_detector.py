@@ -139,3 +139,13 @@ def test_a_failing_post_degrades_its_own_signals_only(det: ThreatDetector, monke
     out = det.detect([PostContext(post("boom", "p1")), PostContext(post("We will kill your staff tonight.", "p2"))])
     assert all(not s.ok and "boom" in (s.unavailable or "") for s in out[0])
     assert all(s.ok for s in out[1]) and out[1][0].value >= 0.5
+
+
+def test_spans_index_the_original_text_with_line_markers_and_diacritics(det: ThreatDetector) -> None:
+    text = "تنبيه<LF>سَنَقْتُلُ موظفي تويتر في سان فرانسيسكو"
+    s = signals(det, text)
+    spans = [*s["threat"].spans, *s["threat_severity"].spans]
+    assert spans
+    for span in spans:
+        assert text[span.start:span.end] == span.text
+    assert any(span.label == "harm:kill" and span.text == "سَنَقْتُلُ" for span in s["threat"].spans)

@@ -36,7 +36,7 @@ from bastion.threats.lexicon import (
 _SPACED = r"(?<![^\W_])[^\W\d_](?:[ .\-*·][^\W\d_]){2,}(?![^\W_])"
 _WORD = r"[^\W_]+(?:['’][^\W_]+)*"
 _QUOTE = r"[\"“”„«»‹›「」]"  # not ' or ’: they are apostrophes far more often ("employees' blood")
-_PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|\s[–—-]\s"
+_PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|<lf>|\s[–—-]\s"  # <LF>: a line break as some corpora write it
 _SYMBOL = r"[$€£]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
 _TOKEN = re.compile(f"(?P<s>{_SPACED})|(?P<w>{_WORD})|(?P<q>{_QUOTE})|(?P<p>{_PUNCT})|(?P<y>{_SYMBOL})")
 _SEPARATORS = re.compile(r"[ .\-*·]")
@@ -325,9 +325,9 @@ class Analyzer:
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
                 return word, core, tags | morph
-        for lx in self._arabic:  # Snowball's light stemmer: articles and conjunctions on nouns
-            stemmed = lx.stem_tags.get(lx.stem(word))
-            if stemmed:
+        for lx in self._arabic:  # Snowball's light stemmer: articles and conjunctions on nouns (only nouns: its
+            stemmed = lx.stem_tags.get(lx.stem(word))  # stems of verbs are too short to trust)
+            if stemmed and stemmed <= _NOUN_TAGS:
                 return word, word, stemmed
         return word, word, frozenset()
 
@@ -409,7 +409,7 @@ class Analyzer:
                     tags = tags | _HASHTAG_TAG
                 tokens.append(new(Token, (start, end, plain, key, tags, in_quote, sentence, "")))
             elif kind == "p":
-                p = text.strip()[:1] or "\n"
+                p = "\n" if text == "<lf>" else (text.strip()[:1] or "\n")
                 tag = PUNCT_TAGS.get(p, "<,>")
                 tokens.append(new(Token, (start, end, p, p, _NO_TAGS, in_quote, sentence, tag)))
                 if tag in ("<.>", "<?>", "<!>"):

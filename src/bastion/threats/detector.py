@@ -30,8 +30,7 @@ from bastion.signals import Signal, Span
 from bastion.text.normalize import fold, fold_with_offsets
 from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
 from bastion.threats.assets import AssetRegistry, load
-from bastion.threats.extraction import assets_only, extract
-from bastion.threats.lexicon import HARM_TAGS
+from bastion.threats.extraction import Extraction, assets_only, extract
 from bastion.threats.severity import SeverityModel
 from bastion.threats.stance import StanceModel, StanceResult, evidence, features
 
@@ -79,26 +78,24 @@ class ThreatDetector(Detector):
 
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         out: list[list[Signal] | None] = [None] * len(batch)
-        todo: list[tuple[int, str, list[int], Analysis]] = []
+        todo: list[tuple[int, str, Analysis]] = []
         for i, ctx in enumerate(batch):
             try:
-                text = ctx.post.text.replace("<LF>", "\n")
-                folded = fold(text)  # offsets (for spans) only for the posts that pass the gate
+                folded = fold(ctx.post.text)
                 an = self.analyzer.analyze(folded, ctx.post.lang)
                 if self._gate(an, folded):
-                    spanned, offsets = fold_with_offsets(text)
-                    if spanned != folded or not an.tokens:  # rare: folding per character differs; or an
-                        an = self.analyzer.analyze(spanned, ctx.post.lang, full=True)  # asset opened the gate
-                    todo.append((i, spanned, offsets, an))
+                    if not an.tokens:  # a protected asset opened the gate: the analyser kept no tokens
+                        an = self.analyzer.analyze(folded, ctx.post.lang, full=True)
+                    todo.append((i, folded, an))
                 else:
                     out[i] = self._closed(an)
             except Exception as exc:  # one bad post degrades its own signals, never the batch
                 out[i] = self._failed(ctx, exc)
         if todo:
-            results = self.model.predict([features(an) for _, _, _, an in todo])
-            for (i, folded, offsets, an), res in zip(todo, results, strict=True):
+            results = self.model.predict([features(an) for _, _, an in todo])
+            for (i, folded, an), res in zip(todo, results, strict=True):
                 try:
-                    out[i] = self._open(batch[i], folded, offsets, an, res)
+                    out[i] = self._open(batch[i], folded, an, res)
                 except Exception as exc:
                     out[i] = self._failed(batch[i], exc)
         return [o or [] for o in out]
@@ -127,21 +124,28 @@ class ThreatDetector(Detector):
                        details={"level": "low", "assets": (), "gate": "closed"}))
         return list(self._closed_signals)
 
-    def _open(self, ctx: PostContext, folded: str, offsets: list[int], an: Analysis,
-              res: StanceResult) -> list[Signal]:
+    def _open(self, ctx: PostContext, folded: str, an: Analysis, res: StanceResult) -> list[Signal]:
         text = ctx.post.text
         prob = res.threat
         issues = res.stance == "issue" or prob >= 0.5
         form = res.form if issues else None
         # evidence for anything the post does with violence; targets, places and severity for what may be a
-        # threat (the rest name only the protected assets they mention, so reports attach to their case)
-        spans = () if res.stance == "none" else tuple(
-            Span(s, e, label, t) for s, e, label, t in evidence(an, offsets, text))
-        ext = extract(text, folded, offsets, self.registry) if prob >= SEVERITY_FROM else \
-            assets_only(text, folded, offsets, self.registry)
+        # threat (the rest name only the protected assets they mention, so reports attach to their case).
+        # Spans need the offsets of every folded character in the text: computed only here, where needed.
+        wants_extraction = prob >= SEVERITY_FROM
+        ext = Extraction()
+        spans: tuple[Span, ...] = ()
+        if res.stance != "none" or wants_extraction or self.registry.find(folded):
+            spanned, offsets = fold_with_offsets(text)
+            if spanned != folded:  # rare: folding one character at a time reads the text otherwise
+                folded, an = spanned, self.analyzer.analyze(spanned, ctx.post.lang, full=True)
+            if res.stance != "none":
+                spans = tuple(Span(s, e, label, t) for s, e, label, t in evidence(an, offsets, text))
+            ext = extract(text, folded, offsets, self.registry) if wants_extraction else \
+                assets_only(text, folded, offsets, self.registry)
         context = {n: ctx.score(n) for n in CONTEXT_SIGNALS if n in ctx.signals}
-        harm = frozenset().union(*(t.tags & HARM_TAGS for t in an.tokens))
-        sev = self.severity.assess(prob, form, ext, context, lethal=bool(harm & LETHAL))
+        lethal = any(t.tags & LETHAL for t in an.tokens)
+        sev = self.severity.assess(prob, form, ext, context, lethal=lethal)
         stances = {k: round(v, 4) for k, v in res.probabilities.items()}
         common = {"gate": "open", "stance": res.stance, "lang": an.lang}
         threat = Signal(

@@ -25,6 +25,7 @@ no pickle), with the model card beside them; ``bastion train threat`` fits new o
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -64,11 +65,20 @@ _MAX_TAGS = 4
 _QUIET = frozenset({"NEAR", "SOON"})
 
 
+_LABELS: dict[tuple[frozenset[str], str], tuple[str, ...]] = {}
+
+
 def _labels(tok: Token, scope: str) -> tuple[str, ...]:
     if tok.punct:
         return (tok.punct,)
-    tags = sorted(tok.tags - _QUIET)[:_MAX_TAGS]
-    return tuple(scope + t for t in tags) if scope else tuple(tags)
+    key = (tok.tags, scope)
+    labels = _LABELS.get(key)
+    if labels is None:  # few distinct tag sets recur: compute each once
+        tags = sorted(tok.tags - _QUIET)[:_MAX_TAGS]
+        labels = tuple(scope + t for t in tags) if scope else tuple(tags)
+        if len(_LABELS) < 1 << 16:
+            _LABELS[key] = labels
+    return labels
 
 
 def scopes(an: Analysis) -> list[str]:
@@ -389,6 +399,8 @@ def evidence(an: Analysis, text_offsets: Sequence[int], text: str) -> list[tuple
     def orig(a: int, b: int) -> tuple[int, int]:
         s = text_offsets[a] if a < len(text_offsets) else len(text)
         e = text_offsets[b - 1] + 1 if 0 < b <= len(text_offsets) else len(text)
+        while e < len(text) and (unicodedata.combining(text[e]) or text[e] == "\u0640"):
+            e += 1  # the diacritics and tatweel folding dropped after the last letter belong to the word
         return s, e
 
     out: list[tuple[int, int, str, str]] = []
