@@ -27,13 +27,13 @@ from bastion.threats.extraction import Extraction
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     # form of the threat (from the stance model's form head)
-    "form_direct": 0.55,
-    "form_conditional": 0.5,
-    "form_veiled": 0.5,
-    "form_incitement": 0.55,
-    "form_second_person": 0.45,
-    "form_normative": 0.4,
-    "form_death_wish": 0.3,
+    "form_direct": 0.4,
+    "form_conditional": 0.35,
+    "form_veiled": 0.35,
+    "form_incitement": 0.4,
+    "form_second_person": 0.3,
+    "form_normative": 0.3,
+    "form_death_wish": 0.2,
     # what is threatened
     "lethal": 0.2,          # killing, bombing, burning, a weapon - not a slap
     # specificity

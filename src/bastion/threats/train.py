@@ -144,7 +144,7 @@ def featurize(records: Iterable[Labelled], analyzer: Analyzer | None = None
 
 
 def fit(records: Sequence[Labelled], feats: Sequence[Mapping[str, float]], *, C: float = 0.5,
-        min_count: int = 2, negative_weight: float = 0.5, prune: float = 0.05,
+        min_count: int = 2, negative_weight: float = 1.0, prune: float = 0.05,
         meta: Mapping[str, Any] | None = None, progress: Callable[[str], None] | None = None) -> StanceModel:
     """Fit both heads. ``C`` is the inverse L2 strength; features seen in fewer than ``min_count`` posts are
     dropped; real negatives are weighted by ``negative_weight`` (the suite's posts by 1). Afterwards features
