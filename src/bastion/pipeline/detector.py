@@ -24,11 +24,13 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from bastion.errors import ConfigError
 from bastion.records import Account, Edge, EnforcementEvent, Post, Report
 from bastion.signals import Signal
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -37,16 +39,29 @@ class PostContext:
 
     ``replay`` is true when the post was already stored by an earlier run and is being scored again (a
     rescan): stateful detectors should score it without counting it a second time.
+
+    :meth:`view` shares work on the text between detectors: the folded text, the text with its offsets, the
+    normalised text are each computed once per post, by whichever detector asks first.
     """
 
     post: Post
     author: Account | None = None
     signals: dict[str, Signal] = field(default_factory=dict)
     replay: bool = False
+    views: dict[Callable[[str], Any], Any] = field(default_factory=dict, repr=False)
 
     def score(self, name: str, default: float = 0.0) -> float:
         sig = self.signals.get(name)
         return sig.value if sig is not None and sig.ok else default
+
+    def view(self, derive: Callable[[str], T]) -> T:
+        """``derive(post.text)``, computed once for this post and shared by every detector that asks for the
+        same function (e.g. :func:`bastion.text.normalize.fold_with_offsets`)."""
+        try:
+            return cast(T, self.views[derive])
+        except KeyError:
+            value = self.views[derive] = derive(self.post.text)
+            return value
 
 
 class Detector(ABC):

@@ -110,9 +110,10 @@ class Lexicon:
             raise ConfigError(f"{p}: lexicon must be a mapping")
         return cls(data, str(p))
 
-    def match(self, text: str) -> list[Hit]:
-        """Every entry found in ``text``, with spans in ``text``; overlapping hits of the same entry once."""
-        folded, offsets = fold_with_offsets(text)
+    def match(self, text: str, folded_text: tuple[str, list[int]] | None = None) -> list[Hit]:
+        """Every entry found in ``text``, with spans in ``text``; overlapping hits of the same entry once.
+        ``folded_text``: ``fold_with_offsets(text)`` when the caller has it already."""
+        folded, offsets = folded_text if folded_text is not None else fold_with_offsets(text)
         # hyphens and underscores read as spaces, so "al-naba", "al naba" and "al_naba" all match
         work = folded.translate(_SEPARATORS)
         hits: list[Hit] = []

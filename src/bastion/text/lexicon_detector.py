@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from bastion.pipeline.detector import Detector, PostContext
 from bastion.signals import Signal, Span
 from bastion.text.lexicon import Lexicon
+from bastion.text.normalize import fold_with_offsets
 
 __all__ = ["LexiconDetector"]
 
@@ -34,7 +35,7 @@ class LexiconDetector(Detector):
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         out: list[list[Signal]] = []
         for ctx in batch:
-            hits = self.lexicon.match(ctx.post.text)
+            hits = self.lexicon.match(ctx.post.text, ctx.view(fold_with_offsets))
             if not hits:
                 out.append([Signal("lexicon", 0.0, self.name, self.version)])
                 continue

@@ -83,7 +83,7 @@ class PropagandaDetector(Detector):
             return []
         model = self.model
         texts = [ctx.post.text for ctx in batch]
-        norms = [normalize(t) for t in texts]
+        norms = [ctx.view(normalize) for ctx in batch]
         prop, rep = model.score_normalized(norms)
         langs: list[str | None] = [ctx.post.lang for ctx in batch]
         if self.language:

@@ -81,7 +81,7 @@ class ThreatDetector(Detector):
         todo: list[tuple[int, str, Analysis]] = []
         for i, ctx in enumerate(batch):
             try:
-                folded = fold(ctx.post.text)
+                folded = ctx.view(fold)
                 an = self.analyzer.analyze(folded, ctx.post.lang)
                 if self._gate(an, folded):
                     if not an.tokens:  # a protected asset opened the gate: the analyser kept no tokens
@@ -136,7 +136,7 @@ class ThreatDetector(Detector):
         ext = Extraction()
         spans: tuple[Span, ...] = ()
         if res.stance != "none" or wants_extraction or self.registry.find(folded):
-            spanned, offsets = fold_with_offsets(text)
+            spanned, offsets = ctx.view(fold_with_offsets)
             if spanned != folded:  # rare: folding one character at a time reads the text otherwise
                 folded, an = spanned, self.analyzer.analyze(spanned, ctx.post.lang, full=True)
             if res.stance != "none":
