@@ -34,7 +34,7 @@ SinkFactory = Callable[..., ActionSink]
 
 #: Sinks that ship with Bastion, by stable name ("module:attribute"); built with ``engine=`` and options.
 BUILTIN_SINKS: dict[str, str] = {
-    "security": "bastion.threats.cases:SecuritySink",
+    "security": "bastion.threats.sink:SecuritySink",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from bastion.audit.log import canonical
+from bastion.canonical import canonical
 from bastion.store.schema import audit_log, decisions
 
 #: Decision columns covered by the content hash (everything but the hash itself and the audit link).

@@ -24,15 +24,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select, update
 
+from bastion.audit.decisions import verify_decisions
+from bastion.canonical import canonical
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.schema import audit_head, audit_log
 
 GENESIS = "0" * 64
-
-
-def canonical(obj: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, UTF-8; datetimes as ISO 8601."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def entry_hash(prev_hash: str, seq: int, ts: str, actor: str, event: str, subject: str | None,
@@ -163,22 +160,31 @@ def verify(engine: Engine) -> VerifyResult:
     head = (int(row[0]), str(row[1])) if row else None
     result = verify_chain((e.to_json() for e in entries(engine)), head)
     if result.ok:
-        from bastion.audit.decisions import verify_decisions
-
         result.problems.extend(verify_decisions(engine))
     return result
 
 
-def export(engine: Engine, path: Path) -> int:
-    """Write the log as JSON Lines, ending with a ``{"head": ...}`` line; returns the number of entries."""
-    n = 0
+def export_lines(engine: Engine, *, after: int = 0) -> Iterator[bytes]:
+    """The log as canonical JSON lines (entries after ``after``), ending with a ``{"head": ...}`` line. The head
+    is read first and no entry past it is written, so an entry appended meanwhile cannot make the file
+    inconsistent."""
     with engine.connect() as conn:
         row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    last = int(row[0]) if row else 0
+    for e in entries(engine, after=after):
+        if e.seq > last:
+            break
+        yield canonical(e.to_json()) + b"\n"
+    yield canonical({"head": {"seq": row[0], "hash": row[1]} if row else None}) + b"\n"
+
+
+def export(engine: Engine, path: Path) -> int:
+    """Write the log as JSON Lines (:func:`export_lines`); returns the number of entries."""
+    n = -1  # the head line is not an entry
     with path.open("wb") as fh:
-        for e in entries(engine):
-            fh.write(canonical(e.to_json()) + b"\n")
+        for line in export_lines(engine):
+            fh.write(line)
             n += 1
-        fh.write(canonical({"head": {"seq": row[0], "hash": row[1]} if row else None}) + b"\n")
     return n
 
 
@@ -222,4 +228,4 @@ def verify_file(path: Path) -> VerifyResult:
     return result
 
 
-__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "canonical", "export", "verify", "verify_file"]
+__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "export", "export_lines", "verify", "verify_file"]

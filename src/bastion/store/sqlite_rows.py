@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bastion.audit.log import canonical
+from bastion.canonical import canonical
 from bastion.policy.model import Decision
 from bastion.records import Media, Post
 from bastion.store.driver import utc_text

@@ -29,18 +29,13 @@ from bastion.threats.lexicon import (
     Lexicon,
     load_lexicons,
 )
+from bastion.threats.words import SPACED, SYMBOL, WORD, WORDS, norm
 
 # --- tokens ---------------------------------------------------------------------------------------------------
-# spaced-out letters ("k i l l", "s.h.o.t", "f-a-c-k-e-l-t"), then words (letters and digits, inner apostrophes),
-# quotation marks, clause punctuation, and single symbols (emoji, currency signs).
-_SPACED = r"(?<![^\W_])[^\W\d_](?:[ .\-*·][^\W\d_]){2,}(?![^\W_])"
-_WORD = r"[^\W_]+(?:['’][^\W_]+)*"
+# words (threats/words.py), quotation marks, clause punctuation
 _QUOTE = r"[\"“”„«»‹›「」]"  # not ' or ’: they are apostrophes far more often ("employees' blood")
 _PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|<lf>|\s[–—-]\s"  # <LF>: a line break as some corpora write it
-_SYMBOL = r"[$€£]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
-_TOKEN = re.compile(f"(?P<s>{_SPACED})|(?P<w>{_WORD})|(?P<q>{_QUOTE})|(?P<p>{_PUNCT})|(?P<y>{_SYMBOL})")
-_SEPARATORS = re.compile(r"[ .\-*·]")
-_WORDS_ONLY = re.compile(f"{_SPACED}|{_WORD}|{_SYMBOL}")
+_TOKEN = re.compile(f"(?P<s>{SPACED})|(?P<w>{WORD})|(?P<q>{_QUOTE})|(?P<p>{_PUNCT})|(?P<y>{SYMBOL})")
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
 _LATIN = re.compile(r"[a-z\u00df-\u00ff]")
@@ -58,18 +53,6 @@ _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG"}
 _HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 _HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
-
-
-def split_words(text: str) -> list[str]:
-    """The words of a phrase as the analyser splits them (used to compile the lexicons' phrases)."""
-    return [_norm(m.group(0)) for m in _WORDS_ONLY.finditer(text)]
-
-
-def _norm(word: str) -> str:
-    word = word.replace("’", "'")
-    if len(word) > 2 and _SEPARATORS.search(word) and _SEPARATORS.sub("", word).isalpha():
-        return _SEPARATORS.sub("", word)  # spaced-out letters
-    return word
 
 
 class Token(NamedTuple):
@@ -277,7 +260,7 @@ class Analyzer:
     def _word_uncached(self, lang: str, word: str) -> tuple[str, str, frozenset[str]]:
         """(plain spelling, stem key, tags) of one word as the text has it, in one language. Phrases match the
         plain spelling (spelling games undone), separable verbs the stem."""
-        word = _norm(word)
+        word = norm(word)
         if self._any is not None and (t := self._any.form_tags.get(word)):
             return word, word, t
         if lang == "ar" or (_ARABIC.search(word) and not _LATIN.search(word)):
@@ -340,7 +323,7 @@ class Analyzer:
         keeps them): nothing after the gate reads them, and most posts stop there."""
         light = _HANDLE_OR_URL.sub(" ", folded) if ("@" in folded or "http" in folded or "www." in folded) \
             else folded
-        words = _WORDS_ONLY.findall(light)
+        words = WORDS.findall(light)
         arabic = lang == "ar" or (lang is None and _ARABIC.search(folded) is not None)
         latin_words = [w for w in words if w.isascii()] if arabic else words
         latin = (self.latin_language(latin_words, lang) if latin_words else None) or (

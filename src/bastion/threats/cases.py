@@ -449,14 +449,4 @@ def _case(row: Any, items: Iterable[Any]) -> Case:
     )
 
 
-def __getattr__(name: str) -> Any:
-    """``bastion.threats.cases:SecuritySink`` is the sink's registered name (``actions/base.py``); it lives in
-    :mod:`bastion.threats.sink`, imported lazily to avoid an import cycle."""
-    if name == "SecuritySink":
-        from bastion.threats.sink import SecuritySink
-
-        return SecuritySink
-    raise AttributeError(name)
-
-
 __all__ = ["QUEUE", "Case", "CaseItem", "CaseStore", "shingles", "threat_custody"]

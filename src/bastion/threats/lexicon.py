@@ -23,6 +23,7 @@ import yaml
 
 from bastion.errors import ConfigError
 from bastion.text.normalize import fold
+from bastion.threats.words import split_words
 
 #: Every tag a lexicon may use (the README beside the lexicons explains them).
 TAGS: frozenset[str] = frozenset({
@@ -113,9 +114,7 @@ def _tagged(section: Any, where: str) -> Mapping[str, Any]:
 
 
 def _tokens(phrase: str) -> list[str]:
-    from bastion.threats.analysis import split_words  # the analyser's own tokeniser, so phrases match as text does
-
-    return split_words(phrase)
+    return split_words(phrase)  # the analyser's own word splitting, so phrases match as the text does
 
 
 def compile_lexicon(data: Mapping[str, Any], source: str) -> Lexicon:

@@ -53,18 +53,7 @@ def audit_export(request: Request, after: int = Query(0, ge=0),
                  principal: Principal = Depends(require(Role.ADMIN))) -> StreamingResponse:
     state = app_state(request)
     _audit_event(request, principal, "audit.export", {"after": after})
-    from sqlalchemy import select
-
-    from bastion.store.schema import audit_head
-
-    def lines() -> Iterator[bytes]:
-        for e in audit.entries(state.engine, after=after):
-            yield audit.canonical(e.to_json()) + b"\n"
-        with state.engine.connect() as conn:
-            row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-        yield audit.canonical({"head": {"seq": row[0], "hash": row[1]} if row else None}) + b"\n"
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson",
+    return StreamingResponse(audit.export_lines(state.engine, after=after), media_type="application/x-ndjson",
                              headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
 
 
