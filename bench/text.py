@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--md", type=Path)
     args = ap.parse_args()
 
-    from bastion.pipeline.detector import PostContext
+    from bastion.detector import PostContext
     from bastion.records import AccountId, Post, PostId
     from bastion.text.corpus import load_corpus
     from bastion.text.lang import detect_languages

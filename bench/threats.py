@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    from bastion.pipeline.detector import PostContext
+    from bastion.detector import PostContext
     from bastion.records import AccountId, Post, PostId
     from bastion.threats.detector import ThreatDetector
     from bastion.threats.train import records

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     detector_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: re-propagate the account network every N batches (1: after each; a server with small verdict batches
+    #: sets more)
+    network_refresh_batches: int = 1
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -57,9 +60,4 @@ class Settings:
         if not isinstance(rules, list | tuple) or not all(isinstance(r, str) for r in rules):
             raise ConfigError("live_rules must be a list of rule ids (BASTION_LIVE_RULES: comma-separated)")
         values["live_rules"] = tuple(r.strip() for r in rules if r.strip())
-        settings = cls(**values)
-        if settings.assets:
-            opts = {**settings.detector_options}
-            opts["threat"] = {**opts.get("threat", {}), "assets_path": settings.assets}
-            settings = replace(settings, detector_options=opts)
-        return settings
+        return cls(**values)

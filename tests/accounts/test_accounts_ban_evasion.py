@@ -7,7 +7,8 @@ from bastion.accounts.ban_evasion import BanEvasionDetector
 from bastion.accounts.evasion_index import FingerprintIndex
 from bastion.accounts.fingerprint import Derived, Fingerprint
 from bastion.accounts.synthetic import Population
-from bastion.pipeline.detector import PostContext, build
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.records import (
     Account,
     AccountId,

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from bastion.accounts.ban_evasion import BanEvasionDetector
 from bastion.accounts.detector import AccountRiskDetector
-from bastion.pipeline.detector import PostContext
+from bastion.detector import PostContext
 from bastion.records import Account, AccountId, EnforcementEvent, EnforcementKind, Post, PostId, TargetKind
 from bastion.signals import Signal
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bastion.accounts.detector import AccountRiskDetector, post_edges
-from bastion.pipeline.detector import PostContext, build
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.records import (
     Account,
     AccountId,

@@ -10,8 +10,8 @@ from bastion.accounts.evaluation import run
 from bastion.accounts.evaluation.data import load_corpus
 from bastion.accounts.evaluation.risk_eval import assign_folds, threshold_at
 from bastion.accounts.evaluation.scores import make_source
+from bastion.detector import Detector, PostContext
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import Detector, PostContext
 from bastion.signals import Signal
 
 # Schematic rows: positives carry organisation/slogan tokens only; negatives are everyday chatter.
@@ -110,7 +110,7 @@ class StandIn(Detector):
 
 
 def test_detector_signal_source(files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from bastion.pipeline import detector as registry
+    from bastion import catalogue as registry
 
     monkeypatch.setitem(registry._REGISTRY, "standin_prop", StandIn)  # removed again after the test
     corpus = load_corpus(files[0])

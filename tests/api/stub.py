@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bastion.pipeline import detector as registry
-from bastion.pipeline.detector import Detector, PostContext
+from bastion import catalogue as registry
+from bastion.detector import Detector, PostContext
 from bastion.records import Account
 from bastion.signals import Signal, Span
 

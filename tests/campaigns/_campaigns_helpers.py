@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from bastion.campaigns.detector import CampaignDetector
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
 from bastion.records import Account, AccountId, Post, PostId
 from bastion.signals import Signal
 

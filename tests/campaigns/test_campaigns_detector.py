@@ -12,8 +12,9 @@ from _campaigns_helpers import MARKER, T0, StandInPropaganda, author, barrage, o
 from bastion.campaigns.clock import ManualClock, epoch
 from bastion.campaigns.detector import CampaignDetector
 from bastion.campaigns.trends import ALLOW, SUPPRESS, TrendCandidate
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import PostContext, build
 from bastion.records import Account, AccountId, EnforcementEvent, EnforcementKind, TargetKind
 from bastion.signals import Signal
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 PURE = ["bastion.records", "bastion.signals", "bastion.policy.engine", "bastion.policy.loader",
-        "bastion.pipeline.detector", "bastion.pipeline.runtime", "bastion.ingest"]
+        "bastion.detector", "bastion.pipeline.runtime", "bastion.ingest"]
 CORE = [*PURE, "bastion.text", "bastion.media", "bastion.accounts", "bastion.campaigns", "bastion.threats",
         "bastion.store.writer", "bastion.audit.log"]
 

@@ -11,9 +11,9 @@ from typing import ClassVar
 import orjson
 from sqlalchemy import Engine, func, select
 
-from bastion.pipeline import detector as registry
+from bastion import catalogue as registry
+from bastion.detector import Detector, PostContext
 from bastion.pipeline.batch import Batch
-from bastion.pipeline.detector import Detector, PostContext
 from bastion.pipeline.runtime import Pipeline, ScanStats
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy

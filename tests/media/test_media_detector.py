@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.media.banks.bankset import BankSet
 from bastion.media.banks.model import BankConfig, BankEntry, EntryLabels, EntryStatus, Opinion
 from bastion.media.detector import MediaMatchDetector
 from bastion.media.formats import write_bank
 from bastion.media.hashing import hash_file
-from bastion.pipeline.detector import PostContext, build
 from bastion.records import Account, AccountId, Media, MediaId, Post, PostId
 
 from .conftest import benign_array, encode

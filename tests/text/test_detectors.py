@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from bastion.pipeline.detector import PostContext, build
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.records import AccountId, Post, PostId
 from bastion.text.model import default_model_path
 from bastion.text.propaganda import reporting_cues

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import PostContext, build
 from bastion.records import AccountId, Post, PostId
 from bastion.text.lexicon import Lexicon
 

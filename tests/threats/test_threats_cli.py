@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bastion.cli.main import app
-from bastion.pipeline.detector import PostContext
+from bastion.detector import PostContext
 from bastion.records import AccountId, Post, PostId
 from bastion.store.db import open_engine
 from bastion.threats.detector import ThreatDetector

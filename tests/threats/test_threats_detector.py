@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import PostContext, build
 from bastion.records import AccountId, Post, PostId
 from bastion.signals import Signal
 from bastion.text.normalize import fold

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.pipeline.detector import PostContext
+from bastion.detector import PostContext
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Subject

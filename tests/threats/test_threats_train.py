@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bastion.cli.main import app
-from bastion.pipeline.detector import PostContext
+from bastion.detector import PostContext
 from bastion.records import AccountId, Post, PostId
 from bastion.threats import evaluate as ev
 from bastion.threats import train as tr

@@ -28,7 +28,7 @@ from bastion.accounts.features import reregistration_marker
 from bastion.accounts.fingerprint import Derived, Fingerprint, Match
 from bastion.accounts.normalize import link_key
 from bastion.accounts.state import pack, unpack
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
 from bastion.records import (
     Account,
     AccountId,

@@ -33,7 +33,7 @@ from bastion.accounts.network import InteractionGraph, badness, clusters_for_rev
 from bastion.accounts.normalize import hash64
 from bastion.accounts.risk import AccountRiskState, RiskModel, RiskWeights, StrikePolicy
 from bastion.accounts.state import pack, unpack
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
 from bastion.policy.loader import load_policy
 from bastion.records import (
     Account,
@@ -45,6 +45,7 @@ from bastion.records import (
     Report,
     TargetKind,
 )
+from bastion.settings import Settings
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,13 @@ class AccountRiskDetector(Detector):
     name = "account_risk"
     signals = (SIGNAL,)
     version = "1"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> AccountRiskDetector:
+        """Strikes follow the policy the pipeline enforces (its live rules), and the network re-propagates as
+        often as the run says (a server with small verdict batches less often than a scan)."""
+        defaults = {"live_rules": list(settings.live_rules), "refresh_every": settings.network_refresh_batches}
+        return cls(**{**defaults, **options})
 
     def __init__(self, *, policy: str | None = None, live_rules: Sequence[str] = (), half_life_days: float = 30.0,
                  network_weight: float = 0.6, seed_threshold: float = 0.9, emit_delta: float = 0.05,

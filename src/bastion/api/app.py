@@ -49,9 +49,7 @@ def create_app(settings: Settings | None = None, *, config: ApiConfig | None = N
 
         # verdict batches hold a post or two: re-propagate the account network every 32 of them (a fraction
         # of a second at load), not after each one; a suspension still re-propagates at once
-        opts = {**settings.detector_options}
-        opts["account_risk"] = {"refresh_every": API_NETWORK_REFRESH_BATCHES, **opts.get("account_risk", {})}
-        pipeline, detectors = build_pipeline(replace(settings, detector_options=opts))
+        pipeline, detectors = build_pipeline(replace(settings, network_refresh_batches=API_NETWORK_REFRESH_BATCHES))
     engine = pipeline.store.engine
     pipeline.clock = clock
     state = AppState(settings=settings, config=config, engine=engine, pipeline=pipeline,

@@ -28,8 +28,8 @@ from bastion.campaigns.clock import Clock, EventClock, epoch
 from bastion.campaigns.engine import CampaignConfig, CampaignEngine, PostInput
 from bastion.campaigns.heuristics import KnownHashtags, TextHeuristic, normalize_hashtag
 from bastion.campaigns.trends import TrendFilter
+from bastion.detector import Detector, PostContext
 from bastion.errors import ConfigError
-from bastion.pipeline.detector import Detector, PostContext
 from bastion.records import Account, EnforcementEvent, EnforcementKind, Report, TargetKind
 from bastion.records import Edge as EdgeRecord
 from bastion.signals import Signal

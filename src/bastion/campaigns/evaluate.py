@@ -35,8 +35,9 @@ from bastion.campaigns.heuristics import normalize_hashtag
 from bastion.campaigns.replay import ReplayItem, load_replay
 from bastion.campaigns.trends import SUPPRESS, TrendCandidate, TrendFilter
 from bastion.campaigns.truth import TruthBurst, TruthSpec, news_or_crisis, tag_class_counts, truth_bursts
+from bastion.catalogue import build, parse_names
+from bastion.detector import Detector, PostContext
 from bastion.errors import BastionError
-from bastion.pipeline.detector import Detector, PostContext, build, parse_names
 from bastion.records import AccountId, Post, PostId
 
 log = logging.getLogger(__name__)

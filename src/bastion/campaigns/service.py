@@ -15,8 +15,8 @@ from typing import Any
 from bastion.campaigns.clock import epoch, from_epoch
 from bastion.campaigns.detector import CampaignDetector
 from bastion.campaigns.trends import TrendCandidate, TrendFilter
+from bastion.detector import PostContext
 from bastion.errors import InputError, RecordError
-from bastion.pipeline.detector import PostContext
 from bastion.records import Account, Post
 
 

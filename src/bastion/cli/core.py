@@ -128,7 +128,7 @@ def policy_check(path: Annotated[Path, typer.Argument(help="Policy YAML to valid
         for problem in exc.problems:
             typer.echo(problem)
         raise typer.Exit(2) from None
-    from bastion.pipeline.detector import signal_owners
+    from bastion.catalogue import signal_owners
     from bastion.policy.lint import warnings
 
     for warning in warnings(pol, signal_owners()):

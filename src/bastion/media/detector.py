@@ -24,16 +24,17 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from bastion.detector import Detector, PostContext
 from bastion.media.banks.bankset import BankSet, MatchResult, Query
 from bastion.media.banks.flood import FloodEvent, FloodGuard
 from bastion.media.banks.model import EntryStatus, Match, entry_weight
 from bastion.media.decode import DecodeLimits, MediaError
 from bastion.media.hashing import MediaHashes, hash_file
-from bastion.pipeline.detector import Detector, PostContext
 from bastion.records import Account, Media
+from bastion.settings import Settings
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ class MediaMatchDetector(Detector):
     name: ClassVar[str] = "media"
     signals: ClassVar[tuple[str, ...]] = (SIGNAL,)
     version = "1"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> MediaMatchDetector:
+        """The hash banks live in the run's own database unless the options name another."""
+        from bastion.store.db import resolve_url
+
+        return cls(**{"db_url": resolve_url(settings.db_url), **options})
 
     def __init__(self, *, db_url: str | None = None, banks: Sequence[str] | None = None,
                  bank_files: Sequence[str] = (), bankset: BankSet | None = None,

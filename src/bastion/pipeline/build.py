@@ -8,15 +8,14 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from bastion.actions.base import available_sinks, build_sinks
+from bastion import catalogue
 from bastion.ingest import Item, read
-from bastion.pipeline import detector as registry
 from bastion.pipeline.runtime import Pipeline
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Decision
 from bastion.settings import Settings
-from bastion.store.db import open_engine, resolve_url
+from bastion.store.db import open_engine
 from bastion.store.writer import Store
 
 log = logging.getLogger(__name__)
@@ -46,14 +45,9 @@ def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None
     """The pipeline ``settings`` describe; ``bulk`` for a scan (see :func:`bastion.store.db.open_engine`)."""
     engine = open_engine(settings.db_url, bulk=bulk)
     policy = load_policy(settings.policy).promote(settings.live_rules)
-    names = registry.parse_names(settings.detectors)
-    options = {name: dict(opts) for name, opts in settings.detector_options.items()}
-    if "account_risk" in names and settings.live_rules:  # strikes follow the policy the pipeline enforces
-        options.setdefault("account_risk", {}).setdefault("live_rules", list(settings.live_rules))
-    if "media" in names:  # the media detector loads its hash banks from the same database
-        options.setdefault("media", {}).setdefault("db_url", resolve_url(settings.db_url))
-    detectors = registry.build(names, options)
-    sinks = build_sinks(available_sinks(), engine=engine) if names else []
+    names = catalogue.parse_names(settings.detectors)
+    detectors = catalogue.build(names, settings.detector_options, settings)
+    sinks = catalogue.build_sinks(list(catalogue.BUILTIN_SINKS), engine=engine) if names else []
     pipeline = Pipeline(engine=PolicyEngine(policy), detectors=detectors, store=Store(engine), sinks=sinks,
                         batch_size=settings.batch_size, on_decision=on_decision,
                         webhook=bool(settings.webhook_url))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
 from bastion.signals import Signal, Span
 from bastion.text.lexicon import Lexicon
 from bastion.text.normalize import fold_with_offsets

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
 from bastion.signals import Signal, Span
 from bastion.text.lang import detect_languages
 from bastion.text.model import TextModel

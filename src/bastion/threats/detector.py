@@ -25,7 +25,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from bastion.pipeline.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext
+from bastion.settings import Settings
 from bastion.signals import Signal, Span
 from bastion.text.normalize import fold, fold_with_offsets
 from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
@@ -63,6 +64,13 @@ class ThreatDetector(Detector):
         self.ungated = float(self.model.meta.get("ungated_issue", UNGATED))
         self.version = f"{VERSION}+{self.model.version}"
         self._closed_signals: tuple[Signal, ...] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> ThreatDetector:
+        """The run's protected-assets registry (``--assets``, ``BASTION_ASSETS``) unless the options name one."""
+        if settings.assets and "assets_path" not in options:
+            options = {**options, "assets_path": settings.assets}
+        return cls(**options)
 
     def get_params(self) -> Mapping[str, Any]:
         return {"assets_path": self.assets_path, "model": self.model_path,

@@ -63,7 +63,7 @@ def read_examples(path: Path, limit: int | None = None) -> list[Example]:
 def score_model(examples: Sequence[Example], model: str = "default", assets_path: str | None = None,
                 progress: Callable[[int], None] | None = None, batch: int = 512) -> list[float]:
     """The ``threat`` signal the detector gives each example, in batches as the pipeline runs it."""
-    from bastion.pipeline.detector import PostContext
+    from bastion.detector import PostContext
     from bastion.records import AccountId, Post, PostId
     from bastion.threats.detector import ThreatDetector
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, or_, select
 
-from bastion.pipeline.detector import PostContext
+from bastion.detector import PostContext
 from bastion.records import Account, Post
 from bastion.signals import Signal
 from bastion.text.normalize import fold

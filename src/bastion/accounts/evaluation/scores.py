@@ -23,7 +23,8 @@ from typing import Protocol
 import numpy as np
 
 from bastion.accounts.evaluation.data import EvalCorpus
-from bastion.pipeline.detector import PostContext, build
+from bastion.catalogue import build
+from bastion.detector import PostContext
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The detector interface and its registry.
+"""The detector interface.
 
 A detector is a configured instance with a stable, explicit ``name``. It takes a batch of items and returns,
 for each item, the signals it found. Three kinds of input reach detectors, each through its own method with
@@ -12,22 +12,21 @@ Stateful detectors also implement :meth:`Detector.snapshot` / :meth:`Detector.re
 the snapshot in the store between runs) and may report account-level signals through
 :meth:`Detector.account_signals`.
 
-Detectors run in registry order; a later detector sees the signals of earlier ones (``PostContext.signals``),
-so expensive detectors can cascade on cheap ones. A detector registers itself by name with
-:func:`register`, and :func:`build` instantiates the names a run asks for - adding a detector is one module,
-nothing in the core changes.
+Detectors run in order; a later detector sees the signals of earlier ones (``PostContext.signals``), so
+expensive detectors can cascade on cheap ones. This module is the bottom of the detection layer: the
+capabilities (text, media, threats, accounts, campaigns) implement it, and :mod:`bastion.catalogue` names the
+ones that ship.
 """
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, cast
 
-from bastion.errors import ConfigError
 from bastion.records import Account, Edge, EnforcementEvent, Post, Report
+from bastion.settings import Settings
 from bastion.signals import Signal
 
 T = TypeVar("T")
@@ -100,83 +99,9 @@ class Detector(ABC):
         """Constructor parameters, so a detector can be rebuilt on a worker."""
         return {}
 
-
-DetectorFactory = Callable[..., Detector]
-
-_REGISTRY: dict[str, DetectorFactory] = {}
-
-#: Detectors that ship with Bastion, imported on first use so that a run without them never imports their
-#: (sometimes heavy) dependencies. Maps the stable name to "module:attribute".
-BUILTIN: dict[str, str] = {
-    "lexicon": "bastion.text.lexicon_detector:LexiconDetector",
-    "propaganda": "bastion.text.propaganda:PropagandaDetector",
-    "threat": "bastion.threats.detector:ThreatDetector",
-    "media": "bastion.media.detector:MediaMatchDetector",
-    "account_risk": "bastion.accounts.detector:AccountRiskDetector",
-    "ban_evasion": "bastion.accounts.ban_evasion:BanEvasionDetector",
-    "campaign": "bastion.campaigns.detector:CampaignDetector",
-}
-
-#: Order in which ``--detectors all`` runs them: cheap text first, context-using detectors after.
-DEFAULT_ORDER: tuple[str, ...] = (
-    "lexicon", "propaganda", "media", "threat", "account_risk", "ban_evasion", "campaign",
-)
-
-
-def register(name: str, factory: DetectorFactory) -> None:
-    """Register a detector factory under an explicit, stable name."""
-    _REGISTRY[name] = factory
-
-
-def _resolve(name: str) -> DetectorFactory:
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    target = BUILTIN.get(name)
-    if target is None:
-        known = ", ".join(sorted({*BUILTIN, *_REGISTRY}))
-        raise ConfigError(f"unknown detector {name!r}; known detectors: {known}")
-    module, attr = target.split(":")
-    try:
-        factory: DetectorFactory = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"detector {name!r} is not available: {exc}") from exc
-    _REGISTRY[name] = factory
-    return factory
-
-
-def available() -> list[str]:
-    """Names of the detectors that can be built in this installation, in default order."""
-    names = []
-    for name in (*DEFAULT_ORDER, *sorted(set(_REGISTRY) - set(DEFAULT_ORDER))):
-        try:
-            _resolve(name)
-        except ConfigError:
-            continue
-        names.append(name)
-    return names
-
-
-def signal_owners() -> dict[str, str]:
-    """Which detector emits each signal, for every detector this installation can build."""
-    out: dict[str, str] = {}
-    for name in available():
-        factory = _resolve(name)
-        for sig in getattr(factory, "signals", ()):
-            out.setdefault(sig, name)
-    return out
-
-
-def parse_names(spec: str) -> list[str]:
-    """``all`` (every available detector), ``none``, or a comma-separated list of names."""
-    spec = spec.strip()
-    if spec in ("", "none"):
-        return []
-    if spec == "all":
-        return available()
-    return [n.strip() for n in spec.split(",") if n.strip()]
-
-
-def build(names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Detector]:
-    """Instantiate detectors by name, with per-detector keyword options."""
-    options = options or {}
-    return [_resolve(n)(**dict(options.get(n, {}))) for n in names]
+    @classmethod
+    def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> Detector:
+        """Build from the run's settings and this detector's options. A detector that needs something of the
+        run (its database, the policy's live rules, the protected-assets file) takes it here, so that whoever
+        builds a pipeline needs to know nothing about any one detector."""
+        return cls(**options)
