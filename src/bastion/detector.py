@@ -105,3 +105,8 @@ class Detector(ABC):
         run (its database, the policy's live rules, the protected-assets file) takes it here, so that whoever
         builds a pipeline needs to know nothing about any one detector."""
         return cls(**options)
+
+
+#: Builds detectors by name (:func:`bastion.catalogue.build`): what an evaluation is handed when it needs the
+#: shipped detectors, so that no capability imports the catalogue above it.
+DetectorBuilder = Callable[[Sequence[str]], list[Detector]]

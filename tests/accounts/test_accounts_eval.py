@@ -10,6 +10,7 @@ from bastion.accounts.evaluation import run
 from bastion.accounts.evaluation.data import load_corpus
 from bastion.accounts.evaluation.risk_eval import assign_folds, threshold_at
 from bastion.accounts.evaluation.scores import make_source
+from bastion.catalogue import build
 from bastion.detector import Detector, PostContext
 from bastion.errors import ConfigError
 from bastion.signals import Signal
@@ -114,7 +115,7 @@ def test_detector_signal_source(files: tuple[Path, Path], monkeypatch: pytest.Mo
 
     monkeypatch.setitem(registry._REGISTRY, "standin_prop", StandIn)  # removed again after the test
     corpus = load_corpus(files[0])
-    src = make_source("detectors:standin_prop")
+    src = make_source("detectors:standin_prop", build)
     scores = src.score(corpus, {}, "pro_isis")
     assert scores["p:supporter0:0"]["propaganda"].value == 0.97
     assert scores["n:0:0"]["propaganda"].value == 0.02

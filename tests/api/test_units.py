@@ -9,7 +9,7 @@ import pytest
 
 from bastion.api.batcher import Batcher
 from bastion.api.state import RateLimiter
-from bastion.pipeline.batch import Batch
+from bastion.batch import Batch
 from bastion.policy.model import Decision, Subject
 from bastion.records import Account, AccountId, Post, PostId
 from bastion.review.context import Segment, highlight

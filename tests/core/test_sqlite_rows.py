@@ -54,7 +54,7 @@ def test_hot_path_rows_read_back_like_sqlalchemy_rows(sqlite_url: str) -> None:
 
 
 def test_decisions_written_on_the_hot_path_verify(engine: Engine) -> None:
-    from bastion.pipeline.batch import Batch
+    from bastion.batch import Batch
     from bastion.store.writer import Store
 
     batch = Batch()

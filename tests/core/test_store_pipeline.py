@@ -12,8 +12,8 @@ import orjson
 from sqlalchemy import Engine, func, select
 
 from bastion import catalogue as registry
+from bastion.batch import Batch
 from bastion.detector import Detector, PostContext
-from bastion.pipeline.batch import Batch
 from bastion.pipeline.runtime import Pipeline, ScanStats
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy

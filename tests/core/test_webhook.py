@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import Engine, select
 
-from bastion.actions.webhook import WebhookDeliverer, enqueue, verify_signature
+from bastion.actions.webhook import WebhookDeliverer, verify_signature
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Subject
 from bastion.signals import Signal
+from bastion.store.outbox import enqueue
 from bastion.store.schema import webhook_outbox
 
 NOW = datetime(2015, 2, 1, tzinfo=UTC)

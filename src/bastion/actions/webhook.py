@@ -18,16 +18,13 @@ import hmac
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import orjson
-from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select, update
 
-from bastion.policy.model import Decision
 from bastion.store.schema import webhook_outbox
 
 log = logging.getLogger(__name__)
@@ -49,16 +46,6 @@ def verify_signature(secret: str, body: bytes, header: str, *, tolerance_s: int 
     if abs((now or time.time()) - ts) > tolerance_s:
         return False
     return hmac.compare_digest(sign(secret, body, ts), header)
-
-
-def enqueue(conn: Connection, decisions: Iterable[Decision], now: datetime) -> int:
-    rows = [{"decision_id": d.id, "payload": orjson.dumps(d.to_json()).decode(), "state": "pending",
-             "attempts": 0, "created_at": now, "next_attempt_at": now} for d in decisions if d.actions]
-    if not rows:
-        return 0
-    ins = postgresql.insert(webhook_outbox) if conn.dialect.name == "postgresql" else sqlite.insert(webhook_outbox)
-    conn.execute(ins.on_conflict_do_nothing(index_elements=["decision_id"]), rows)
-    return len(rows)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from bastion.pipeline.batch import Batch
+from bastion.batch import Batch
 from bastion.policy.model import Decision
 
 log = logging.getLogger(__name__)

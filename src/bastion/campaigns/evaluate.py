@@ -35,9 +35,8 @@ from bastion.campaigns.heuristics import normalize_hashtag
 from bastion.campaigns.replay import ReplayItem, load_replay
 from bastion.campaigns.trends import SUPPRESS, TrendCandidate, TrendFilter
 from bastion.campaigns.truth import TruthBurst, TruthSpec, news_or_crisis, tag_class_counts, truth_bursts
-from bastion.catalogue import build, parse_names
-from bastion.detector import Detector, PostContext
-from bastion.errors import BastionError
+from bastion.detector import Detector, DetectorBuilder, PostContext
+from bastion.errors import BastionError, ConfigError
 from bastion.records import AccountId, Post, PostId
 
 log = logging.getLogger(__name__)
@@ -45,9 +44,16 @@ log = logging.getLogger(__name__)
 DETECT_WITHIN_S = 600.0
 
 
-def build_upstream(spec: str) -> tuple[list[Detector], dict[str, str]]:
-    """Upstream detectors by name; ``auto`` means ``propaganda`` if it can be built, else none."""
-    names = ["propaganda"] if spec == "auto" else parse_names(spec)
+def build_upstream(spec: str, build: DetectorBuilder | None) -> tuple[list[Detector], dict[str, str]]:
+    """Upstream detectors by name (comma-separated, or ``none``); ``auto`` means ``propaganda`` if ``build`` can
+    build it, else none."""
+    names = ["propaganda"] if spec == "auto" else [n.strip() for n in spec.split(",") if n.strip() not in ("", "none")]
+    if not names:
+        return [], {}
+    if build is None:
+        if spec == "auto":
+            return [], {"propaganda": "no detector builder given"}
+        raise ConfigError(f"upstream detectors {names} need a detector builder")
     built: list[Detector] = []
     missing: dict[str, str] = {}
     probe = [PostContext(Post(id=PostId("probe"), account_id=AccountId("probe"), text="probe"))]
@@ -104,16 +110,16 @@ class _Recorder:
         return [(pid, cls) for t, pid, cls in self.recent.get(tag, ()) if t > horizon]
 
 
-def evaluate(path: str, *, upstream: str = "auto", tick_s: float = 300.0, trend_min_posts: int = 5,
-             detector_options: Mapping[str, Any] | None = None, truth: TruthSpec | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def evaluate(path: str, *, upstream: str = "auto", build: DetectorBuilder | None = None, tick_s: float = 300.0,
+             trend_min_posts: int = 5, detector_options: Mapping[str, Any] | None = None,
+             truth: TruthSpec | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     truth = truth or TruthSpec()
     items, replay_info = load_replay(path)
     counts = tag_class_counts(items)
     news = news_or_crisis(counts, truth)
     bursts = truth_bursts(items, truth)
-    upstream_dets, missing = build_upstream(upstream)
+    upstream_dets, missing = build_upstream(upstream, build)
     detector = CampaignDetector(**dict(detector_options or {}))
     engine = detector.engine
     tfilter = detector.trend_filter()

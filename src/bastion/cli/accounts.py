@@ -32,6 +32,7 @@ def eval_accounts(
     false links) on a labelled corpus."""
     from rich.progress import Progress
 
+    from bastion import catalogue
     from bastion.accounts.evaluation import run
     from bastion.errors import InputError
 
@@ -47,7 +48,7 @@ def eval_accounts(
             progress.update(tasks[what], completed=done, total=total)
 
         report = run(data, families, source=post_signals, policy=str(policy) if policy else None,
-                     positive=positive, folds=folds, progress=step)
+                     positive=positive, folds=folds, progress=step, build=catalogue.build)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -129,6 +129,7 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         """Replay DATA in time order: pro-IS burst detection, delay, and suppressed hashtags."""
         from rich.progress import Progress
 
+        from bastion import catalogue
         from bastion.campaigns.evaluate import evaluate
 
         with Progress(console=err, transient=True) as progress:
@@ -137,8 +138,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
             def step(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            rep = evaluate(str(data), upstream=upstream, tick_s=tick, trend_min_posts=trend_min_posts,
-                           detector_options=_options(option), progress=step)
+            spec = upstream if upstream in ("auto", "none") else ",".join(catalogue.parse_names(upstream))
+            rep = evaluate(str(data), upstream=spec or "none", build=catalogue.build, tick_s=tick,
+                           trend_min_posts=trend_min_posts, detector_options=_options(option), progress=step)
         _write_json(json_out, rep)
         b = rep["bursts"]
         table = Table(title=f"campaigns - {data.name} ({rep['scorer']['text_score']})")

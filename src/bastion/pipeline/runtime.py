@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bastion.actions.base import ActionSink
+from bastion.batch import Batch
 from bastion.detector import Detector, PostContext
 from bastion.ingest.base import Item, Quarantined
-from bastion.pipeline.batch import Batch
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, Post, Report, TargetKind

@@ -10,7 +10,6 @@ in the ``security`` review queue instead and there are no case pages.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import logging
 import tempfile
@@ -31,19 +30,28 @@ log = logging.getLogger(__name__)
 CaseOpener = Callable[[Connection, str, str, str, str, datetime], str]
 
 
-def _mod(name: str) -> Any:
+def _cases() -> Any:
     try:
-        return importlib.import_module(name)
+        from bastion.threats import cases
     except ImportError:
         return None
+    return cases
+
+
+def _export() -> Any:
+    try:
+        from bastion.threats import export
+    except ImportError:
+        return None
+    return export
 
 
 def available() -> bool:
-    return _mod("bastion.threats.cases") is not None
+    return _cases() is not None
 
 
 def _store(engine: Engine, now: datetime | None = None) -> Any:
-    cases = _mod("bastion.threats.cases")
+    cases = _cases()
     if cases is None:
         raise NotFound("security cases are not installed (bastion.threats)")
     return cases.CaseStore(engine, clock=(lambda: now) if now else cases.utcnow)
@@ -69,7 +77,7 @@ def get_case(engine: Engine, case_id: str, *, actor: str | None = None,
 def export_case(engine: Engine, case_id: str, actor: str, now: datetime) -> bytes:
     """The referral package (``package.json``, ``report.html``, ``blobs/``, ``custody.jsonl``) as a zip,
     built by the threats capability; the export is in the custody log and the audit log."""
-    export = _mod("bastion.threats.export")
+    export = _export()
     if export is None:
         raise NotFound("security cases are not installed (bastion.threats)")
     _store(engine).get(case_id)  # NotFound before any file is written
@@ -90,7 +98,7 @@ def open_case(conn: Connection, subject_kind: str, subject_id: str, actor: str, 
               now: datetime) -> str:
     """Escalate a post to the security team: a case (with the post as evidence) when the threats
     capability is installed, else a job in the ``security`` review queue."""
-    cases = _mod("bastion.threats.cases")
+    cases = _cases()
     post = None
     if subject_kind == "post":
         post = conn.execute(select(t.posts).where(t.posts.c.id == subject_id)).first()

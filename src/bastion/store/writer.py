@@ -21,16 +21,16 @@ import orjson
 from sqlalchemy import JSON, Boolean, Connection, Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bastion.actions.webhook import enqueue
 from bastion.audit.decisions import batch_digest, content_hash
 from bastion.audit.evidence import EvidenceStore
 from bastion.audit.log import AuditLog
+from bastion.batch import Batch
 from bastion.ingest.base import Quarantined
-from bastion.pipeline.batch import Batch
 from bastion.policy.model import ENFORCING, Decision, EffectKind
 from bastion.records import Account, Post, Report
 from bastion.store import schema as t
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
+from bastion.store.outbox import enqueue
 from bastion.store.schema import UtcDateTime
 from bastion.store.sqlite_rows import (
     DECISION_COLUMNS,

@@ -18,6 +18,7 @@ from bastion.accounts.evaluation.data import load_corpus
 from bastion.accounts.evaluation.evasion_eval import evaluate_evasion, load_families
 from bastion.accounts.evaluation.risk_eval import account_thresholds, assign_folds, evaluate_risk
 from bastion.accounts.evaluation.scores import make_source
+from bastion.detector import DetectorBuilder
 from bastion.policy.loader import load_policy
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def run(data: str | Path, families: str | Path | None, *, source: str = "cv", policy: str | None = None,
-        positive: str = "pro_isis", folds: int = 5, seed: int = 0, progress: Progress | None = None
-        ) -> dict[str, Any]:
+        positive: str = "pro_isis", folds: int = 5, seed: int = 0, progress: Progress | None = None,
+        build: DetectorBuilder | None = None) -> dict[str, Any]:
     started = time.monotonic()
     pol = load_policy(policy)
     fams = load_families(families) if families is not None else None
@@ -38,7 +39,7 @@ def run(data: str | Path, families: str | Path | None, *, source: str = "cv", po
         out["ban_evasion"] = evaluate_evasion(corpus, fams, positive, account_thresholds(pol, "ban_evasion"),
                                               progress=progress)
     fold_of = assign_folds(corpus, positive, folds, seed)
-    src = make_source(source)
+    src = make_source(source, build)
     scores = src.score(corpus, fold_of, positive, progress)
     accounts = evaluate_risk(corpus, scores, fold_of, pol, positive, progress=progress)
     accounts["post_signals"] = {"source": src.name, "caveat": src.caveat, "folds": folds,

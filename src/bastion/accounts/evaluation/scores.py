@@ -23,8 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from bastion.accounts.evaluation.data import EvalCorpus
-from bastion.catalogue import build
-from bastion.detector import PostContext
+from bastion.detector import DetectorBuilder, PostContext
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -99,13 +98,14 @@ class DetectorSignals:
     caveat = ("signals of the pipeline's own detectors; the shipped propaganda model was trained on fifthtribe "
               "data, so pro-IS accounts are scored on their own training posts (optimistic)")
 
-    def __init__(self, names: Sequence[str] = ("lexicon", "propaganda"), batch: int = 256) -> None:
-        self.names, self.batch = list(names), batch
+    def __init__(self, build: DetectorBuilder, names: Sequence[str] = ("lexicon", "propaganda"),
+                 batch: int = 256) -> None:
+        self.build, self.names, self.batch = build, list(names), batch
         self.versions: dict[str, str] = {}  # detector -> version (model version once loaded), after score()
 
     def score(self, corpus: EvalCorpus, folds: Mapping[str, int], positive: str,
               progress: Progress | None = None) -> Scores:
-        detectors = build(self.names)
+        detectors = self.build(self.names)
         out: Scores = {}
         items = [(p, a) for acc in corpus.accounts.values() for p, a in zip(acc.posts, acc.profiles, strict=True)]
         for start in range(0, len(items), self.batch):
@@ -122,13 +122,14 @@ class DetectorSignals:
         return out
 
 
-def make_source(spec: str) -> PostSignalSource:
-    """``cv`` or ``detectors:NAME,NAME``."""
+def make_source(spec: str, build: DetectorBuilder | None = None) -> PostSignalSource:
+    """``cv`` or ``detectors:NAME,NAME`` (built by ``build``, e.g. :func:`bastion.catalogue.build`)."""
     if spec == "cv":
         return CrossValidatedText()
-    if spec.startswith("detectors"):
+    if spec.startswith("detectors") and build is not None:
         _, _, names = spec.partition(":")
-        return DetectorSignals([n for n in names.split(",") if n] or ["lexicon", "propaganda"])
+        return DetectorSignals(build, [n for n in names.split(",") if n] or ["lexicon", "propaganda"])
     from bastion.errors import ConfigError
 
-    raise ConfigError(f"unknown post-signal source {spec!r}: use 'cv' or 'detectors[:names]'")
+    raise ConfigError(f"unknown post-signal source {spec!r}: use 'cv' or 'detectors[:names]' (detectors need a "
+                      "detector builder)")

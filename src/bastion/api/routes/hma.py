@@ -11,7 +11,6 @@ edge.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -33,8 +32,11 @@ class MediaAdapter:
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self.service = importlib.import_module("bastion.media.service")
-        self.store = importlib.import_module("bastion.store.media").MediaBankStore(state.engine)
+        from bastion.media import service
+        from bastion.store.media import MediaBankStore
+
+        self.service: Any = service
+        self.store = MediaBankStore(state.engine)
         self._bankset: Any = None
 
     def _detector(self) -> Any:
@@ -159,7 +161,7 @@ async def create_bank(request: Request, principal: Principal = Depends(require(R
     except (TypeError, ValueError):
         raise ApiError(422, "enabled_ratio must be a number between 0 and 1") from None
     m = media(request)
-    model = importlib.import_module("bastion.media.banks.model")
+    from bastion.media.banks import model
     try:
         config = model.BankConfig(name=name, enabled_ratio=ratio)
     except ValueError as exc:
@@ -191,7 +193,7 @@ async def add_content(bank_name: str, request: Request,
                       principal: Principal = Depends(require(Role.ADMIN))) -> dict[str, Any]:
     content_type, data = await _one_file(request)
     m = media(request)
-    model = importlib.import_module("bastion.media.banks.model")
+    from bastion.media.banks import model
     signals = m.service.hash_content(data, content_type=content_type)
     with m.state.lock:
         m.bankset().bank(bank_name)  # NotFound before anything is written

@@ -21,9 +21,9 @@ from bastion.api.keys import Role
 from bastion.api.schemas import AccountIn, BatchIn, EdgeIn, EnforcementIn, PostIn, ReportIn
 from bastion.api.security import app_state, roles
 from bastion.api.state import AppState
+from bastion.batch import Batch
 from bastion.errors import RecordError
 from bastion.ingest import native
-from bastion.pipeline.batch import Batch
 from bastion.policy.model import Decision
 from bastion.records import Account, Post, Record
 

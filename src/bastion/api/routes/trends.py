@@ -6,7 +6,6 @@ detector of this server's pipeline (or, without one, its last saved state); this
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,9 +19,10 @@ router = APIRouter(prefix="/v1", tags=["trends"])
 
 def _service() -> Any:
     try:
-        return importlib.import_module("bastion.campaigns.service")
+        from bastion.campaigns import service
     except ImportError as exc:
         raise ApiError(503, f"campaign detection is not installed: {exc}") from None
+    return service
 
 
 def _filter(request: Request, candidates: list[Any] | None) -> dict[str, Any]:
