@@ -1,14 +1,16 @@
 """End-to-end scan throughput: ingest + detectors + policy + SQLite persistence, posts per second.
 
     python bench/throughput.py [--data FILE] [--posts N] [--repeat 3] [--json OUT] [--md OUT]
-                               [--detectors none,all]
+                               [--detectors none,all] [--workers 1,2]
 
 Runs the same code path as ``bastion scan`` into a fresh SQLite database, ``--repeat`` times per detector
 setting (the median is reported), on ``--data`` (any file ``bastion scan`` reads; the first ``--posts``
 records, after a seeded shuffle of its lines) or, without it, on N synthetic posts. Measure detectors on real
 posts: synthetic text with a small vocabulary closes every gate and hides the real cost. The report gives
 posts/s, posts per CPU-second, microseconds per post for every stage and every detector, and the peak RSS.
-Single process (one core for the pipeline; SQLite's writer shares it); pin it with ``taskset``.
+``--workers`` runs each setting with that many detection processes (``bastion scan --workers``); with more
+than one, the pure detectors' rows are CPU seconds spent in the workers, the peak RSS is the main process's
+plus its largest worker's, and posts per CPU-second counts the workers' CPU too. Pin a run with ``taskset``.
 """
 
 from __future__ import annotations
@@ -52,25 +54,34 @@ def generate(path: Path, n_posts: int, seed: int = 1) -> None:
                                    "lang": "en"}) + b"\n")
 
 
-def run_once(data: Path, detectors: str, workdir: Path) -> dict[str, Any]:
+def _cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (the detection workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1) -> dict[str, Any]:
     from bastion.pipeline.build import build_pipeline, iter_inputs, tune_gc
     from bastion.settings import Settings
 
     db = workdir / f"bench-{detectors.replace(',', '_')}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, batch_size=2000)
+    settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, batch_size=2000, workers=workers)
     pipeline, names = build_pipeline(settings, bulk=True)
     tune_gc()  # as `bastion scan` does
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0 = time.perf_counter(), _cpu()
     stats = pipeline.run(iter_inputs([data]), inputs=[str(data)])
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     per_post = {k: round(1e6 * v / max(1, stats.posts), 1) for k, v in sorted(stats.stage_seconds.items())}
-    return {"detectors": detectors, "detector_names": names, "posts": stats.posts, "seconds": round(elapsed, 3),
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + \
+        (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else 0)
+    return {"detectors": detectors, "workers": workers, "detector_names": names, "posts": stats.posts,
+            "seconds": round(elapsed, 3),
             "posts_per_s": round(stats.posts / elapsed, 1), "posts_per_cpu_s": round(stats.posts / cpu, 1),
             "decisions": stats.decisions, "actions": dict(stats.actions),
             "stage_seconds": stats.to_json()["stage_seconds"], "us_per_post": per_post,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": round(rss_kb / 1024, 1)}
 
 
 def sample(source: Path, dest: Path, n_posts: int, seed: int = 1) -> None:
@@ -80,10 +91,10 @@ def sample(source: Path, dest: Path, n_posts: int, seed: int = 1) -> None:
     dest.write_bytes(b"".join(lines[:n_posts]))
 
 
-def run_setting(data: Path, detectors: str, workdir: Path, repeat: int) -> dict[str, Any]:
+def run_setting(data: Path, detectors: str, workdir: Path, repeat: int, workers: int = 1) -> dict[str, Any]:
     """``repeat`` runs on fresh databases; the median run is reported, with every run's rate beside it (this
     machine's speed varies from minute to minute, so one run proves little)."""
-    runs = [run_once(data, detectors, workdir) for _ in range(repeat)]
+    runs = [run_once(data, detectors, workdir, workers) for _ in range(repeat)]
     rates = [float(r["posts_per_s"]) for r in runs]
     median = sorted(runs, key=lambda r: float(r["posts_per_s"]))[len(runs) // 2]
     return {**median, "repeat": repeat, "posts_per_s_runs": rates,
@@ -98,6 +109,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--md", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs per setting; the median is reported")
+    ap.add_argument("--workers", default="1", help="detection processes, comma-separated (e.g. 1,2)")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     settings = [s for s in args.detectors.replace(";", ",").split(",") if s] if ";" not in args.detectors \
@@ -109,7 +121,8 @@ def main() -> int:
             sample(args.data, data, args.posts)
         else:
             generate(data, args.posts)
-        results = [run_setting(data, s, work, max(1, args.repeat)) for s in settings]
+        results = [run_setting(data, s, work, max(1, args.repeat), int(w))
+                   for s in settings for w in args.workers.split(",")]
     report = {"benchmark": "scan throughput", "posts": args.posts,
               "data": args.data.name if args.data else "synthetic", "python": sys.version.split()[0],
               "machine": platform.machine(), "cpus": os.cpu_count(), "load_before": round(load_before, 2),
@@ -122,16 +135,18 @@ def main() -> int:
         args.json.write_text(text + "\n")
     if args.md:
         source = f"posts sampled from {args.data.name}" if args.data else "synthetic posts"
-        lines = ["# Scan throughput", "", f"{args.posts:,} {source}, SQLite, one process on CPUs "
+        lines = ["# Scan throughput", "", f"{args.posts:,} {source}, SQLite, on CPUs "
                  f"{report['pinned_cpus']}, load average before {report['load_before']}; median of "
                  f"{args.repeat} runs per setting.", "",
-                 "| detectors | posts/s (median) | every run | posts per CPU-second | seconds | decisions |",
-                 "|---|---:|---|---:|---:|---:|"]
-        lines += [f"| {r['detectors']} ({', '.join(r['detector_names']) or '-'}) | {r['posts_per_s']:,} | "
+                 "| detectors | workers | posts/s (median) | every run | posts per CPU-second | seconds | decisions |",
+                 "|---|---:|---:|---|---:|---:|---:|"]
+        lines += [f"| {r['detectors']} ({', '.join(r['detector_names']) or '-'}) | {r['workers']} | "
+                  f"{r['posts_per_s']:,} | "
                   f"{', '.join(f'{x:,.0f}' for x in r['posts_per_s_runs'])} | {r['posts_per_cpu_s']:,} | "
                   f"{r['seconds']} | {r['decisions']:,} |" for r in results]
         for r in results:
-            lines += ["", f"Microseconds per post, {r['detectors']} (peak RSS {r['peak_rss_mb']} MB):", "",
+            lines += ["", f"Microseconds per post, {r['detectors']}, {r['workers']} worker(s) (peak RSS "
+                      f"{r['peak_rss_mb']} MB):", "",
                       "| stage | µs/post |", "|---|---:|"]
             lines += [f"| {k} | {v} |" for k, v in sorted(r["us_per_post"].items(), key=lambda kv: -kv[1])]
         args.md.parent.mkdir(parents=True, exist_ok=True)

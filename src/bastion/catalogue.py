@@ -65,12 +65,13 @@ def _campaign() -> DetectorClass:
 
 
 #: Detectors that ship, in the order ``--detectors all`` runs them: cheap text first, context-using detectors
-#: after (a later detector reads the signals of earlier ones).
+#: after (a later detector reads the signals of earlier ones), and the pure ones (no state) ahead of the
+#: stateful ones, so that ``bastion scan --workers`` can run all of them on other cores.
 BUILTIN: dict[str, Callable[[], DetectorClass]] = {
     "lexicon": _lexicon,
     "propaganda": _propaganda,
-    "media": _media,
     "threat": _threat,
+    "media": _media,
     "account_risk": _account_risk,
     "ban_evasion": _ban_evasion,
     "campaign": _campaign,

@@ -20,6 +20,8 @@ ones that ship.
 
 from __future__ import annotations
 
+import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from bastion.settings import Settings
 from bastion.signals import Signal
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -69,6 +72,13 @@ class Detector(ABC):
     name: ClassVar[str]
     signals: ClassVar[tuple[str, ...]]
     version: str = "0"
+    #: True when the detector's signals are a function of the post, its author and the signals of the detectors
+    #: before it - no state kept between posts, ``replay`` ignored. The leading pure detectors of a pipeline
+    #: may then score a batch ahead of time in another process (``bastion scan --workers``).
+    pure: ClassVar[bool] = False
+    #: The functions of a post's text this detector reads through :meth:`PostContext.view`. A scan with workers
+    #: computes them ahead, beside the pure detectors, so a stateful detector finds them ready.
+    views: ClassVar[tuple[Callable[[str], Any], ...]] = ()
 
     @abstractmethod
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
@@ -110,3 +120,29 @@ class Detector(ABC):
 #: Builds detectors by name (:func:`bastion.catalogue.build`): what an evaluation is handed when it needs the
 #: shipped detectors, so that no capability imports the catalogue above it.
 DetectorBuilder = Callable[[Sequence[str]], list[Detector]]
+
+
+def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext],
+                  timings: dict[str, float] | None = None) -> None:
+    """Run each detector over the batch; isolate failures to the posts that cause them."""
+    for det in detectors:
+        t0 = time.perf_counter()
+        try:
+            results = det.detect(contexts)
+            if len(results) != len(contexts):
+                raise ValueError(f"returned {len(results)} results for {len(contexts)} posts")
+        except Exception as exc:
+            log.warning("detector %s failed on a batch (%s); retrying post by post", det.name, exc)
+            results = []
+            for ctx in contexts:
+                try:
+                    results.append(list(det.detect([ctx])[0]))
+                except Exception as one:
+                    results.append([Signal.missing(name, det.name, det.version, f"{type(one).__name__}: {one}")
+                                    for name in det.signals])
+        for ctx, sigs in zip(contexts, results, strict=True):
+            for sig in sigs:
+                ctx.signals[sig.name] = sig
+        if timings is not None:
+            key = f"detect:{det.name}"
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0

@@ -7,11 +7,10 @@ ingest path creates tens of thousands per second).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, NewType
 
 PostId = NewType("PostId", str)
@@ -19,7 +18,28 @@ AccountId = NewType("AccountId", str)
 MediaId = NewType("MediaId", str)
 ReportId = NewType("ReportId", str)
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
+class _Empty(Mapping[str, Any]):
+    """A read-only empty mapping that pickles as itself (records cross process boundaries: workers, Spark)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return empty, ()
+
+
+EMPTY: Mapping[str, Any] = _Empty()
 
 
 def empty() -> Mapping[str, Any]:

@@ -29,6 +29,8 @@ class Settings:
     #: re-propagate the account network every N batches (1: after each; a server with small verdict batches
     #: sets more)
     network_refresh_batches: int = 1
+    #: detection processes for a scan: 0 for every usable core, 1 to run everything in one process
+    workers: int = 0
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -45,15 +47,18 @@ class Settings:
         env = {"db_url": "BASTION_DB_URL", "policy": "BASTION_POLICY", "detectors": "BASTION_DETECTORS",
                "assets": "BASTION_ASSETS", "webhook_url": "BASTION_WEBHOOK_URL",
                "webhook_secret": "BASTION_WEBHOOK_SECRET", "batch_size": "BASTION_BATCH_SIZE",
-               "live_rules": "BASTION_LIVE_RULES"}
+               "live_rules": "BASTION_LIVE_RULES", "workers": "BASTION_WORKERS"}
         for key, var in env.items():
             if os.environ.get(var):
                 values[key] = os.environ[var]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            values["batch_size"] = int(values.get("batch_size", 1000))
-        except ValueError as exc:
-            raise ConfigError(f"batch_size must be an integer: {exc}") from exc
+        for key, default in (("batch_size", 1000), ("workers", 0)):
+            try:
+                values[key] = int(values.get(key, default))
+            except ValueError as exc:
+                raise ConfigError(f"{key} must be an integer: {exc}") from exc
+        if values["workers"] < 0:
+            raise ConfigError("workers must be 0 (every usable core) or more")
         rules = values.get("live_rules", ())
         if isinstance(rules, str):
             rules = rules.split(",")

@@ -170,3 +170,23 @@ def test_policy_check_cli(tmp_path: Path) -> None:
     assert f"{bad}:4: rule is missing 'when'" in result.output
     ok = CliRunner().invoke(app, ["policy", "check", "src/bastion/policy/default.yaml"])
     assert ok.exit_code == 0 and "OK" in ok.output
+
+
+def test_actions_are_what_decide_would_take() -> None:
+    """The account-risk strike asks only which actions fire; it must get what a decision would carry."""
+    engine = PolicyEngine(load_policy(None).promote(["propaganda-remove"]))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cases = [
+        {},
+        {"propaganda": Signal("propaganda", 0.99, "t", "1")},
+        {"propaganda": Signal("propaganda", 0.99, "t", "1"), "reporting": Signal("reporting", 0.9, "t", "1")},
+        {"threat": Signal("threat", 0.9, "t", "1"), "threat_stance": Signal("threat_stance", 0.9, "t", "1"),
+         "threat_severity": Signal("threat_severity", 0.8, "t", "1")},
+        {"media_match": Signal("media_match", 1.0, "t", "1")},
+    ]
+    fired = 0
+    for signals in cases:
+        expected = engine.decide(Subject.POST, "p", signals, now=now).actions
+        assert engine.actions(Subject.POST, signals) == expected
+        fired += bool(expected)
+    assert fired >= 2

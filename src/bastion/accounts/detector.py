@@ -99,6 +99,7 @@ class AccountRiskDetector(Detector):
         self._profiles: dict[str, int] = {}  # stable hash of the last profile scored, per account
         self._avatars: dict[str, str] = {}  # account -> avatar PDQ (hex), to compare with suspended ones
         self._bad = np.zeros(0)
+        self._bad_padded = self._bad
         self._graph_dirty = False
         self._dirty: set[str] = set()
 
@@ -157,9 +158,12 @@ class AccountRiskDetector(Detector):
     def _network(self, aid: str, st: AccountRiskState) -> None:
         if len(self._bad) == 0:
             return
-        missing = len(self.graph) - len(self._bad)
-        bad = np.pad(self._bad, (0, missing)) if missing > 0 else self._bad
-        st.network, st.network_refs = self.graph.neighbour_signal(aid, bad, prior=self.prior)
+        n = len(self.graph)
+        if len(self._bad_padded) < n:  # accounts met since the last refresh have badness 0; grow by doubling
+            grown = np.zeros(max(n, 2 * len(self._bad_padded)))
+            grown[:len(self._bad)] = self._bad
+            self._bad_padded = grown
+        st.network, st.network_refs = self.graph.neighbour_signal(aid, self._bad_padded, prior=self.prior)
 
     # -- detector interface --------------------------------------------------------------------------
     def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
@@ -231,7 +235,8 @@ class AccountRiskDetector(Detector):
 
     def refresh_network(self) -> None:
         seeds = self.seeds()
-        self._bad = badness(propagate(self.graph, seeds, alpha=self.alpha), seeds, self.graph, self.alpha)
+        self._bad = self._bad_padded = badness(propagate(self.graph, seeds, alpha=self.alpha), seeds, self.graph,
+                                               self.alpha)
         # every account's network value in one product; the worst neighbours are named only where it moved
         values = self.graph.neighbour_values(self._bad, prior=self.prior) if len(self._bad) else None
         index = self.graph.index
@@ -295,7 +300,7 @@ class AccountRiskDetector(Detector):
         self.suspended = {str(k): float(v) for k, v in state["suspended"].items()}
         self._avatars = {str(k): str(v) for k, v in state["avatars"].items()}
         self.graph = InteractionGraph.from_arrays(state["nodes"], arrays)
-        self._bad = arrays["bad"].astype(np.float64)
+        self._bad = self._bad_padded = arrays["bad"].astype(np.float64)
         self._profiles = {str(k): int(v, 16) for k, v in state.get("profiles", {}).items()}
         self._graph_dirty = len(self.graph) > 0  # refresh propagation on the first batch after a restore
 

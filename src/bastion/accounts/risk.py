@@ -64,11 +64,11 @@ class StrikePolicy:
         w = self.weights
         hard, reason = 0.0, ""
         if any(s.ok and s.value > 0 for s in signals.values()):
-            decision = self.engine.decide(Subject.POST, post_id, signals, now=now)
-            kinds = {a.action for a in decision.actions}
-            rules = "policy:" + ",".join(sorted({a.rule for a in decision.actions}))
+            actions = self.engine.actions(Subject.POST, signals)
+            kinds = {a.action for a in actions}
+            rules = "policy:" + ",".join(sorted({a.rule for a in actions}))
             if (kinds & {EffectKind.REMOVE_POST.value, EffectKind.ESCALATE.value}
-                    or any(a.rule in self.removal_grade for a in decision.actions)):
+                    or any(a.rule in self.removal_grade for a in actions)):
                 hard, reason = w.enforce_strike, rules
             elif EffectKind.REVIEW.value in kinds:
                 hard, reason = w.review_strike, rules

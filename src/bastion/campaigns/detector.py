@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +27,7 @@ from bastion.campaigns.campaign import BARRAGE, HIJACK, Campaign
 from bastion.campaigns.clock import Clock, EventClock, epoch
 from bastion.campaigns.engine import CampaignConfig, CampaignEngine, PostInput
 from bastion.campaigns.heuristics import KnownHashtags, TextHeuristic, normalize_hashtag
+from bastion.campaigns.neardup import simhash
 from bastion.campaigns.trends import TrendFilter
 from bastion.detector import Detector, PostContext
 from bastion.errors import ConfigError
@@ -44,6 +45,7 @@ _RT = re.compile(r"^\s*RT @(\w{1,50})")
 class CampaignDetector(Detector):
     name: ClassVar[str] = "campaign"
     signals: ClassVar[tuple[str, ...]] = ("campaign",)
+    views: ClassVar[tuple[Callable[[str], Any], ...]] = (simhash,)
     version = VERSION
 
     def __init__(self, *, extremist_hashtags: str | None = None, clock: Clock | None = None,
@@ -93,7 +95,8 @@ class CampaignDetector(Detector):
         return PostInput(post_id=str(post.id), account=str(post.account_id), ts=ts, hashtags=tags,
                          text=post.text, text_score=text_score, account_risk=account_risk,
                          ban_evasion=self._signal(ctx, "ban_evasion"), account_created=created,
-                         profile_score=profile, amplifies=self._amplifies(ctx))
+                         profile_score=profile, amplifies=self._amplifies(ctx),
+                         fingerprint=ctx.view(simhash) if post.text else None)
 
     def _amplifies(self, ctx: PostContext) -> tuple[str, ...]:
         """Accounts whose posts this one reposts or quotes: ``repost_of``/``quote_of`` when the original was

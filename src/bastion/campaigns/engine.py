@@ -104,6 +104,7 @@ class PostInput:
     account_created: float | None = None
     profile_score: float | None = None  # own profile heuristic, used when account_risk is absent
     amplifies: tuple[str, ...] = ()  # accounts whose posts this one reposts or quotes
+    fingerprint: int | None = None  # simhash(text) when the caller has it (computed ahead); else computed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ class CampaignEngine:
         return score, flags
 
     def _near_dup(self, p: PostInput) -> bool:
-        fp = simhash(p.text)
+        fp = p.fingerprint if p.fingerprint is not None else simhash(p.text)
         if fp is None:
             return False
         cid = self.neardup.assign(fp, p.ts)

@@ -44,6 +44,8 @@ def scan(
     batch_size: Annotated[int | None, typer.Option(help="Records per transaction.")] = None,
     quarantine_out: Annotated[Path | None, typer.Option("--quarantine", help="Also write quarantined "
                                                         "records to this JSONL file.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Detection processes (default: every usable core; 1: "
+                                                "one process). Decisions are the same for any number.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Scan posts, accounts and reports into explained, audited decisions."""
@@ -56,7 +58,7 @@ def scan(
             raise InputError(f"no such input file: {p}")
     settings = Settings.load(db_url=db, policy=str(policy) if policy else None, detectors=detectors,
                              assets=str(assets) if assets else None, batch_size=batch_size,
-                             live_rules=live or None)
+                             live_rules=live or None, workers=workers)
     out_fh: IO[bytes] | None = out_path.open("wb") if out_path else None
     q_fh: IO[bytes] | None = quarantine_out.open("wb") if quarantine_out else None
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from bastion import catalogue
 from bastion.ingest import Item, read
 from bastion.pipeline.runtime import Pipeline
+from bastion.pipeline.workers import can_fork, usable_cores
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Decision
@@ -50,5 +51,12 @@ def build_pipeline(settings: Settings, *, on_decision: Callable[[Decision], None
     sinks = catalogue.build_sinks(list(catalogue.BUILTIN_SINKS), engine=engine) if names else []
     pipeline = Pipeline(engine=PolicyEngine(policy), detectors=detectors, store=Store(engine), sinks=sinks,
                         batch_size=settings.batch_size, on_decision=on_decision,
-                        webhook=bool(settings.webhook_url))
+                        webhook=bool(settings.webhook_url), workers=scan_workers(settings))
     return pipeline, names
+
+
+def scan_workers(settings: Settings) -> int:
+    """Detection processes for :meth:`Pipeline.run`: the setting, or every usable core; one without fork."""
+    if not can_fork():
+        return 1
+    return settings.workers or usable_cores()

@@ -7,7 +7,9 @@
 * **accounts**: new and updated accounts are checked at registration (``Detector.detect_accounts``), before
   their first post.
 * **detect**: each detector, in order, scores the batch's new posts; a detector that raises is retried post
-  by post, and a post it still fails on gets an unavailable signal with the reason.
+  by post, and a post it still fails on gets an unavailable signal with the reason. With ``workers`` > 1 the
+  leading pure detectors score batches ahead of time in worker processes (:mod:`bastion.pipeline.workers`);
+  the rest run here, in input order, so the results are the same.
 * **decide**: the policy turns each subject's signals into a decision (posts, accounts, reports).
 * **act**: action sinks (security cases, ...) carry out effects and annotate the actions.
 * **persist**: one transaction per batch (records, decisions, ledger, review jobs, audit, webhook outbox).
@@ -18,10 +20,11 @@ job partitioned by account or hashtag) can drive the same detectors and policy.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,8 +32,9 @@ from typing import Any
 
 from bastion.actions.base import ActionSink
 from bastion.batch import Batch
-from bastion.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext, run_detectors
 from bastion.ingest.base import Item, Quarantined
+from bastion.pipeline.workers import Ahead, DetectorPool, leading_pure
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, Post, Report, TargetKind
@@ -121,30 +125,24 @@ def batched(items: Iterable[Item], size: int) -> Iterator[Batch]:
         yield batch
 
 
-def run_detectors(detectors: Sequence[Detector], contexts: list[PostContext],
-                  timings: dict[str, float] | None = None) -> None:
-    """Run each detector over the batch; isolate failures to the posts that cause them."""
-    for det in detectors:
-        t0 = time.perf_counter()
-        try:
-            results = det.detect(contexts)
-            if len(results) != len(contexts):
-                raise ValueError(f"returned {len(results)} results for {len(contexts)} posts")
-        except Exception as exc:
-            log.warning("detector %s failed on a batch (%s); retrying post by post", det.name, exc)
-            results = []
-            for ctx in contexts:
-                try:
-                    results.append(list(det.detect([ctx])[0]))
-                except Exception as one:
-                    results.append([Signal.missing(name, det.name, det.version, f"{type(one).__name__}: {one}")
-                                    for name in det.signals])
-        for ctx, sigs in zip(contexts, results, strict=True):
-            for sig in sigs:
-                ctx.signals[sig.name] = sig
-        if timings is not None:
-            key = f"detect:{det.name}"
-            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+def remember(authors: OrderedDict[str, Account], accounts: Iterable[Account]) -> None:
+    """Keep the stream's latest accounts for ``PostContext.author`` (least recently registered out first)."""
+    for a in accounts:
+        authors[a.id] = a
+        authors.move_to_end(a.id)
+    while len(authors) > AUTHOR_CACHE:
+        authors.popitem(last=False)
+
+
+def unique(posts: Iterable[Post]) -> list[Post]:
+    """A batch's posts, each id once (its first occurrence)."""
+    seen: set[str] = set()
+    out: list[Post] = []
+    for p in posts:
+        if p.id not in seen:
+            seen.add(p.id)
+            out.append(p)
+    return out
 
 
 def own_suspensions(decisions: Iterable[Decision], now: datetime) -> list[EnforcementEvent]:
@@ -182,7 +180,8 @@ def resolve_params(decision: Decision, signals: Mapping[str, Signal]) -> Decisio
 class Pipeline:
     def __init__(self, *, engine: PolicyEngine, detectors: Sequence[Detector], store: Any,
                  sinks: Sequence[ActionSink] = (), clock: Clock = utc_now, batch_size: int = 1000,
-                 on_decision: Callable[[Decision], None] | None = None, webhook: bool = False) -> None:
+                 on_decision: Callable[[Decision], None] | None = None, webhook: bool = False,
+                 workers: int = 1) -> None:
         self.policy = engine
         self.detectors = list(detectors)
         self.store = store
@@ -191,6 +190,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.on_decision = on_decision
         self.webhook = webhook
+        self.workers = workers
         self.authors: OrderedDict[str, Account] = OrderedDict()
 
     # -- state ------------------------------------------------------------------------------------------
@@ -217,8 +217,8 @@ class Pipeline:
         if self.store:
             self.store.start_run(stats.run_id, list(inputs), self.clock())
         self.restore_state()
-        for batch in batched(items, self.batch_size):
-            self.process(batch, stats)
+        for batch, ahead in self._ahead(batched(items, self.batch_size)):
+            self.process(batch, stats, ahead)
             if progress:
                 progress(len(batch))
         self.save_state()
@@ -230,7 +230,35 @@ class Pipeline:
                 close()
         return stats
 
-    def process(self, batch: Batch, stats: ScanStats) -> list[Decision]:
+    def _ahead(self, batches: Iterator[Batch]) -> Iterator[tuple[Batch, Ahead | None]]:
+        """Each batch, with - when there are workers, pure detectors and more than one batch - the pure
+        detectors' signals for its posts under way on a pool of ``workers - 1`` processes (this one runs the
+        stateful detectors, decides, acts and writes), up to ``workers`` batches ahead."""
+        pure = leading_pure(self.detectors)
+        first = list(itertools.islice(batches, 2))
+        if self.workers <= 1 or not pure or len(first) < 2:
+            yield from ((b, None) for b in itertools.chain(first, batches))
+            return
+        views = tuple(dict.fromkeys(f for det in self.detectors[pure:] for f in det.views))
+        pool = DetectorPool(self.detectors[:pure], self.workers - 1, views)  # this process is the Nth
+        authors: OrderedDict[str, Account] = OrderedDict()  # as process() will see them, batch by batch
+        window: deque[tuple[Batch, Ahead | None]] = deque()
+        try:
+            for batch in itertools.chain(first, batches):
+                remember(authors, batch.accounts)
+                posts = unique(batch.posts)
+                window.append((batch, pool.submit([(p, authors.get(p.account_id)) for p in posts])
+                               if posts else None))
+                if len(window) > self.workers:
+                    yield window.popleft()
+            while window:
+                yield window.popleft()
+        finally:
+            pool.close()
+
+    def process(self, batch: Batch, stats: ScanStats, ahead: Ahead | None = None) -> list[Decision]:
+        """One batch through every stage. ``ahead``: the leading pure detectors' signals for the batch's
+        posts, computed elsewhere (:meth:`_ahead`); those detectors are then not run here."""
         now = self.clock()
         stats.records += len(batch) - len(batch.quarantined)
         stats.quarantined += len(batch.quarantined)
@@ -245,11 +273,7 @@ class Pipeline:
                 for det in self.detectors:
                     det.observe(others)
         with _Timer(stats, "accounts"):
-            for a in batch.accounts:
-                self.authors[a.id] = a
-                self.authors.move_to_end(a.id)
-            while len(self.authors) > AUTHOR_CACHE:
-                self.authors.popitem(last=False)
+            remember(self.authors, batch.accounts)
             account_signals: dict[str, dict[str, Signal]] = {}
             if batch.accounts and self.detectors:
                 for det in self.detectors:
@@ -257,12 +281,7 @@ class Pipeline:
                         for s in sigs:
                             account_signals.setdefault(acct.id, {})[s.name] = s
         with _Timer(stats, "dedupe"):
-            seen: set[str] = set()
-            fresh: list[Post] = []
-            for p in batch.posts:
-                if p.id not in seen:
-                    seen.add(p.id)
-                    fresh.append(p)
+            fresh = unique(batch.posts)
             known = self.store.existing_posts([p.id for p in fresh]) if self.store else set()
             stats.posts_duplicate += len(batch.posts) - len(fresh) + len(known)
             stats.posts += len(fresh)
@@ -271,8 +290,17 @@ class Pipeline:
             posts = fresh
         contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in known) for p in posts]
         with _Timer(stats, "detect"):
-            if self.detectors and contexts:
-                run_detectors(self.detectors, contexts, stats.stage_seconds)
+            here = self.detectors
+            if ahead is not None:
+                signals, views, spent = ahead.result()
+                for ctx, found, seen in zip(contexts, signals, views, strict=True):
+                    ctx.signals.update(found)
+                    ctx.views.update(seen)
+                for key, seconds in spent.items():
+                    stats.stage_seconds[key] = stats.stage_seconds.get(key, 0.0) + seconds
+                here = self.detectors[leading_pure(self.detectors):]
+            if here and contexts:
+                run_detectors(here, contexts, stats.stage_seconds)
             for det in self.detectors:
                 for aid, sigs in det.account_signals().items():
                     for s in sigs:

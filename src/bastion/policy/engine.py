@@ -202,6 +202,16 @@ class PolicyEngine:
         return _Outcome(suffix, tuple(actions), tuple(shadow), tuple(dict.fromkeys(labels)),
                         tuple(lines), category, tuple(fired))
 
+    def actions(self, subject: Subject, signals: Mapping[str, Signal]) -> tuple[Action, ...]:
+        """The live actions :meth:`decide` would take on these signals - without building the decision (its
+        explanation, scores and versions), for callers that only ask what the policy would do."""
+        facts = Facts(signals)
+        out: list[Action] = []
+        for prep in self._rules[subject]:
+            if not prep.shadow and prep.test(facts) is not None:
+                out.extend(prep.actions)
+        return tuple(out)
+
     def decide(
         self,
         subject: Subject,

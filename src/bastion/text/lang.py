@@ -12,6 +12,7 @@ Results are ISO 639-1 codes; ``"und"`` when undetermined (too little text, emoji
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,18 @@ _URDU_ONLY = frozenset("ٹڈڑںھےۓ")
 
 _detector: Any = None
 _lock = threading.Lock()
+#: lingua's batch call runs on a pool of threads that a forked child does not have (it would wait for them
+#: forever), so in a forked process - a scan's detection worker - batches are detected one text at a time.
+_forked = False
+
+
+def _after_fork() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -133,7 +146,9 @@ def detect_languages(texts: Sequence[str]) -> list[str]:
             pending.append(i)
             cleaned.append(clean)
     if pending:
-        results = _lingua().detect_languages_in_parallel_of(cleaned)
+        lingua = _lingua()
+        results = [lingua.detect_language_of(c) for c in cleaned] if _forked else \
+            lingua.detect_languages_in_parallel_of(cleaned)
         for i, lang in zip(pending, results, strict=True):
             out[i] = "und" if lang is None else str(lang.iso_code_639_1.name).lower()
     return [o or "und" for o in out]

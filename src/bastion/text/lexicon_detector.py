@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class LexiconDetector(Detector):
     name: ClassVar[str] = "lexicon"
     signals: ClassVar[tuple[str, ...]] = ("lexicon",)
+    pure: ClassVar[bool] = True
 
     def __init__(self, *, path: str | None = None, max_spans: int = 20) -> None:
         self.path = path

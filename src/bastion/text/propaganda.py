@@ -58,6 +58,7 @@ def reporting_cues(text: str, limit: int = 10) -> list[Span]:
 class PropagandaDetector(Detector):
     name: ClassVar[str] = "propaganda"
     signals: ClassVar[tuple[str, ...]] = ("propaganda", "reporting")
+    pure: ClassVar[bool] = True
 
     def __init__(self, *, model: str = "default", language: bool = True, cues: bool = True,
                  cue_threshold: float = 0.3) -> None:

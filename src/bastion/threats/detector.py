@@ -50,6 +50,7 @@ SEVERITY_FROM = 0.1
 class ThreatDetector(Detector):
     name: ClassVar[str] = "threat"
     signals: ClassVar[tuple[str, ...]] = ("threat", "threat_stance", "threat_severity")
+    pure: ClassVar[bool] = True
 
     def __init__(self, *, assets_path: str | None = None, model: str = "default",
                  severity_weights: Mapping[str, float] | None = None,

@@ -296,15 +296,17 @@ class SecuritySink:
         )
         related: list[dict[str, Any]] = []
         if post.hashtags:
-            cand = rows(
+            wanted = {fold(t) for t in post.hashtags}
+            cand = conn.execute(
                 select(posts)
                 .where(posts.c.id != post.id, posts.c.account_id != post.account_id)
                 .order_by(posts.c.created_at.desc())
                 .limit(2000)
             )
-            wanted = {fold(t) for t in post.hashtags}
-            related = [r for r in cand if wanted & {fold(str(t)) for t in (r.get("hashtags") or [])}]
-        out["related"] = related[:RELATED_POSTS]
+            # match on the raw rows; only the related ones become evidence data
+            matched = (r for r in cand if wanted & {fold(str(t)) for t in (r.hashtags or [])})
+            related = [record_json(dict(r._mapping)) for r, _ in zip(matched, range(RELATED_POSTS), strict=False)]
+        out["related"] = related
         return out
 
 
