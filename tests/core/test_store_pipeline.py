@@ -135,7 +135,10 @@ def test_scan_cli_writes_one_object_per_post_and_quarantines(tmp_path: Path, sql
         assert set(r) >= {"id", "account_id", "scores", "labels", "actions", "explanation"}
     (q,) = [orjson.loads(line) for line in qfile.read_bytes().splitlines()]
     assert q["line"] == 2 and "bad JSON" in q["reason"]
-    assert "quarantined records" in res.output
+    # read = taken + quarantined, on the summary itself (two posts and one broken line)
+    summary = {row.split("│")[1].strip(): row.split("│")[2].strip() for row in res.output.splitlines()
+               if row.count("│") == 3}
+    assert (summary["records read"], summary["taken"], summary["quarantined"]) == ("3", "2", "1")
     again = CliRunner().invoke(app, ["scan", str(src), "--db", sqlite_url, "--detectors", "none",
                                      "--out", str(out), "-q"])
     assert again.exit_code == 0

@@ -100,10 +100,11 @@ def _summary(stats: Any, detectors: list[str], policy: Any, total_bytes: int) ->
     table = Table(title=f"bastion scan · {stats.run_id}", show_header=True, header_style="bold")
     table.add_column("what")
     table.add_column("count", justify="right")
-    rows = [("posts", stats.posts), ("  of which already stored", stats.posts_duplicate),
+    rows = [("records read", stats.records + stats.quarantined), ("  taken", stats.records),
+            ("  quarantined", stats.quarantined), ("posts", stats.posts),
+            ("  of which already stored", stats.posts_duplicate),
             ("accounts", stats.accounts), ("edges", stats.edges), ("reports", stats.reports),
-            ("enforcement events", stats.enforcement), ("quarantined records", stats.quarantined),
-            ("decisions", stats.decisions)]
+            ("enforcement events", stats.enforcement), ("decisions", stats.decisions)]
     for name, n in rows:
         table.add_row(name, f"{n:,}")
     for action, n in sorted(stats.actions.items()):

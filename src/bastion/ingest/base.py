@@ -67,17 +67,46 @@ def quarantine(path: Path, line: int, exc: Exception, raw: bytes | str = b"") ->
     return Quarantined(str(path), line, f"{type(exc).__name__}: {exc}", raw=text)
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Numbered non-blank lines of a file, read in binary (UTF-8 validity is checked by the JSON parser)."""
+def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Every line of a file as ``(number, bytes, over_limit)``, blank ones included, in bounded memory.
+
+    A line is never held beyond ``MAX_LINE_BYTES + 1`` bytes: a longer one yields that much with
+    ``over_limit`` set, and the rest of it is read and dropped in chunks, so memory stays bounded whatever the
+    input.
+    """
     with path.open("rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
+        n = 0
+        while line := fh.readline(MAX_LINE_BYTES + 2):
+            n += 1
+            if len(line) == MAX_LINE_BYTES + 2 and not line.endswith(b"\n"):
+                while (rest := fh.readline(1 << 16)) and not rest.endswith(b"\n"):
+                    pass
+                yield n, line[:MAX_LINE_BYTES + 1], True
+            else:
+                yield n, line, len(line.rstrip(b"\r\n")) > MAX_LINE_BYTES
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Numbered non-blank lines of a file, read in binary (UTF-8 validity is checked by the JSON parser).
+
+    A line over the limit yields its first ``MAX_LINE_BYTES + 1`` bytes, which :func:`parse_json_line`
+    rejects; memory stays bounded (see :func:`iter_raw_lines`).
+    """
+    with path.open("rb") as fh:
+        n = 0
+        while line := fh.readline(MAX_LINE_BYTES + 2):
+            n += 1
+            if len(line) == MAX_LINE_BYTES + 2 and not line.endswith(b"\n"):
+                while (rest := fh.readline(1 << 16)) and not rest.endswith(b"\n"):
+                    pass
+                yield n, line[:MAX_LINE_BYTES + 1]
+            elif not line.isspace():
                 yield n, line
 
 
 def parse_json_line(line: bytes) -> Any:
-    if len(line) > MAX_LINE_BYTES:
-        raise RecordError(f"record of {len(line)} bytes exceeds the {MAX_LINE_BYTES}-byte limit")
+    if len(line.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        raise RecordError(f"record over the {MAX_LINE_BYTES}-byte limit")
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -95,10 +124,15 @@ def req_str(obj: Mapping[str, Any], key: str, rid: str | None = None, limit: int
     return as_str(value, key, rid, limit)
 
 
+#: Fields that name something and may come as JSON numbers (platforms' numeric ids); every other text field
+#: must be a string, so ``"text": 123`` is quarantined rather than read as the post "123".
+_NUMBER_OK = frozenset({"id", "id_str", "account", "src", "dst", "reply_to", "repost_of", "quote_of"})
+
+
 def as_str(value: Any, key: str, rid: str | None = None, limit: int = MAX_FIELD_CHARS) -> str:
     if isinstance(value, str):
         s = value
-    elif isinstance(value, int) and not isinstance(value, bool):
+    elif isinstance(value, int) and not isinstance(value, bool) and (key in _NUMBER_OK or key.endswith("_id")):
         s = str(value)
     else:
         raise RecordError(f"expected a string, got {type(value).__name__}", field=key, record_id=rid)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bastion.errors import RecordError
 from bastion.ingest.base import (
+    MAX_LINE_BYTES,
     MAX_TEXT_CHARS,
     Item,
     as_str,
@@ -25,6 +27,7 @@ from bastion.ingest.base import (
     extract_mentions,
     extract_urls,
     iter_lines,
+    iter_raw_lines,
     opt_int,
     opt_str,
     opt_time,
@@ -56,7 +59,27 @@ def fifthtribe_records(row: dict[str, Any], index: int) -> list[Record]:
     return [account, post]
 
 
+#: A quoted field may hold line breaks, but no post runs this long: a record still open after this many lines
+#: has an unterminated quote, and only its first line is blamed.
+MAX_RECORD_LINES = 64
+
+
+def _parse_csv_record(text: str) -> list[str]:
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    if len(rows) != 1:
+        raise RecordError(f"{len(rows)} rows in one record")
+    return rows[0]
+
+
 class FifthTribeCsvReader:
+    """CSV read record by record: a bad byte, an oversized field or an unterminated quote costs one row.
+
+    Physical lines are read in bounded memory and joined while a quote is open (an odd number of ``"``), up to
+    :data:`MAX_RECORD_LINES` lines or ``MAX_LINE_BYTES`` bytes. A joined record that does not parse into
+    the header's columns is an unterminated quote: its first line is quarantined and the lines after it are
+    read again, so the rows behind a stray quote are not swallowed.
+    """
+
     name = "fifthtribe_csv"
 
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -64,35 +87,75 @@ class FifthTribeCsvReader:
         return all(c in first for c in ("username", "tweets", "numberstatuses"))
 
     def read(self, path: Path) -> Iterator[Item]:
-        with path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        lines = iter_raw_lines(path)
+        pending: deque[tuple[int, bytes, bool]] = deque()
+        header: list[str] | None = None
+        index = 0
+        while True:
+            first = pending.popleft() if pending else next(lines, None)
+            if first is None:
+                return
+            n, line, over = first
+            if not over and not line.strip():
+                continue
+            if over:
+                yield quarantine(path, n, RecordError(f"row over the {MAX_LINE_BYTES}-byte limit"), line[:500])
+                index += header is not None
+                continue
+            parts = [line]
+            quotes = line.count(b'"')
+            size = len(line)
+            while quotes % 2 and len(parts) < MAX_RECORD_LINES and size <= MAX_LINE_BYTES:
+                more = pending.popleft() if pending else next(lines, None)
+                if more is None:
+                    break
+                if more[2]:
+                    pending.appendleft(more)
+                    break
+                parts.append(more[1])
+                quotes += more[1].count(b'"')
+                size += len(more[1])
+            raw = b"".join(parts)
             try:
-                reader = csv.DictReader(text)
-                missing = [c for c in ("username", "tweets") if c not in (reader.fieldnames or ())]
-            except (UnicodeDecodeError, csv.Error) as exc:
-                yield quarantine(path, 1, RecordError(f"unreadable CSV header: {exc}"))
-                return
-            if missing:
-                yield quarantine(path, 1, RecordError(f"CSV header lacks {', '.join(missing)}"))
-                return
-            index = 0
-            while True:
-                line = reader.line_num + 1
+                if quotes % 2:
+                    raise RecordError("unterminated quote")
+                if size > MAX_LINE_BYTES:
+                    raise RecordError(f"row over the {MAX_LINE_BYTES}-byte limit")
                 try:
-                    row = next(reader)
-                except StopIteration:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RecordError(f"invalid UTF-8 at byte {exc.start}") from None
+                try:
+                    values = _parse_csv_record(text)
+                except csv.Error as exc:
+                    raise RecordError(f"bad CSV: {exc}") from None
+                if header is not None and len(values) != len(header):
+                    raise RecordError(f"{len(values)} columns, expected {len(header)}")
+            except RecordError as exc:
+                error = exc
+                if len(parts) > 1:  # blame the line that opened the quote; read the others again
+                    pending.extendleft((n + k, p, False) for k, p in reversed(list(enumerate(parts[1:], 1))))
+                    error, raw = RecordError("unterminated quote"), parts[0]
+                if header is None:
+                    yield quarantine(path, n, RecordError(f"unreadable CSV header ({error.reason}); reading the "
+                                                          f"rows as {','.join(FIFTHTRIBE_COLUMNS)}"), raw[:500])
+                    header = list(FIFTHTRIBE_COLUMNS)
+                else:
+                    yield quarantine(path, n, error, raw[:500])
+                    index += 1
+                continue
+            if header is None:
+                header = values
+                missing = [c for c in ("username", "tweets") if c not in header]
+                if missing:
+                    yield quarantine(path, n, RecordError(f"CSV header lacks {', '.join(missing)}"), raw[:500])
                     return
-                except (UnicodeDecodeError, csv.Error) as exc:
-                    yield quarantine(path, line, RecordError(f"bad CSV: {exc}"))
-                    return  # the decoder cannot resynchronise reliably after a bad byte run
-                try:
-                    if None in row:
-                        raise RecordError(f"{len(row[None]) + len(FIFTHTRIBE_COLUMNS)} columns, expected "
-                                          f"{len(reader.fieldnames or ())}")
-                    yield from fifthtribe_records(row, index)
-                except Exception as exc:
-                    yield quarantine(path, line, exc, ",".join(str(v) for v in row.values())[:500])
-                index += 1
+                continue
+            try:
+                yield from fifthtribe_records(dict(zip(header, values, strict=True)), index)
+            except Exception as exc:
+                yield quarantine(path, n, exc, raw[:500])
+            index += 1
 
 
 def corpus_records(obj: Any) -> list[Record]:
