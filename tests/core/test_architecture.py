@@ -44,7 +44,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "bastion"
 
 #: Bottom to top. A package may import its own layer and the layers below it.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"records", "errors", "canonical", "settings"}),
+    frozenset({"records", "errors", "canonical", "settings", "yamlio"}),
     frozenset({"signals", "ingest", "policy", "batch"}),
     frozenset({"store"}),
     frozenset({"audit"}),

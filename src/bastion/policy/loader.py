@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bastion import yamlio
 from bastion.errors import InputError, PolicyError
 from bastion.policy.model import (
     Condition,
@@ -162,7 +163,7 @@ class _Checker:
         if isinstance(value, ScalarNode):
             param_key = {"review": "queue", "label": "label", "escalate": "queue"}.get(kind.value, "value")
             return Effect(kind, {param_key: value.value})
-        params = yaml.safe_load(yaml.serialize(value))
+        params = yamlio.safe_load(yaml.serialize(value))
         if not isinstance(params, dict):
             self.error(value, f"parameters of {name!r} must be a value or a mapping")
             return None
@@ -218,7 +219,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse and validate policy text; raise :class:`PolicyError` listing every problem with its line."""
     check = _Checker(source)
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yamlio.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

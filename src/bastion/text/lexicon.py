@@ -23,6 +23,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from bastion import yamlio
 from bastion.errors import ConfigError
 from bastion.text.normalize import fold, fold_with_offsets, skeleton
 
@@ -103,7 +104,7 @@ class Lexicon:
     def load(cls, path: str | Path | None = None) -> Lexicon:
         p = Path(path) if path is not None else default_lexicon_path()
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            data = yamlio.safe_load(p.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read lexicon {p}: {exc}") from exc
         if not isinstance(data, dict):

@@ -19,6 +19,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from bastion import yamlio
 from bastion.errors import ConfigError, InputError
 from bastion.text.normalize import fold
 
@@ -182,12 +183,12 @@ def load(path: str | Path | None = None) -> AssetRegistry:
     """Load a registry file; ``None`` or ``"default"`` loads the example that ships in the package."""
     if path is None or str(path) == "default":
         text = (resources.files("bastion.threats") / "data" / "assets.example.yaml").read_text("utf-8")
-        return parse(yaml.safe_load(text), "assets.example.yaml")
+        return parse(yamlio.safe_load(text), "assets.example.yaml")
     p = Path(path)
     if not p.is_file():
         raise InputError(f"assets registry {p} does not exist")
     try:
-        data = yaml.safe_load(p.read_text("utf-8"))
+        data = yamlio.safe_load(p.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
     return parse(data, str(p))

@@ -21,6 +21,7 @@ from typing import Any
 import Stemmer
 import yaml
 
+from bastion import yamlio
 from bastion.errors import ConfigError
 from bastion.text.normalize import fold
 from bastion.threats.words import split_words
@@ -177,7 +178,7 @@ def load_lexicons(names: Sequence[str] | None = None) -> Mapping[str, Lexicon]:
         if names is not None and lang not in names:
             continue
         try:
-            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data = yamlio.safe_load(entry.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise ConfigError(f"lexicon {entry.name}: {exc}") from exc
         out[lang] = compile_lexicon(data, entry.name)
