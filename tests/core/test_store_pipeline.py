@@ -183,3 +183,20 @@ def test_own_suspensions_are_fed_back_to_detectors(engine: Engine) -> None:
     pipe = make_pipeline(engine, [Watcher()])
     pipe.process(Batch(posts=[post("p", "hello", account="a9")]), ScanStats())
     assert seen == ["a9"]
+
+
+def test_schema_heads_are_alembics_and_an_up_to_date_database_opens_without_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    from bastion.store.db import alembic_config, open_engine, schema_heads
+
+    assert schema_heads() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    url = f"sqlite:///{tmp_path / 'heads.db'}"
+    open_engine(url).dispose()  # migrates a new database
+    probe = ("import sys; from bastion.store.db import open_engine; open_engine(sys.argv[1]).dispose(); "
+             "print('alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -9,6 +9,7 @@ and metadata stay, and the purge is written to the audit log.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +73,44 @@ class EvidenceStore:
         except SAIntegrityError:
             pass  # already linked
         return sha
+
+    def put_many(self, conn: Connection, items: Sequence[tuple[bytes, str, str, str, str]], *,
+                 now: datetime) -> list[str]:
+        """:meth:`put` for ``(data, media_type, subject_kind, subject_id, role)`` items, in a few statements.
+
+        Same outcome as putting them one by one: each blob stored once by content (a purged one kept again),
+        each link made once; returns the SHA-256 of each item in order.
+        """
+        shas = [hashlib.sha256(item[0]).hexdigest() for item in items]
+        if not items:
+            return shas
+        wanted = set(shas)
+        existing = {r.sha256: r.purged_at for r in conn.execute(
+            select(evidence_blobs.c.sha256, evidence_blobs.c.purged_at).where(evidence_blobs.c.sha256.in_(wanted)))}
+        new: dict[str, dict[str, object]] = {}
+        for sha, (data, media_type, *_rest) in zip(shas, items, strict=True):
+            if sha in existing:
+                if existing[sha] is not None:  # the same content came back: keep it again
+                    conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha)
+                                 .values(data=data, purged_at=None))
+                    existing[sha] = None
+            elif sha not in new:
+                new[sha] = {"sha256": sha, "size": len(data), "media_type": media_type, "data": data,
+                            "created_at": now, "legal_hold": False, "retain_until": None}
+        if new:
+            conn.execute(evidence_blobs.insert(), list(new.values()))
+        linked = {(r.sha256, r.subject_kind, r.subject_id, r.role) for r in conn.execute(
+            select(evidence_refs.c.sha256, evidence_refs.c.subject_kind, evidence_refs.c.subject_id,
+                   evidence_refs.c.role).where(evidence_refs.c.sha256.in_(wanted)))}
+        links: list[dict[str, object]] = []
+        for sha, (_data, _type, kind, subject, role) in zip(shas, items, strict=True):
+            if (sha, kind, subject, role) not in linked:
+                linked.add((sha, kind, subject, role))
+                links.append({"sha256": sha, "subject_kind": kind, "subject_id": subject, "role": role,
+                              "created_at": now})
+        if links:
+            conn.execute(evidence_refs.insert(), links)
+        return shas
 
     def get(self, sha: str) -> bytes:
         with self.engine.connect() as conn:

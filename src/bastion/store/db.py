@@ -6,18 +6,21 @@ SQLite (WAL, at ``./bastion.db``) by default; PostgreSQL (or any SQLAlchemy URL)
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
+import re
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from bastion.errors import DependencyError
 
@@ -75,13 +78,51 @@ def make_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("bastion.store") / "migrations"))
     return cfg
 
 
+_REVISION_RE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+@functools.cache
+def schema_heads() -> frozenset[str]:
+    """The newest revision of every migration branch, read from the migration files' own assignments.
+
+    Alembic's script directory imports every migration to learn the same; reading two assignments per file
+    costs a millisecond, so a database already at the heads opens without importing Alembic at all.
+    (``tests/core/test_store_pipeline.py`` holds this to Alembic's own answer.)
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for entry in (resources.files("bastion.store") / "migrations" / "versions").iterdir():
+        if not entry.name.endswith(".py"):
+            continue
+        found: dict[str, str] = {m[1]: m[2] for m in _REVISION_RE.finditer(entry.read_text("utf-8"))}
+        revisions.add(ast.literal_eval(found["revision"]))
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)
+
+
+def _at_heads(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            have = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except SQLAlchemyError:
+        return False
+    return have == schema_heads()
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema (all branches)."""
+    """Bring the database to the newest schema (all branches); a database already there is left alone."""
+    if _at_heads(engine):
+        return
+    from alembic import command
+
     try:
         with engine.begin() as conn:
             cfg = alembic_config()
@@ -101,6 +142,8 @@ def open_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
 
 
 if __name__ == "__main__":  # pragma: no cover - developer tool: draft a migration by autogenerate
+    from alembic import command
+
     cfg = alembic_config()
     scratch = make_engine("sqlite:////tmp/bastion-autogen.db")
     with scratch.begin() as conn:

@@ -8,7 +8,7 @@ exported case (``custody.jsonl``) and :func:`verify_chain` checks it there the s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,24 +32,35 @@ def entry_hash(prev_hash: str, case_id: str, seq: int, ts: str, actor: str, even
 def append_custody(
     conn: Connection, case_id: str, event: str, actor: str, details: Mapping[str, Any], now: datetime
 ) -> int:
+    return append_custody_many(conn, case_id, [(event, actor, details)], now)[0]
+
+
+def append_custody_many(
+    conn: Connection, case_id: str, entries: Sequence[tuple[str, str, Mapping[str, Any]]], now: datetime
+) -> list[int]:
+    """Append ``(event, actor, details)`` entries in order: the head is read once, the rows go in one insert."""
     if now.tzinfo is None:
         raise ValueError("custody timestamps must be timezone-aware")
+    if not entries:
+        return []
     last = conn.execute(
         select(threat_custody.c.seq, threat_custody.c.hash)
         .where(threat_custody.c.case_id == case_id)
         .order_by(threat_custody.c.seq.desc())
         .limit(1)
     ).first()
-    seq, prev = (int(last.seq) + 1, str(last.hash)) if last else (1, GENESIS)
+    seq, prev = (int(last.seq), str(last.hash)) if last else (0, GENESIS)
     ts = now.isoformat(timespec="microseconds")
-    body = _canonical(dict(details)).decode()
-    h = entry_hash(prev, case_id, seq, ts, actor, event, body)
-    conn.execute(
-        threat_custody.insert().values(
-            case_id=case_id, seq=seq, ts=ts, actor=actor, event=event, details=body, prev_hash=prev, hash=h
-        )
-    )
-    return seq
+    rows: list[dict[str, Any]] = []
+    for event, actor, details in entries:
+        seq += 1
+        body = _canonical(dict(details)).decode()
+        h = entry_hash(prev, case_id, seq, ts, actor, event, body)
+        rows.append({"case_id": case_id, "seq": seq, "ts": ts, "actor": actor, "event": event, "details": body,
+                     "prev_hash": prev, "hash": h})
+        prev = h
+    conn.execute(threat_custody.insert(), rows)
+    return [int(r["seq"]) for r in rows]
 
 
 def custody_entries(conn: Connection, case_id: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from bastion.detector import PostContext
 from bastion.records import Account, Post
 from bastion.signals import Signal
 from bastion.text.normalize import fold
-from bastion.threats.cases import CaseStore, Clock, shingles, utcnow
+from bastion.threats.cases import CaseStore, Clock, EvidenceItem, shingles, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -178,41 +178,39 @@ class SecuritySink:
         return self.observe_many([PostContext(post, author, _signals(signals))])[0]
 
     def observe_many(self, posts: Sequence[PostContext]) -> list[str | None]:
-        """:meth:`observe` for a batch of posts: one transaction, the open cases read once."""
+        """:meth:`observe` for a batch of posts: one transaction, the open cases read once, each case's new
+        items written together."""
         out: list[str | None] = [None] * len(posts)
         todo = [(i, ctx, key) for i, ctx in enumerate(posts) if (key := _observe_key(ctx.post, ctx.signals))]
         if not todo:
             return out
         with self.engine.begin() as conn:
             rows = self.cases.open_cases(conn)
-            if rows:
-                for i, ctx, key in todo:
-                    out[i] = self._attach_to_open(conn, rows, ctx.post, ctx.author, *key)
+            if not rows:
+                return out
+            by_case: dict[str, list[EvidenceItem]] = {}
+            for i, ctx, key in todo:
+                found = self._attach_to_open(rows, ctx.post, ctx.author, *key)
+                if found is not None:
+                    out[i] = found[0]
+                    by_case.setdefault(found[0], []).append(found[1])
+            for case_id, items in by_case.items():
+                self.cases.add_items(conn, case_id, items, actor=self.actor)
         return out
 
-    def _attach_to_open(self, conn: Connection, rows: Sequence[Any], post: Post, author: Account | None,
-                        sigs: Mapping[str, Signal], tags: list[str], assets: list[str], fp: list[str]
-                        ) -> str | None:
+    def _attach_to_open(self, rows: Sequence[Any], post: Post, author: Account | None, sigs: Mapping[str, Signal],
+                        tags: list[str], assets: list[str], fp: list[str]) -> tuple[str, EvidenceItem] | None:
         case_id = self.cases.match_open(rows, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
         if case_id is None:
             return None
         threat = sigs.get("threat")
         reporting = bool(threat is not None and threat.details.get("reporting"))
         role = "report_context" if reporting else "related"
-        self.cases.add_json(
-            conn,
-            case_id,
-            role,
-            post.id,
-            {
-                "post": record_json(post),
-                "author": record_json(author),
-                "signals": {k: s.to_json() for k, s in sigs.items()},
-            },
-            actor=self.actor,
-            details={"reporting": reporting},
-        )
-        return case_id
+        return case_id, EvidenceItem.of_json(role, post.id, {
+            "post": record_json(post),
+            "author": record_json(author),
+            "signals": {k: s.to_json() for k, s in sigs.items()},
+        }, {"reporting": reporting})
 
     # --- the evidence bundle --------------------------------------------------------------------------------
     def _bundle(
@@ -224,56 +222,26 @@ class SecuritySink:
         sigs: Mapping[str, Signal],
         decision: Any,
     ) -> None:
-        add = self.cases.add_json
-        add(conn, case_id, "post", post.id, record_json(post), actor=self.actor)
+        item = EvidenceItem.of_json
+        items = [item("post", post.id, record_json(post))]
         for media in post.media:
             data = _read_media(media.path)
             if data is not None:
-                self.cases.add_item(
-                    conn,
-                    case_id,
-                    "media",
-                    media.id,
-                    data,
-                    "application/octet-stream",
-                    actor=self.actor,
-                    details={"media_id": media.id, "kind": str(media.kind)},
-                )
+                items.append(EvidenceItem("media", media.id, data, "application/octet-stream",
+                                          {"media_id": media.id, "kind": str(media.kind)}))
             else:
-                add(
-                    conn,
-                    case_id,
-                    "media",
-                    media.id,
-                    record_json(media),
-                    actor=self.actor,
-                    details={"bytes": "unavailable"},
-                )
+                items.append(item("media", media.id, record_json(media), {"bytes": "unavailable"}))
         if author is not None:
-            add(
-                conn,
-                case_id,
-                "profile",
-                author.id,
-                record_json(author),
-                actor=self.actor,
-                details={"snapshot_at": self.cases.clock().isoformat()},
-            )
-        add(
-            conn,
-            case_id,
-            "detector_output",
-            post.id,
-            {
-                "signals": {k: s.to_json() for k, s in sigs.items()},
-                "decision": record_json(decision.to_json()) if hasattr(decision, "to_json") else None,
-            },
-            actor=self.actor,
-        )
+            items.append(item("profile", author.id, record_json(author),
+                              {"snapshot_at": self.cases.clock().isoformat()}))
+        items.append(item("detector_output", post.id, {
+            "signals": {k: s.to_json() for k, s in sigs.items()},
+            "decision": record_json(decision.to_json()) if hasattr(decision, "to_json") else None,
+        }))
         if self._has_posts:
             for role, rows in self._context(conn, post).items():
-                for row in rows:
-                    add(conn, case_id, role, str(row["id"]), row, actor=self.actor)
+                items.extend(item(role, str(row["id"]), row) for row in rows)
+        self.cases.add_items(conn, case_id, items, actor=self.actor)
 
     def _context(self, conn: Connection, post: Post) -> dict[str, list[dict[str, Any]]]:
         """Recent posts by the author, the thread around the post, and related campaign posts, from the

@@ -1,0 +1,83 @@
+"""A case's evidence written in bulk is exactly what writing it item by item stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from bastion.store.db import open_engine
+from bastion.store.schema import evidence_blobs, evidence_refs
+from bastion.store.threats import threat_case_items, threat_custody
+from bastion.threats.cases import CaseStore, EvidenceItem
+from bastion.threats.custody import custody_entries, verify_chain
+
+T0 = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+def _open(engine: Engine) -> tuple[CaseStore, str]:
+    store = CaseStore(engine, clock=lambda: T0)
+    with engine.begin() as conn:
+        case_id = store.open_case(conn, post_id="p1", account_id="a1", severity=0.9, level="high", assets=["hq"],
+                                  hashtags=[], fingerprint=[], actor="test")
+    return store, case_id
+
+
+ITEMS = [
+    EvidenceItem.of_json("post", "p1", {"text": "the post"}),
+    EvidenceItem("media", "m1", b"\x89PNG not really", "application/octet-stream", {"kind": "image"}),
+    EvidenceItem.of_json("related", "p2", {"text": "another"}),
+    EvidenceItem.of_json("related", "p2", {"text": "another"}),  # the same item twice: stored once
+    EvidenceItem.of_json("thread", "p2", {"text": "another"}),  # the same bytes in another role: a new item
+    EvidenceItem.of_json("purged", "p3", {"text": "kept again"}),
+]
+
+
+def _dump(engine: Engine, case_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            "items": [tuple(r)[1:] for r in conn.execute(select(threat_case_items).order_by(threat_case_items.c.seq))],
+            "blobs": sorted(tuple(r) for r in conn.execute(select(evidence_blobs))),
+            "refs": sorted(tuple(r)[1:] for r in conn.execute(select(evidence_refs))),
+            "custody": custody_entries(conn, case_id),
+        }
+
+
+def _seed_purged(engine: Engine, store: CaseStore) -> None:
+    """A blob that was stored earlier for another subject and purged since."""
+    with engine.begin() as conn:
+        sha = store.evidence.put(ITEMS[-1].data, "application/json", subject_kind="post", subject_id="old",
+                                 role="post", now=T0, conn=conn)
+        conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(data=None, purged_at=T0))
+
+
+def test_bulk_items_store_what_one_by_one_stores(tmp_path: Any) -> None:
+    one = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    bulk = open_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    try:
+        store1, case1 = _open(one)
+        store2, case2 = _open(bulk)
+        assert case1 == case2
+        _seed_purged(one, store1)
+        _seed_purged(bulk, store2)
+        with one.begin() as conn:
+            shas1 = [store1.add_item(conn, case1, it.role, it.subject_id, it.data, it.media_type, actor="test",
+                                     details=it.details) for it in ITEMS]
+        with bulk.begin() as conn:
+            shas2 = store2.add_items(conn, case2, ITEMS, actor="test")
+        assert shas1 == shas2
+        d1, d2 = _dump(one, case1), _dump(bulk, case2)
+        assert d2 == d1
+        assert len(d2["items"]) == 5  # the repeated item once
+        assert all(b[3] is not None for b in d2["blobs"])  # the purged blob's bytes are back
+        assert verify_chain(d2["custody"]) == []
+        with bulk.connect() as conn:
+            assert [r.event for r in conn.execute(select(threat_custody.c.event).where(
+                threat_custody.c.case_id == case2).order_by(threat_custody.c.seq))] == ["created"] + ["item_added"] * 5
+        with bulk.begin() as conn:  # adding the same items again adds nothing
+            store2.add_items(conn, case2, ITEMS, actor="test")
+        assert _dump(bulk, case2) == d2
+    finally:
+        one.dispose()
+        bulk.dispose()
