@@ -7,10 +7,11 @@ Runs the same code path as ``bastion scan`` into a fresh SQLite database, ``--re
 setting (the median is reported), on ``--data`` (any file ``bastion scan`` reads; the first ``--posts``
 records, after a seeded shuffle of its lines) or, without it, on N synthetic posts. Measure detectors on real
 posts: synthetic text with a small vocabulary closes every gate and hides the real cost. The report gives
-posts/s, posts per CPU-second, microseconds per post for every stage and every detector, and the peak RSS.
+posts/s, posts per CPU-second, microseconds per post for every stage and every detector, the peak RSS, and
+the start-up time of ``bastion scan`` with every detector. Each run is a fresh interpreter.
 ``--workers`` runs each setting with that many detection processes (``bastion scan --workers``); with more
-than one, the pure detectors' rows are CPU seconds spent in the workers, the peak RSS is the main process's
-plus its largest worker's, and posts per CPU-second counts the workers' CPU too. Pin a run with ``taskset``.
+than one, the pure detectors' rows are CPU seconds spent in the workers, the largest worker's peak RSS is
+given beside the main process's, and posts per CPU-second counts the workers' CPU too. Pin with ``taskset``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import platform
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +63,17 @@ def _cpu() -> float:
 
 
 def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1) -> dict[str, Any]:
+    """One run in a fresh interpreter (so no run inherits another's heap, caches or peak RSS)."""
+    done = subprocess.run([sys.executable, __file__, "--one", str(data), detectors, str(workdir), str(workers)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"run failed ({detectors}, {workers} workers):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def _one(data: Path, detectors: str, workdir: Path, workers: int) -> dict[str, Any]:
+    t_start = time.perf_counter()
     from bastion.pipeline.build import build_pipeline, iter_inputs, tune_gc
     from bastion.settings import Settings
 
@@ -74,14 +87,38 @@ def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1) -> dic
     stats = pipeline.run(iter_inputs([data]), inputs=[str(data)])
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     per_post = {k: round(1e6 * v / max(1, stats.posts), 1) for k, v in sorted(stats.stage_seconds.items())}
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + \
-        (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else 0)
     return {"detectors": detectors, "workers": workers, "detector_names": names, "posts": stats.posts,
-            "seconds": round(elapsed, 3),
+            "seconds": round(elapsed, 3), "build_s": round(t0 - t_start, 3),
             "posts_per_s": round(stats.posts / elapsed, 1), "posts_per_cpu_s": round(stats.posts / cpu, 1),
             "decisions": stats.decisions, "actions": dict(stats.actions),
             "stage_seconds": stats.to_json()["stage_seconds"], "us_per_post": per_post,
-            "peak_rss_mb": round(rss_kb / 1024, 1)}
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            if workers > 1 else None}
+
+
+def startup(workdir: Path, repeat: int = 5) -> dict[str, Any]:
+    """Wall seconds of ``bastion scan`` with every detector on a one-post file, start to exit (medians).
+
+    ``seconds`` is a scan into an existing database (the usual case: the schema is current, so no migration
+    runs); ``seconds_new_db`` is a scan that creates and migrates a new database first.
+    """
+    tiny = workdir / "one-post.jsonl"
+    tiny.write_text(json.dumps({"type": "post", "id": "p1", "account_id": "a1", "text": "hello world",
+                                "created_at": "2015-01-01T00:00:00Z"}) + "\n")
+    exe = Path(sys.executable).with_name("bastion")
+
+    def timed(db: Path) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([str(exe), "scan", str(tiny), "--db", str(db), "--detectors", "all", "-q"], check=True,
+                       capture_output=True)
+        return round(time.perf_counter() - t0, 3)
+
+    new = [timed(workdir / f"startup-new-{i}.db") for i in range(3)]
+    existing = [timed(workdir / "startup-new-0.db") for _ in range(repeat)]
+    return {"command": "bastion scan one-post.jsonl --detectors all", "seconds_runs": existing,
+            "seconds": sorted(existing)[len(existing) // 2], "seconds_new_db_runs": new,
+            "seconds_new_db": sorted(new)[1]}
 
 
 def sample(source: Path, dest: Path, n_posts: int, seed: int = 1) -> None:
@@ -102,6 +139,9 @@ def run_setting(data: Path, detectors: str, workdir: Path, repeat: int, workers:
 
 
 def main() -> int:
+    if len(sys.argv) == 6 and sys.argv[1] == "--one":
+        print(json.dumps(_one(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), int(sys.argv[5]))))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--posts", type=int, default=100_000)
     ap.add_argument("--data", type=Path, default=None, help="real posts (any format bastion scan reads)")
@@ -123,11 +163,12 @@ def main() -> int:
             generate(data, args.posts)
         results = [run_setting(data, s, work, max(1, args.repeat), int(w))
                    for s in settings for w in args.workers.split(",")]
+        started = startup(work)
     report = {"benchmark": "scan throughput", "posts": args.posts,
               "data": args.data.name if args.data else "synthetic", "python": sys.version.split()[0],
               "machine": platform.machine(), "cpus": os.cpu_count(), "load_before": round(load_before, 2),
               "pinned_cpus": sorted(os.sched_getaffinity(0)),
-              "date": datetime.now(UTC).isoformat(timespec="seconds"), "runs": results}
+              "date": datetime.now(UTC).isoformat(timespec="seconds"), "startup": started, "runs": results}
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:
@@ -144,9 +185,15 @@ def main() -> int:
                   f"{r['posts_per_s']:,} | "
                   f"{', '.join(f'{x:,.0f}' for x in r['posts_per_s_runs'])} | {r['posts_per_cpu_s']:,} | "
                   f"{r['seconds']} | {r['decisions']:,} |" for r in results]
+        lines += ["", f"Start-up: `{started['command']}` takes {started['seconds']} s from start to exit into an "
+                  f"existing database (median of {', '.join(map(str, started['seconds_runs']))}), "
+                  f"{started['seconds_new_db']} s when it creates the database (median of "
+                  f"{', '.join(map(str, started['seconds_new_db_runs']))}).", ""]
         for r in results:
-            lines += ["", f"Microseconds per post, {r['detectors']}, {r['workers']} worker(s) (peak RSS "
-                      f"{r['peak_rss_mb']} MB):", "",
+            rss = f"peak RSS {r['peak_rss_mb']} MB" + (f", each worker {r['worker_peak_rss_mb']} MB (sharing the "
+                                                       "models' pages with the main process)"
+                                                       if r.get("worker_peak_rss_mb") else "")
+            lines += ["", f"Microseconds per post, {r['detectors']}, {r['workers']} worker(s) ({rss}):", "",
                       "| stage | µs/post |", "|---|---:|"]
             lines += [f"| {k} | {v} |" for k, v in sorted(r["us_per_post"].items(), key=lambda kv: -kv[1])]
         args.md.parent.mkdir(parents=True, exist_ok=True)
