@@ -7,6 +7,7 @@ ingest path creates tens of thousands per second).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,6 +110,13 @@ class Post:
     quote_of: PostId | None = None
     source: str = "native"
     meta: Mapping[str, Any] = field(default_factory=empty)
+
+    def content_digest(self) -> str:
+        """What the post says, as a digest: author, text and media (by content hash where known). A post id
+        submitted again with other content is another version of the post, with its own decisions."""
+        media = (m.sha256 or m.md5 or m.pdq or m.id for m in self.media)
+        key = "\x1f".join((self.account_id, self.text, *media))
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

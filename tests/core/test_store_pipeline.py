@@ -200,3 +200,35 @@ def test_schema_heads_are_alembics_and_an_up_to_date_database_opens_without_it(t
              "print('alembic' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_migration_closes_duplicate_live_enforcements_and_the_ledger_refuses_new_ones(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pytest as _pytest
+    from alembic import command
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from bastion.store import schema as t
+    from bastion.store.db import alembic_config, make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    now = datetime(2015, 2, 1, tzinfo=UTC)
+    row = {"action": "remove_post", "target_kind": "post", "target_id": "p1", "rule": "r@1", "policy": "p@1",
+           "automated": True, "source": "automated", "created_at": now}
+    try:
+        with engine.begin() as conn:  # a database from before the fix, holding a duplicate removal
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001_core")
+            conn.execute(insert(t.ledger), [{**row, "decision_id": "d1"}, {**row, "decision_id": "d2"}])
+        migrate(engine)
+        with engine.connect() as conn:
+            live = conn.execute(select(t.ledger.c.decision_id).where(t.ledger.c.reversed_at.is_(None))).scalars()
+            assert list(live) == ["d1"]
+        with _pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(t.ledger), [{**row, "decision_id": "d3"}])
+    finally:
+        engine.dispose()

@@ -59,3 +59,50 @@ def test_permanent_failure_is_recorded_not_lost(engine: Engine) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(webhook_outbox.c.state, webhook_outbox.c.last_error)).one()
     assert row.state == "failed" and row.last_error == "HTTP 400"
+
+
+def test_two_deliverers_at_once_send_each_entry_once(engine: Engine) -> None:
+    """Deliverers running side by side (two `bastion webhooks deliver`) claim entries; none is sent twice."""
+    import threading
+    import time as _time
+
+    decisions = [decision(f"p{i}") for i in range(40)]
+    with engine.begin() as conn:
+        enqueue(conn, decisions, NOW)
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        _time.sleep(0.005)  # a slow receiver, so the deliverers overlap
+        with lock:
+            seen.append(request.headers["Idempotency-Key"])
+        return httpx.Response(200)
+
+    def run() -> None:
+        client = httpx.Client(transport=httpx.MockTransport(handler))
+        WebhookDeliverer(engine, "https://x.invalid", "k", client=client, sleep=lambda s: None).deliver_pending(
+            now=NOW)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(seen) == sorted(d.id for d in decisions)  # every entry once, none twice
+    with engine.connect() as conn:
+        assert set(conn.execute(select(webhook_outbox.c.state)).scalars()) == {"delivered"}
+
+
+def test_a_deliverer_that_died_mid_send_is_taken_over_after_its_lease(engine: Engine) -> None:
+    from sqlalchemy import update
+
+    from bastion.actions.webhook import CLAIM_LEASE
+
+    d = decision("p9")
+    with engine.begin() as conn:
+        enqueue(conn, [d], NOW)
+        conn.execute(update(webhook_outbox).values(state="sending", next_attempt_at=NOW + CLAIM_LEASE))
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    deliverer = WebhookDeliverer(engine, "https://x.invalid", "k", client=client, sleep=lambda s: None)
+    assert deliverer.deliver_pending(now=NOW).delivered == 0  # still claimed
+    assert deliverer.deliver_pending(now=NOW + CLAIM_LEASE).delivered == 1

@@ -43,6 +43,9 @@ def _run(db_url: str, workers: int, detectors: str = "all", inputs: Sequence[Pat
     out: list[dict[str, Any]] = []
     pipeline, _ = build_pipeline(settings, on_decision=lambda d: out.append(d.to_json()), bulk=True)
     pipeline.clock = lambda: T0
+    for sink in pipeline.sinks:  # security case ids and custody times come from the sink's clock
+        if hasattr(sink, "cases"):
+            sink.cases.clock = pipeline.clock
     return pipeline.run(iter_inputs(list(inputs)), inputs=[str(p) for p in inputs], progress=progress), out
 
 

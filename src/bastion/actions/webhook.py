@@ -8,7 +8,9 @@ then delivered by :class:`WebhookDeliverer`:
 * ``Idempotency-Key`` is the decision id, and the outbox is keyed by it: a decision is delivered once, and a
   receiver that sees a retry can drop it;
 * failures (network errors, 5xx, 429) are retried with exponential backoff and jitter; a 4xx other than 429
-  is permanent and marks the entry failed; entries still failing stay pending for the next run.
+  is permanent and marks the entry failed; entries still failing stay pending for the next run;
+* each entry is claimed by one atomic update before it is sent, so two deliverers running at once never
+  send it twice; a claim lapses after :data:`CLAIM_LEASE` (a deliverer that died mid-send is taken over).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from sqlalchemy import Engine, select, update
 from bastion.store.schema import webhook_outbox
 
 log = logging.getLogger(__name__)
+
+#: How long a claimed entry belongs to its deliverer: longer than every attempt with its backoff takes.
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 def sign(secret: str, body: bytes, ts: int) -> str:
@@ -54,6 +59,7 @@ class DeliveryStats:
     retried: int = 0
     failed: int = 0
     pending: int = 0
+    skipped: int = 0  # claimed by another deliverer
 
 
 class WebhookDeliverer:
@@ -85,15 +91,27 @@ class WebhookDeliverer:
         return False, retryable, f"HTTP {resp.status_code}"
 
     def deliver_pending(self, *, now: datetime | None = None, limit: int = 1000) -> DeliveryStats:
+        """Send what is due. Each entry is claimed first (one atomic update: only one deliverer wins it, on
+        SQLite and PostgreSQL alike), so deliverers running side by side never send an entry twice; a claim
+        lapses after :data:`CLAIM_LEASE` so an entry whose deliverer died is picked up again."""
         now = now or datetime.now(UTC)
         stats = DeliveryStats()
+        o = webhook_outbox
         with self.engine.connect() as conn:
-            due = conn.execute(select(webhook_outbox.c.decision_id, webhook_outbox.c.payload,
-                                      webhook_outbox.c.attempts)
-                               .where(webhook_outbox.c.state == "pending",
-                                      webhook_outbox.c.next_attempt_at <= now)
-                               .order_by(webhook_outbox.c.created_at).limit(limit)).all()
-        for decision_id, payload, attempts in due:
+            due = conn.execute(select(o.c.decision_id).where(o.c.state.in_(("pending", "sending")),
+                                                             o.c.next_attempt_at <= now)
+                               .order_by(o.c.created_at).limit(limit)).scalars().all()
+        for decision_id in due:
+            with self.engine.begin() as conn:
+                claimed = conn.execute(
+                    update(o).where(o.c.decision_id == decision_id, o.c.state.in_(("pending", "sending")),
+                                    o.c.next_attempt_at <= now)
+                    .values(state="sending", next_attempt_at=now + CLAIM_LEASE)
+                    .returning(o.c.payload, o.c.attempts)).first()
+            if claimed is None:  # another deliverer has it
+                stats.skipped += 1
+                continue
+            payload, attempts = claimed
             body = payload.encode()
             error = ""
             delivered = retryable = False
@@ -114,9 +132,8 @@ class WebhookDeliverer:
                 stats.failed += 1
                 log.warning("webhook delivery of %s failed permanently: %s", decision_id, error)
             else:
-                values["next_attempt_at"] = now + timedelta(seconds=self.backoff(attempts))
+                values.update(state="pending", next_attempt_at=now + timedelta(seconds=self.backoff(attempts)))
                 stats.pending += 1
             with self.engine.begin() as conn:
-                conn.execute(update(webhook_outbox).where(webhook_outbox.c.decision_id == decision_id)
-                             .values(**values))
+                conn.execute(update(o).where(o.c.decision_id == decision_id).values(**values))
         return stats

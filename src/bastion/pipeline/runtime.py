@@ -310,7 +310,7 @@ class Pipeline:
             decide = self.policy.decide
             for ctx in contexts:
                 decisions.append(decide(Subject.POST, ctx.post.id, ctx.signals, now=now,
-                                        account_id=ctx.post.account_id))
+                                        account_id=ctx.post.account_id, content=ctx.post.content_digest()))
             for aid, acct_sigs in account_signals.items():
                 decisions.append(decide(Subject.ACCOUNT, aid, acct_sigs, now=now, account_id=aid))
             for r in batch.reports:
@@ -318,7 +318,11 @@ class Pipeline:
                                         account_id=r.target_id if r.target_kind.value == "account" else None))
         with _Timer(stats, "act"):
             by_post: dict[str, PostContext] = {c.post.id: c for c in contexts}
-            decisions = [self._act(d, by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None)
+            # a decision already stored was acted on when it was stored (a rescan, or a rerun after a crash):
+            # it is reported again but its effects are not carried out twice
+            done = self.store.existing_decisions([d.id for d in decisions if d.actions]) if self.store else set()
+            decisions = [d if d.id in done else
+                         self._act(d, by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None)
                          for d in decisions]
             self._observe_sinks(decisions, by_post)
         batch.decisions = decisions

@@ -114,10 +114,21 @@ def _describe(cond: Condition) -> str:
     return f"not ({inner})" if cond.op == "not" else inner
 
 
-def decision_id(subject: Subject, subject_id: str, policy: Policy, rules: Sequence[str] = ()) -> str:
-    """Stable id: the same subject, under the same policy version, with the same rules firing, is the same
-    decision - so a rescan or a retried delivery never enforces twice (idempotent ledger and sinks)."""
-    return _hashed_id(subject, subject_id, _id_suffix(policy, rules))
+def decision_id(subject: Subject, subject_id: str, policy: Policy, rules: Sequence[str] = (),
+                content: str | None = None) -> str:
+    """Stable id, so a rescan, a rerun after a crash or a retried delivery never enforces twice.
+
+    With ``content`` (a post's :meth:`~bastion.records.Post.content_digest`): the subject, what it says and the
+    policy version - whatever detector state a rerun starts from, the same post under the same policy is the
+    same decision, and the first one stored stands. Without (accounts, reports, whose evidence grows): the
+    subject, the policy version and the rules that fired.
+    """
+    return _hashed_id(subject, subject_id, _content_suffix(policy, content) if content is not None
+                      else _id_suffix(policy, rules))
+
+
+def _content_suffix(policy: Policy, content: str) -> str:
+    return "\x1f".join((policy.name, policy.version, "content", content))
 
 
 def _id_suffix(policy: Policy, rules: Sequence[str]) -> str:
@@ -221,11 +232,14 @@ class PolicyEngine:
         now: datetime,
         account_id: str | None = None,
         reporter: str | None = None,
+        content: str | None = None,
     ) -> Decision:
+        """``content``: the subject's content digest, which keys the decision id (see :func:`decision_id`)."""
         if not signals and not reporter:  # the outcome, explanation and versions are fixed: built once
             out = self._no_evidence[subject]
             explanation, fixed = self._no_evidence_text[subject]
-            return Decision(id=_hashed_id(subject, subject_id, out.id_suffix), subject_kind=subject,
+            suffix = out.id_suffix if content is None else _content_suffix(self.policy, content)
+            return Decision(id=_hashed_id(subject, subject_id, suffix), subject_kind=subject,
                             subject_id=subject_id, account_id=account_id, created_at=now,
                             scores=_EMPTY_SCORES, labels=out.labels, actions=out.actions,
                             shadow_actions=out.shadow, explanation=explanation, category=out.category,
@@ -246,7 +260,8 @@ class PolicyEngine:
             if model:
                 versions.setdefault("models", {})[sig.name] = model
         return Decision(
-            id=_hashed_id(subject, subject_id, out.id_suffix),
+            id=_hashed_id(subject, subject_id, out.id_suffix if content is None
+                          else _content_suffix(self.policy, content)),
             subject_kind=subject,
             subject_id=subject_id,
             account_id=account_id,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(naming_convention={
@@ -176,6 +177,10 @@ ledger = Table(
     Column("reversed_at", UtcDateTime),
     Column("reversed_by", String(200)),
     UniqueConstraint("decision_id", "action", "target_id", name="uq_ledger_effect"),
+    # one live enforcement per action and target: a post is removed once, an account suspended once, however
+    # many decisions (reruns, policy versions, reviewers) ask for it; a reversal frees the slot
+    Index("uq_ledger_live", "action", "target_kind", "target_id", unique=True,
+          sqlite_where=text("reversed_at IS NULL"), postgresql_where=text("reversed_at IS NULL")),
 )
 
 review_jobs = Table(

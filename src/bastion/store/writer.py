@@ -194,6 +194,10 @@ class Store:
     def existing_posts(self, ids: Sequence[str]) -> set[str]:
         return self.existing(t.posts, ids)
 
+    def existing_decisions(self, ids: Sequence[str]) -> set[str]:
+        """Decision ids already stored: their effects were carried out when they were stored."""
+        return self.existing(t.decisions, ids)
+
     def load_state(self, name: str) -> bytes | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.detector_state.c.data).where(t.detector_state.c.name == name)).first()
@@ -226,9 +230,11 @@ class Store:
         with self._transaction() as conn:
             self._write_records(conn, batch, now, res)
             self._write_quarantine(conn, batch.quarantined, run_id, now)
-            fresh = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
-            if webhook and fresh:
-                enqueue(conn, fresh, now)
+            fresh, effective = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
+            if webhook and effective:
+                # the platform hears of a decision when it changed something: a decision whose every effect
+                # was already in force (an earlier decision on the same target) is stored, not notified
+                enqueue(conn, [d for d in fresh if d.id in effective], now)
         return res
 
     def _write_records(self, conn: Connection, batch: Batch, now: datetime, res: WriteResult) -> None:
@@ -306,17 +312,17 @@ class Store:
 
     def _write_decisions(self, conn: Connection, decisions: list[Decision], now: datetime,
                          posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report],
-                         res: WriteResult) -> list[Decision]:
-        """Write the decisions not already stored; return them."""
+                         res: WriteResult) -> tuple[list[Decision], set[str]]:
+        """Write the decisions not already stored; return them, and the ids of those with a new effect."""
         if not decisions:
-            return []
+            return [], set()
         known = _existing_ids(conn, t.decisions, [d.id for d in decisions])
         fresh: dict[str, Decision] = {}
         for d in decisions:
             if d.id not in known:
                 fresh[d.id] = d
         if not fresh:
-            return []
+            return [], set()
         sqlite_db = is_sqlite(conn)
         if sqlite_db:  # driver tuples, each JSON column serialised once for the row and its hash
             to_row = DecisionRows()
@@ -341,19 +347,28 @@ class Store:
             bulk_insert(conn, t.decisions, rows, ignore=False)
         res.decisions_new = len(hashes)
         res.audit_seq = seq
-        self._write_effects(conn, enforcing, now, posts_by_id, reports_by_id)
-        return list(fresh.values())
+        effective = self._write_effects(conn, enforcing, now, posts_by_id, reports_by_id)
+        return list(fresh.values()), effective
 
     def _write_effects(self, conn: Connection, decisions: list[Decision], now: datetime,
-                       posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report]) -> None:
+                       posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report]) -> set[str]:
+        """Ledger rows, status changes, preserved content and review jobs for newly stored decisions; returns the
+        ids of the decisions that changed something. An enforcement already live on its target (an earlier
+        decision, a reviewer) is not entered or applied again: one live row per action and target, as the
+        ledger's partial unique index also insists; a review job already open on the subject is not opened
+        again."""
+        effective: set[str] = set()
         ledger_rows: list[dict[str, Any]] = []
+        applied: list[tuple[EffectKind, str, str, Decision, Post | None]] = []
         jobs: list[dict[str, Any]] = []
         for d in decisions:
             post = posts_by_id.get(d.subject_id) if d.subject_kind.value == "post" else None
             report = reports_by_id.get(d.subject_id) if d.subject_kind.value == "report" else None
             for a in d.actions:
                 kind = EffectKind(a.action)
-                if kind == EffectKind.REVIEW:
+                if kind == EffectKind.LABEL:
+                    effective.add(d.id)
+                elif kind == EffectKind.REVIEW:
                     queue = str(a.params.get("queue", "default"))
                     subj_kind, subj_id = d.subject_kind.value, d.subject_id
                     deadline = None
@@ -371,16 +386,34 @@ class Store:
                             "automated": a.automated, "source": "automated",
                             "params": dict(a.params) or None, "created_at": now,
                             "content_created_at": post.created_at if post else None})
-                        if kind in (EffectKind.REMOVE_POST, EffectKind.SUSPEND_ACCOUNT):
-                            self._apply_status(conn, "remove" if kind == EffectKind.REMOVE_POST else "suspend",
-                                               target_kind, target_id, now)
-                        if kind == EffectKind.REMOVE_POST and post is not None:
-                            self._preserve(conn, post, d, now)
+                        applied.append((kind, target_kind, target_id, d, post))
         if ledger_rows:
-            conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), ledger_rows)
+            live = _live_enforcements(conn, {r["target_id"] for r in ledger_rows})
+            keep: list[dict[str, Any]] = []
+            for row, (kind, target_kind, target_id, d, post) in zip(ledger_rows, applied, strict=True):
+                key = (row["action"], target_kind, target_id)
+                if key in live:
+                    continue
+                live.add(key)
+                keep.append(row)
+                effective.add(d.id)
+                if kind in (EffectKind.REMOVE_POST, EffectKind.SUSPEND_ACCOUNT):
+                    self._apply_status(conn, "remove" if kind == EffectKind.REMOVE_POST else "suspend",
+                                       target_kind, target_id, now)
+                if kind == EffectKind.REMOVE_POST and post is not None:
+                    self._preserve(conn, post, d, now)
+            if keep:
+                conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), keep)
         if jobs:
-            conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), jobs)
-
+            known = _existing_ids(conn, t.review_jobs, [j["id"] for j in jobs])
+            new_jobs: dict[str, dict[str, Any]] = {}
+            for j in jobs:  # the first decision asking for a job opens it
+                if j["id"] not in known and j["id"] not in new_jobs:
+                    new_jobs[j["id"]] = j
+            effective.update(j["decision_id"] for j in new_jobs.values())
+            if new_jobs:
+                conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), list(new_jobs.values()))
+        return effective
 
     def _preserve(self, conn: Connection, post: Post, d: Decision, now: datetime) -> None:
         """Removed content is preserved as evidence (EU TCO Art. 6: six months, longer under legal hold)."""
@@ -389,6 +422,18 @@ class Store:
         self.evidence.put(body, "application/json", subject_kind="post", subject_id=post.id,
                           role="removed_content", now=now, conn=conn)
         self.evidence.start_retention("post", post.id, now=now, conn=conn)
+
+
+def _live_enforcements(conn: Connection, target_ids: set[str]) -> set[tuple[str, str, str]]:
+    """(action, target kind, target id) of the live (unreversed) ledger rows on these targets."""
+    L = t.ledger
+    found: set[tuple[str, str, str]] = set()
+    ids = sorted(target_ids)
+    for i in range(0, len(ids), 500):
+        found.update((r.action, r.target_kind, r.target_id) for r in conn.execute(
+            select(L.c.action, L.c.target_kind, L.c.target_id)
+            .where(L.c.target_id.in_(ids[i:i + 500]), L.c.reversed_at.is_(None))))
+    return found
 
 
 def _targets(kind: EffectKind, d: Decision, post: Post | None, params: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, or_, select
 from bastion.detector import PostContext
 from bastion.records import Account, Post
 from bastion.signals import Signal
+from bastion.store.threats import threat_case_items
 from bastion.text.normalize import fold
 from bastion.threats.cases import CaseStore, Clock, EvidenceItem, shingles, utcnow
 
@@ -130,6 +131,12 @@ class SecuritySink:
         params = getattr(action, "params", {}) or {}
         sla = params.get("sla_hours")
         with self.engine.begin() as conn:
+            # escalated before (a rerun after a crash between this commit and the batch's, or a new policy
+            # version deciding the same post): the case that holds it already has its evidence
+            held = conn.execute(select(threat_case_items.c.case_id).where(
+                threat_case_items.c.role == "post", threat_case_items.c.subject_id == post.id).limit(1)).scalar()
+            if held is not None:
+                return {"case_id": str(held), "severity": level, "assets": assets}
             case_id = self.cases.find_open(
                 conn, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp
             )
