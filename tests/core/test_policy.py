@@ -170,6 +170,14 @@ def test_policy_check_cli(tmp_path: Path) -> None:
     assert f"{bad}:4: rule is missing 'when'" in result.output
     ok = CliRunner().invoke(app, ["policy", "check", "src/bastion/policy/default.yaml"])
     assert ok.exit_code == 0 and "OK" in ok.output
+    # a typo in a signal name and an impossible threshold would silently disable their rules: both reported
+    default = Path("src/bastion/policy/default.yaml").read_text("utf-8")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(default.replace("signal: propaganda", "signal: propganda", 1).replace("gte: 0.9", "gte: 1.5", 1))
+    result = CliRunner().invoke(app, ["policy", "check", str(typo)])
+    assert result.exit_code == 2, result.output
+    assert "no detector emits signal 'propganda'" in result.output
+    assert "threshold 1.5" in result.output and "outside [0, 1]" in result.output
 
 
 def test_actions_are_what_decide_would_take() -> None:

@@ -132,9 +132,15 @@ def policy_check(path: Annotated[Path, typer.Argument(help="Policy YAML to valid
             typer.echo(problem)
         raise typer.Exit(2) from None
     from bastion.catalogue import signal_owners
-    from bastion.policy.lint import warnings
+    from bastion.policy.lint import problems, warnings
 
-    for warning in warnings(pol, signal_owners()):
+    owners = signal_owners()
+    found = problems(pol, owners)
+    for problem in found:
+        typer.echo(problem)
+    if found:
+        raise typer.Exit(2)
+    for warning in warnings(pol, owners):
         typer.echo(warning)
     counts: dict[str, int] = {}
     for r in pol.rules:

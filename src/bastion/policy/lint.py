@@ -1,9 +1,11 @@
 """Warnings about a policy that parses but probably does not do what its author means.
 
-Today one check: a rule on the threat detector's signals that is also gated on a signal of another detector.
-The threat detector judges the speech act itself (``threat_stance``); gating its rules on, say, the propaganda
-model's ``reporting`` head lets a second model - one that reads a formally worded threat as news - veto an
-escalation. ``bastion policy check`` prints the warnings; they do not fail it.
+:func:`problems` lists what makes a rule unable to ever do what it says - a signal no detector emits (a typo such
+as ``propganda`` silently disables the rule) or a threshold outside the [0, 1] range every signal lives in - and
+``bastion policy check`` fails on them. :func:`warnings`: a rule on the threat detector's signals that is also
+gated on a signal of another detector. The threat detector judges the speech act itself (``threat_stance``);
+gating its rules on, say, the propaganda model's ``reporting`` head lets a second model - one that reads a
+formally worded threat as news - veto an escalation. ``bastion policy check`` prints the warnings; they do not fail it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,30 @@ def _signals(c: Condition) -> Iterator[str]:
         yield c.signal
     for child in c.children:
         yield from _signals(child)
+
+
+def _leaves(c: Condition) -> Iterator[Condition]:
+    if c.op == "signal":
+        yield c
+    for child in c.children:
+        yield from _leaves(child)
+
+
+def problems(policy: Policy, owners: Mapping[str, str]) -> list[str]:
+    """``file:line: rule 'id': ...`` for every condition that can never hold as written."""
+    out: list[str] = []
+    known = ", ".join(sorted(owners))
+    for rule in policy.rules:
+        for leaf in _leaves(rule.when):
+            name = leaf.signal or ""
+            if name not in owners:
+                out.append(f"{policy.source}:{rule.line}: rule {rule.id!r}: no detector emits signal {name!r} "
+                           f"(known: {known})")
+            value = float(leaf.value)
+            if not 0.0 <= value <= 1.0:
+                out.append(f"{policy.source}:{rule.line}: rule {rule.id!r}: threshold {value:g} on {name!r} is "
+                           "outside [0, 1], the range of every signal")
+    return out
 
 
 def warnings(policy: Policy, owners: Mapping[str, str]) -> list[str]:
