@@ -171,3 +171,32 @@ def test_a_batch_is_attached_as_post_by_post(run: tuple) -> None:  # type: ignor
     unrelated = PostContext(Post(id=PostId("other"), account_id=AccountId("someone"), text="bread and tea"), None,
                             {"threat": Signal("threat", 0.3, "threat", "test")})
     assert news and sink.observe_many([*news, unrelated]) == [case_id] * len(news) + [None]
+
+
+def test_every_file_of_an_exported_package_is_covered(run: tuple) -> None:  # type: ignore[type-arg]
+    """Editing report.html or package.json, adding or removing any file, is detected; the package verifies from
+    the directory `case export --out` was given, and its manifest digest is in the case's own custody log."""
+    from bastion.threats.export import MANIFEST, package_dir
+
+    results, sink, clock, tmp = run
+    case_id = results["t1"]["params"][0]["case_id"]
+    out = tmp / "every"
+    dest = export_case(sink.engine, case_id, out, actor="analyst-1", clock=clock)
+    assert package_dir(out) == dest
+    check = verify_package(out)
+    assert check.ok, check.problems
+    sealed = [e for e in sink.cases.custody(case_id) if e["event"] == "export_sealed"]
+    assert json.loads(sealed[-1]["details"])["manifest_sha256"] == check.manifest_sha256
+    files = sorted(p for p in dest.rglob("*") if p.is_file() and p.name != MANIFEST)
+    assert {"package.json", "report.html", "custody.jsonl"} <= {p.name for p in files}
+    for f in files:
+        original = f.read_bytes()
+        f.write_bytes(original.replace(b"a", b"b", 1) if b"a" in original else original + b"\n")
+        assert not verify_package(dest).ok, f"edit of {f.name} not detected"
+        f.unlink()
+        assert any("missing" in p for p in verify_package(dest).problems), f"removal of {f.name} not detected"
+        f.write_bytes(original)
+    (dest / "note.txt").write_text("planted")
+    assert any("added" in p for p in verify_package(dest).problems)
+    (dest / "note.txt").unlink()
+    assert verify_package(dest).ok

@@ -224,5 +224,7 @@ def _register_cases(case_app: typer.Typer) -> None:
                 out.print(f"[red]FAIL[/] {p}", highlight=False)
             raise IntegrityError(f"{path}: {len(check.problems)} problem(s)")
         out.print(
-            f"OK: {check.blobs} blobs match their hashes; custody chain of {check.custody_entries} entries intact"
+            f"OK: every file matches MANIFEST.sha256; {check.blobs} blobs match "
+            f"their hashes; custody chain of {check.custody_entries} entries intact; manifest sha256 "
+            f"{check.manifest_sha256} (compare with the export_sealed entry of the case's custody log)"
         )

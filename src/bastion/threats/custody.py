@@ -94,7 +94,13 @@ def verify_chain(entries: Iterable[Mapping[str, Any]], head: str | None = None) 
     """Problems found in a custody chain (empty when intact). ``head``: the expected last hash."""
     problems: list[str] = []
     prev, expect, last = GENESIS, 1, GENESIS
-    for e in entries:
+    fields = ("case_id", "seq", "ts", "actor", "event", "details", "prev_hash", "hash")
+    for n, e in enumerate(entries, 1):
+        missing = [f for f in fields if f not in e]
+        if missing or not str(e.get("seq", "")).isdigit():
+            problems.append(f"custody entry {n}: missing or unreadable {', '.join(missing) or 'seq'} (altered)")
+            prev, expect = str(e.get("hash", prev)), expect + 1
+            continue
         seq = int(e["seq"])
         if seq != expect:
             problems.append(f"custody entry {seq}: expected seq {expect} (entries removed or reordered)")

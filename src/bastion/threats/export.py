@@ -203,7 +203,50 @@ def export_case(
         for entry in custody:
             fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     (dest / "report.html").write_text(_HTML.render(p=package, custody=custody), "utf-8")
+    digest = write_manifest(dest)
+    # the platform's own log keeps the sealed package's digest: a recipient can confirm the copy they hold
+    store.record(case_id, "export_sealed", actor, {"destination": dest.name, "manifest_sha256": digest})
     return dest
+
+
+MANIFEST = "MANIFEST.sha256"
+
+
+def _package_files(path: Path) -> list[str]:
+    return sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file() and f.name != MANIFEST)
+
+
+def write_manifest(path: Path) -> str:
+    """``MANIFEST.sha256`` (``sha256sum`` format) over every file of the package; returns the manifest's own
+    SHA-256, which the case's custody log records."""
+    lines = [f"{hashlib.sha256((path / rel).read_bytes()).hexdigest()}  {rel}\n" for rel in _package_files(path)]
+    body = "".join(lines).encode()
+    (path / MANIFEST).write_bytes(body)
+    return hashlib.sha256(body).hexdigest()
+
+
+def _check_manifest(path: Path, check: PackageCheck) -> None:
+    manifest = path / MANIFEST
+    if not manifest.is_file():
+        check.problems.append(f"{MANIFEST} is missing (every file of the package is listed there with its hash)")
+        return
+    body = manifest.read_bytes()
+    check.manifest_sha256 = hashlib.sha256(body).hexdigest()
+    listed: dict[str, str] = {}
+    for n, line in enumerate(body.decode("utf-8", "replace").splitlines(), 1):
+        sha, sep, rel = line.partition("  ")
+        if not sep or len(sha) != 64:
+            check.problems.append(f"{MANIFEST} line {n}: not '<sha256>  <file>' (altered)")
+            continue
+        listed[rel] = sha
+    present = set(_package_files(path))
+    for rel in sorted(present - set(listed)):
+        check.problems.append(f"{rel} is not in {MANIFEST} (added)")
+    for rel, sha in sorted(listed.items()):
+        if rel not in present:
+            check.problems.append(f"{rel} is listed in {MANIFEST} but missing (removed)")
+        elif hashlib.sha256((path / rel).read_bytes()).hexdigest() != sha:
+            check.problems.append(f"{rel} does not match its hash in {MANIFEST} (altered)")
 
 
 @dataclass
@@ -211,19 +254,39 @@ class PackageCheck:
     blobs: int = 0
     custody_entries: int = 0
     problems: list[str] = field(default_factory=list)
+    manifest_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+def package_dir(path: Path) -> Path:
+    """The package at ``path``, or the one package directly inside it (``case export --out DIR`` writes
+    ``DIR/<case id>/``)."""
+    def is_package(d: Path) -> bool:
+        return (d / "package.json").is_file() or (d / MANIFEST).is_file()
+
+    if is_package(path):
+        return path
+    inside = [d for d in path.iterdir() if is_package(d)] if path.is_dir() else []
+    if len(inside) == 1:
+        return inside[0]
+    if inside:
+        raise InputError(f"{path} holds {len(inside)} case packages; name one: "
+                         + ", ".join(sorted(d.name for d in inside)))
+    raise InputError(f"{path} is not a case package (no package.json)")
+
+
 def verify_package(path: Path) -> PackageCheck:
-    """Every blob's hash matches its name and the package's record; the custody chain is intact and ends
-    at the head the package recorded."""
+    """Every file matches the package's manifest; every blob's hash matches its name and the package's record;
+    the custody chain is intact and ends at the head the package recorded."""
+    path = package_dir(path)
     pkg_file = path / "package.json"
-    if not pkg_file.is_file():
-        raise InputError(f"{path} is not a case package (no package.json)")
     check = PackageCheck()
+    _check_manifest(path, check)
+    if not pkg_file.is_file():
+        return check  # the manifest check has said package.json is missing
     try:
         package = json.loads(pkg_file.read_text("utf-8"))
     except json.JSONDecodeError as exc:
