@@ -139,3 +139,16 @@ def test_labels_export(world: World) -> None:
     assert {x["id"] for x in rows} == {"p-camp1", "p-camp2", "p-camp3"}
     assert {x["label"] for x in rows} == {"not_violating"}
     assert rows[0]["text"].startswith("QQSLOGAN") and "actor" not in rows[0]
+
+
+def test_no_role_reads_a_queue_it_may_not_work(world: World) -> None:
+    c = world.client
+    assert c.get("/v1/review/queues/security/jobs", headers=world.h("reviewer")).status_code == 403
+    assert c.get("/v1/review/queues/propaganda/jobs", headers=world.h("security")).status_code == 403
+    assert c.get("/v1/review/queues/security/jobs", headers=world.h("security")).status_code == 200
+    assert c.get("/v1/review/queues/propaganda/jobs", headers=world.h("reviewer")).status_code == 200
+    for queue in ("security", "propaganda"):  # administrators oversee every queue
+        assert c.get(f"/v1/review/queues/{queue}/jobs", headers=world.h("admin")).status_code == 200
+    seen = {q["queue"] for q in c.get("/v1/review/queues", headers=world.h("reviewer")).json()}
+    assert "security" not in seen and "propaganda" in seen
+    assert {q["queue"] for q in c.get("/v1/review/queues", headers=world.h("security")).json()} <= {"security"}

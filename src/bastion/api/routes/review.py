@@ -48,18 +48,25 @@ def list_decisions(request: Request, subject_id: str = Query(max_length=200),
         return [_clean(dict(r._mapping)) for r in conn.execute(stmt)]
 
 
-@router.get("/review/queues", summary="Queues with counts and SLA clocks", **roles(Role.REVIEWER, Role.ADMIN))
-def list_queues(request: Request) -> list[dict[str, Any]]:
+@router.get("/review/queues", summary="Queues with counts and SLA clocks (those the caller works; admin: all)",
+            **roles(Role.REVIEWER, Role.SECURITY, Role.ADMIN))
+def list_queues(request: Request, principal: Principal = Depends(require(Role.REVIEWER, Role.SECURITY, Role.ADMIN))
+                ) -> list[dict[str, Any]]:
     state = app_state(request)
     now = state.clock()
-    return [s.to_json(now) for s in queues.summaries(state.engine, now)]
+    return [s.to_json(now) for s in queues.summaries(state.engine, now)
+            if principal.role is Role.ADMIN or (s.queue in SECURITY_QUEUES) == (principal.role is Role.SECURITY)]
 
 
-@router.get("/review/queues/{queue}/jobs", summary="Jobs of a queue, most urgent first",
-            **roles(Role.REVIEWER, Role.ADMIN))
+@router.get("/review/queues/{queue}/jobs", summary="Jobs of a queue, most urgent first (a queue the caller works)",
+            **roles(Role.REVIEWER, Role.SECURITY, Role.ADMIN))
 def queue_jobs(queue: str, request: Request, state_: str = Query("open", alias="state",
                                                                    pattern="^(open|leased|done)$"),
-               limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+               limit: int = Query(100, ge=1, le=1000),
+               principal: Principal = Depends(require(Role.REVIEWER, Role.SECURITY, Role.ADMIN))
+               ) -> list[dict[str, Any]]:
+    if principal.role is not Role.ADMIN:
+        _may_work(principal, queue)  # reviewers never see the security queue, nor security the others
     state = app_state(request)
     now = state.clock()
     return [j.to_json(now) for j in queues.list_jobs(state.engine, queue=queue, state=state_, limit=limit)]
