@@ -97,3 +97,24 @@ def test_the_server_re_propagates_the_account_network_every_32_verdict_batches(s
         assert isinstance(det, AccountRiskDetector) and det.refresh_every == expected
         app.state.bastion.batcher.close()
         app.state.bastion.engine.dispose()
+
+
+def test_forwarded_headers_are_believed_only_from_named_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bastion serve` must not let a client on the host pick its own address with X-Forwarded-For."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from bastion.cli.api import proxy_options
+    from bastion.cli.main import app
+
+    assert proxy_options([]) == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    assert proxy_options(["10.0.0.5", "10.0.0.6,10.0.0.7"]) == {
+        "proxy_headers": True, "forwarded_allow_ips": "10.0.0.5,10.0.0.6,10.0.0.7"}
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: seen.update(kw))
+    monkeypatch.delenv("BASTION_TRUSTED_PROXIES", raising=False)
+    res = CliRunner().invoke(app, ["serve", "--detectors", "none", "--db", "sqlite://"])
+    assert res.exit_code == 0, res.output
+    assert seen["proxy_headers"] is False
+    CliRunner().invoke(app, ["serve", "--detectors", "none", "--db", "sqlite://", "--trusted-proxy", "10.1.1.1"])
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "10.1.1.1"

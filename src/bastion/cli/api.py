@@ -78,6 +78,11 @@ def serve(
     media_root: Annotated[Path | None, typer.Option("--media-root", help="Directory whose media files the "
                                                     "UI may show and posts may name by path.")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        "--trusted-proxy", envvar="BASTION_TRUSTED_PROXIES",
+        help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable). Without one, client "
+             "addresses (rate limits, lock-outs, audit) are the connection's own and forwarded headers are "
+             "ignored from everyone.")] = None,
 ) -> None:
     """Serve the API (/v1/..., OpenAPI at /openapi.json) and the review UI (/ui/)."""
     import uvicorn
@@ -94,7 +99,16 @@ def serve(
     tune_gc()
     console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "
                   f"detectors: {', '.join(app.state.bastion.detectors) or 'none'}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
+    proxies = proxy_options(trusted_proxy or [])
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
+                proxy_headers=bool(proxies["proxy_headers"]), forwarded_allow_ips=str(proxies["forwarded_allow_ips"]))
+
+
+def proxy_options(trusted: list[str]) -> dict[str, object]:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anyone on the host could
+    rotate their apparent address past the failed-auth and login limits; only named proxies are believed."""
+    addresses = [a.strip() for item in trusted for a in item.split(",") if a.strip()]
+    return {"proxy_headers": bool(addresses), "forwarded_allow_ips": ",".join(addresses) or ""}
 
 
 def report(
