@@ -159,3 +159,31 @@ def test_an_account_job_renders(world: World) -> None:
     assert page.status_code == 200
     assert "@ev_handle" in page.text and "&lt;i&gt;x&lt;/i&gt;" in page.text
     assert "suspended" in page.text and "ban-evasion-suspend" in page.text
+
+
+def test_revoking_a_key_ends_its_ui_sessions_at_once(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bastion.api.keys import revoke_key
+    from bastion.store.api import api_keys, ui_sessions
+
+    engine = world.app.state.bastion.engine
+    c = world.client
+    sign_in(world, "reviewer")
+    assert c.get("/ui/", follow_redirects=False).status_code == 200
+    key_id = world.keys["reviewer"].split("_")[1]
+    revoke_key(engine, key_id, actor="admin:root", now=datetime.now(UTC))
+    r = c.get("/ui/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
+    with engine.connect() as conn:
+        assert all(e is not None for e in conn.execute(select(ui_sessions.c.ended_at).where(
+            ui_sessions.c.key_id == key_id)).scalars())
+    # a key revoked or re-roled behind the API's back (in the database) ends the session too
+    sign_in(world, "reviewer2")
+    assert c.get("/ui/", follow_redirects=False).status_code == 200
+    other = world.keys["reviewer2"].split("_")[1]
+    with engine.begin() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.id == other).values(role="admin"))
+    assert c.get("/ui/", follow_redirects=False).status_code == 303

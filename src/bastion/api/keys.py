@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, update
 
 from bastion.audit.log import AuditLog
 from bastion.errors import InputError, NotFound
-from bastion.store.api import api_keys
+from bastion.store.api import api_keys, ui_sessions
 
 PREFIX = "bst_"
 
@@ -84,7 +84,9 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, now: datetime) -> Non
                          .values(revoked_at=now)).rowcount
         if not n:
             raise NotFound(f"no active key {key_id}")
-        AuditLog().append(conn, "key.revoke", actor, f"key:{key_id}", {}, now=now)
+        ended = conn.execute(update(ui_sessions).where(ui_sessions.c.key_id == key_id, ui_sessions.c.ended_at.is_(None))
+                             .values(ended_at=now)).rowcount
+        AuditLog().append(conn, "key.revoke", actor, f"key:{key_id}", {"ui_sessions_ended": ended}, now=now)
 
 
 def list_keys(engine: Engine) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from bastion.api.keys import Principal, Role
 from bastion.api.security import app_state
 from bastion.audit.log import AuditLog
 from bastion.review import queues
-from bastion.store.api import ui_sessions
+from bastion.store.api import api_keys, ui_sessions
 
 COOKIE = "bastion_session"
 LOGIN_COOKIE = "bastion_login_csrf"
@@ -82,8 +82,14 @@ def current(request: Request) -> UiUser:
     state = app_state(request)
     now = state.clock()
     with state.engine.connect() as conn:
-        row = conn.execute(select(ui_sessions).where(ui_sessions.c.id == _digest(token))).first()
-    if row is None or row.ended_at is not None or row.expires_at <= now:
+        # the key behind the session is read on every request: revoking it (or changing its role) ends the
+        # session at once, whatever the session's own expiry says
+        row = conn.execute(select(ui_sessions, api_keys.c.revoked_at.label("key_revoked_at"),
+                                  api_keys.c.role.label("key_role"))
+                           .join(api_keys, api_keys.c.id == ui_sessions.c.key_id, isouter=True)
+                           .where(ui_sessions.c.id == _digest(token))).first()
+    if (row is None or row.ended_at is not None or row.expires_at <= now or row.key_role is None
+            or row.key_revoked_at is not None or row.key_role != row.role):
         raise LoginRequired
     return UiUser(row.id, row.key_id, Role(row.role), row.actor, row.csrf, row.created_at)
 
