@@ -155,6 +155,15 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, sqlite_url: str) -> None:
     res = CliRunner().invoke(app, ["scan", "examples/sample-stream.jsonl", "--db", sqlite_url,
                                    "--detectors", "nope", "-q"])
     assert res.exit_code == 2 and "unknown detector" in res.output
+    # an --out or --quarantine that cannot be written: one line naming it, no traceback, nothing scanned
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    for opt in ("--out", "--quarantine"):
+        res = CliRunner().invoke(app, ["scan", "examples/sample-stream.jsonl", "--db", sqlite_url, "--detectors",
+                                       "none", "-q", opt, str(blocked / "out.jsonl")])
+        assert res.exit_code == 2, res.output
+        assert f"cannot use {blocked / 'out.jsonl'}: Not a directory" in res.output.replace("\n", "")
+        assert "Traceback" not in res.output
 
 
 def test_enforcement_is_observed_in_stream_order() -> None:

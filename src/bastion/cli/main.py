@@ -7,6 +7,7 @@ list below. Heavy imports (models, indexes, web servers) stay inside command fun
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import importlib.util
@@ -53,6 +54,11 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except BastionError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a file that cannot be read or written: one line naming it, never a traceback
+            where = f" {exc.filename}" if exc.filename else ""
+            err.print(f"[bold red]error:[/] cannot use{escape(where)}: {escape(exc.strerror or str(exc))}")
+            user_error = exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR)
+            raise typer.Exit(2 if user_error else 3) from None
 
     return wrapper
 
