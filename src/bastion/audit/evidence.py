@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.audit.log import AuditLog
 from bastion.errors import IntegrityError, NotFound
@@ -48,39 +48,14 @@ class EvidenceStore:
             with self.engine.begin() as c:
                 return self.put(data, media_type, subject_kind=subject_kind, subject_id=subject_id, role=role,
                                 legal_hold=legal_hold, retain_until=retain_until, now=now, conn=c)
-        now = now or datetime.now(UTC)
-        sha = hashlib.sha256(data).hexdigest()
-        existing = conn.execute(select(evidence_blobs.c.sha256, evidence_blobs.c.purged_at)
-                                .where(evidence_blobs.c.sha256 == sha)).first()
-        if existing is None:
-            conn.execute(evidence_blobs.insert().values(
-                sha256=sha, size=len(data), media_type=media_type, data=data, created_at=now,
-                legal_hold=legal_hold, retain_until=retain_until))
-        else:
-            values: dict[str, object] = {}
-            if existing.purged_at is not None:  # the same content came back: keep it again
-                values.update(data=data, purged_at=None)
-            if legal_hold:
-                values["legal_hold"] = True
-            if retain_until is not None:
-                values["retain_until"] = retain_until
-            if values:
-                conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(**values))
-        try:
-            with conn.begin_nested():
-                conn.execute(evidence_refs.insert().values(sha256=sha, subject_kind=subject_kind,
-                                                           subject_id=subject_id, role=role, created_at=now))
-        except SAIntegrityError:
-            pass  # already linked
-        return sha
+        return self.put_many(conn, [(data, media_type, subject_kind, subject_id, role)], now=now or datetime.now(UTC),
+                             legal_hold=legal_hold, retain_until=retain_until)[0]
 
-    def put_many(self, conn: Connection, items: Sequence[tuple[bytes, str, str, str, str]], *,
-                 now: datetime) -> list[str]:
-        """:meth:`put` for ``(data, media_type, subject_kind, subject_id, role)`` items, in a few statements.
-
-        Same outcome as putting them one by one: each blob stored once by content (a purged one kept again),
-        each link made once; returns the SHA-256 of each item in order.
-        """
+    def put_many(self, conn: Connection, items: Sequence[tuple[bytes, str, str, str, str]], *, now: datetime,
+                 legal_hold: bool = False, retain_until: datetime | None = None) -> list[str]:
+        """Store ``(data, media_type, subject_kind, subject_id, role)`` items in a few statements: each blob once
+        by content (a purged one kept again; ``legal_hold`` / ``retain_until`` set on new and existing blobs),
+        each link once; returns the SHA-256 of each item in order."""
         shas = [hashlib.sha256(item[0]).hexdigest() for item in items]
         if not items:
             return shas
@@ -90,13 +65,19 @@ class EvidenceStore:
         new: dict[str, dict[str, object]] = {}
         for sha, (data, media_type, *_rest) in zip(shas, items, strict=True):
             if sha in existing:
+                values: dict[str, object] = {}
                 if existing[sha] is not None:  # the same content came back: keep it again
-                    conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha)
-                                 .values(data=data, purged_at=None))
+                    values.update(data=data, purged_at=None)
                     existing[sha] = None
+                if legal_hold:
+                    values["legal_hold"] = True
+                if retain_until is not None:
+                    values["retain_until"] = retain_until
+                if values:
+                    conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(**values))
             elif sha not in new:
                 new[sha] = {"sha256": sha, "size": len(data), "media_type": media_type, "data": data,
-                            "created_at": now, "legal_hold": False, "retain_until": None}
+                            "created_at": now, "legal_hold": legal_hold, "retain_until": retain_until}
         if new:
             conn.execute(evidence_blobs.insert(), list(new.values()))
         linked = {(r.sha256, r.subject_kind, r.subject_id, r.role) for r in conn.execute(
@@ -108,8 +89,9 @@ class EvidenceStore:
                 linked.add((sha, kind, subject, role))
                 links.append({"sha256": sha, "subject_kind": kind, "subject_id": subject, "role": role,
                               "created_at": now})
-        if links:
-            conn.execute(evidence_refs.insert(), links)
+        if links:  # a link another transaction made meanwhile is kept, not an error
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(insert(evidence_refs).on_conflict_do_nothing(), links)
         return shas
 
     def get(self, sha: str) -> bytes:

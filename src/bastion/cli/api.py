@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -99,16 +99,20 @@ def serve(
     tune_gc()
     console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "
                   f"detectors: {', '.join(app.state.bastion.detectors) or 'none'}")
-    proxies = proxy_options(trusted_proxy or [])
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
-                proxy_headers=bool(proxies["proxy_headers"]), forwarded_allow_ips=str(proxies["forwarded_allow_ips"]))
+                **proxy_options(trusted_proxy or []))
 
 
-def proxy_options(trusted: list[str]) -> dict[str, object]:
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(trusted: list[str]) -> ProxyOptions:
     """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anyone on the host could
     rotate their apparent address past the failed-auth and login limits; only named proxies are believed."""
     addresses = [a.strip() for item in trusted for a in item.split(",") if a.strip()]
-    return {"proxy_headers": bool(addresses), "forwarded_allow_ips": ",".join(addresses) or ""}
+    return {"proxy_headers": bool(addresses), "forwarded_allow_ips": ",".join(addresses)}
 
 
 def report(

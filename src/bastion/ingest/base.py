@@ -92,16 +92,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     A line over the limit yields its first ``MAX_LINE_BYTES + 1`` bytes, which :func:`parse_json_line`
     rejects; memory stays bounded (see :func:`iter_raw_lines`).
     """
-    with path.open("rb") as fh:
-        n = 0
-        while line := fh.readline(MAX_LINE_BYTES + 2):
-            n += 1
-            if len(line) == MAX_LINE_BYTES + 2 and not line.endswith(b"\n"):
-                while (rest := fh.readline(1 << 16)) and not rest.endswith(b"\n"):
-                    pass
-                yield n, line[:MAX_LINE_BYTES + 1]
-            elif not line.isspace():
-                yield n, line
+    for n, line, over in iter_raw_lines(path):
+        if over or not line.isspace():
+            yield n, line
 
 
 def parse_json_line(line: bytes) -> Any:

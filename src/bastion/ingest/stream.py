@@ -77,17 +77,21 @@ def is_json_lines(path: Path) -> bool:
     return any(len(line) <= MAX_LINE_BYTES and _whole(line) for line in head[1:])
 
 
+def _parse(line: int, raw: bytes) -> Value:
+    try:
+        return line, parse_json_line(raw), None
+    except RecordError as exc:
+        return line, None, exc
+    except orjson.JSONDecodeError as exc:
+        return line, None, RecordError(f"bad JSON: {exc}")
+
+
 def _lines(path: Path) -> Iterator[Value]:
     for n, line in iter_lines(path):
-        try:
-            value = parse_json_line(line)
-        except RecordError as exc:
-            yield n, None, exc
-            continue
-        except orjson.JSONDecodeError as exc:
-            yield n, None, RecordError(f"bad JSON: {exc}")
-            continue
-        if isinstance(value, list):
+        _, value, error = _parse(n, line)
+        if error is not None:
+            yield n, None, error
+        elif isinstance(value, list):
             for element in value:
                 yield n, element, None
         else:
@@ -142,12 +146,7 @@ class _Scanner:
         self.open(0)
         if oversize:
             return line, None, RecordError(f"record over the {MAX_LINE_BYTES}-byte limit")
-        try:
-            return line, parse_json_line(raw), None
-        except RecordError as exc:
-            return line, None, exc
-        except orjson.JSONDecodeError as exc:
-            return line, None, RecordError(f"bad JSON: {exc}")
+        return _parse(line, raw)
 
     def broken(self, reason: str) -> Value:
         line = self.value_line

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.review.model import ENFORCING_ACTIONS
 from bastion.store import schema as t
+from bastion.store.queries import live_enforcements
 
 #: reporter kind -> ledger source
 REPORT_SOURCES = {"user": "user_report", "trusted_flagger": "trusted_flagger", "authority": "authority"}
@@ -85,10 +86,7 @@ def enforce(conn: Connection, effect: Effect, *, decision_id: str, rule: str, so
             params: Mapping[str, Any] | None = None) -> bool:
     """Record and apply ``effect`` unless it is already active; True when something changed."""
     L = t.ledger
-    already = conn.execute(select(L.c.seq).where(L.c.target_kind == effect.target_kind,
-                                                 L.c.target_id == effect.target_id, L.c.action == effect.action,
-                                                 L.c.reversed_at.is_(None)).limit(1)).first()
-    if already is not None:
+    if (effect.action, effect.target_kind, effect.target_id) in live_enforcements(conn, [effect.target_id]):
         return False
     content_created = None
     if effect.target_kind == "post":

@@ -31,6 +31,7 @@ from bastion.records import Account, Post, Report
 from bastion.store import schema as t
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.outbox import enqueue
+from bastion.store.queries import live_enforcements
 from bastion.store.schema import UtcDateTime
 from bastion.store.sqlite_rows import (
     DECISION_COLUMNS,
@@ -388,7 +389,7 @@ class Store:
                             "content_created_at": post.created_at if post else None})
                         applied.append((kind, target_kind, target_id, d, post))
         if ledger_rows:
-            live = _live_enforcements(conn, {r["target_id"] for r in ledger_rows})
+            live = live_enforcements(conn, {r["target_id"] for r in ledger_rows})
             keep: list[dict[str, Any]] = []
             for row, (kind, target_kind, target_id, d, post) in zip(ledger_rows, applied, strict=True):
                 key = (row["action"], target_kind, target_id)
@@ -422,18 +423,6 @@ class Store:
         self.evidence.put(body, "application/json", subject_kind="post", subject_id=post.id,
                           role="removed_content", now=now, conn=conn)
         self.evidence.start_retention("post", post.id, now=now, conn=conn)
-
-
-def _live_enforcements(conn: Connection, target_ids: set[str]) -> set[tuple[str, str, str]]:
-    """(action, target kind, target id) of the live (unreversed) ledger rows on these targets."""
-    L = t.ledger
-    found: set[tuple[str, str, str]] = set()
-    ids = sorted(target_ids)
-    for i in range(0, len(ids), 500):
-        found.update((r.action, r.target_kind, r.target_id) for r in conn.execute(
-            select(L.c.action, L.c.target_kind, L.c.target_id)
-            .where(L.c.target_id.in_(ids[i:i + 500]), L.c.reversed_at.is_(None))))
-    return found
 
 
 def _targets(kind: EffectKind, d: Decision, post: Post | None, params: Mapping[str, Any]) -> list[tuple[str, str]]:

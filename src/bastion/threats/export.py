@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ def write_manifest(path: Path) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _check_manifest(path: Path, check: PackageCheck) -> None:
+def _check_manifest(path: Path, check: PackageCheck, digests: Mapping[str, str]) -> None:
     manifest = path / MANIFEST
     if not manifest.is_file():
         check.problems.append(f"{MANIFEST} is missing (every file of the package is listed there with its hash)")
@@ -239,13 +240,12 @@ def _check_manifest(path: Path, check: PackageCheck) -> None:
             check.problems.append(f"{MANIFEST} line {n}: not '<sha256>  <file>' (altered)")
             continue
         listed[rel] = sha
-    present = set(_package_files(path))
-    for rel in sorted(present - set(listed)):
+    for rel in sorted(set(digests) - set(listed)):
         check.problems.append(f"{rel} is not in {MANIFEST} (added)")
     for rel, sha in sorted(listed.items()):
-        if rel not in present:
+        if rel not in digests:
             check.problems.append(f"{rel} is listed in {MANIFEST} but missing (removed)")
-        elif hashlib.sha256((path / rel).read_bytes()).hexdigest() != sha:
+        elif digests[rel] != sha:
             check.problems.append(f"{rel} does not match its hash in {MANIFEST} (altered)")
 
 
@@ -284,7 +284,9 @@ def verify_package(path: Path) -> PackageCheck:
     path = package_dir(path)
     pkg_file = path / "package.json"
     check = PackageCheck()
-    _check_manifest(path, check)
+    # every file read and hashed once, for the manifest and the evidence list alike
+    digests = {rel: hashlib.sha256((path / rel).read_bytes()).hexdigest() for rel in _package_files(path)}
+    _check_manifest(path, check, digests)
     if not pkg_file.is_file():
         return check  # the manifest check has said package.json is missing
     try:
@@ -295,11 +297,10 @@ def verify_package(path: Path) -> PackageCheck:
     for e in package.get("evidence", []):
         if e.get("purged"):
             continue
-        blob = path / "blobs" / str(e["sha256"])
-        if not blob.is_file():
+        actual = digests.get(f"blobs/{e['sha256']}")
+        if actual is None:
             check.problems.append(f"blob {e['sha256']} ({e['role']}) is missing")
             continue
-        actual = hashlib.sha256(blob.read_bytes()).hexdigest()
         check.blobs += 1
         if actual != e["sha256"]:
             check.problems.append(f"blob {e['sha256']} ({e['role']}) does not match its hash (altered)")
