@@ -181,12 +181,10 @@ class _Checker:
         for k, (knode, _) in fields.items():
             if k not in allowed:
                 self.error(knode, f"unknown rule key {k!r} (allowed: {', '.join(sorted(allowed))})")
-        for required in ("id", "when", "effects", "category"):
-            if required not in fields:
-                self.error(node, f"rule is missing {required!r}")
-        if any(r not in fields for r in ("id", "when", "effects", "category")):
-            return None
-        rule_id = self.scalar(fields["id"][1], "id")
+        missing = [r for r in ("id", "when", "effects", "category") if r not in fields]
+        for required in missing:
+            self.error(node, f"rule is missing {required!r}")
+        rule_id = self.scalar(fields["id"][1], "id") if "id" in fields else None
         if rule_id in seen:
             self.error(fields["id"][1], f"duplicate rule id {rule_id!r}")
         if rule_id:
@@ -195,20 +193,20 @@ class _Checker:
                   else RuleStatus.LIVE)
         subject = (self.enum(fields["subject"][1], Subject, "subject") if "subject" in fields
                    else Subject.POST)
-        category = self.enum(fields["category"][1], ReasonCategory, "category")
-        when = self.condition(fields["when"][1])
-        eff_node = fields["effects"][1]
+        category = self.enum(fields["category"][1], ReasonCategory, "category") if "category" in fields else None
+        when = self.condition(fields["when"][1]) if "when" in fields else None
+        eff_node = fields["effects"][1] if "effects" in fields else None
         effects: list[Effect | None] = []
-        if not isinstance(eff_node, SequenceNode) or not eff_node.value:
-            self.error(eff_node, "effects must be a non-empty list")
-        else:
+        if isinstance(eff_node, SequenceNode) and eff_node.value:
             effects = [self.effect(e) for e in eff_node.value]
+        elif eff_node is not None:
+            self.error(eff_node, "effects must be a non-empty list")
         description = self.scalar(fields["description"][1], "description") if "description" in fields else ""
         version = self.scalar(fields["version"][1], "version") if "version" in fields else "1"
         stands_in = self.scalar(fields["stands_in_for"][1], "stands_in_for") if "stands_in_for" in fields else None
-        if None in (rule_id, status, subject, category, when) or not effects or None in effects:
+        if missing or None in (rule_id, status, subject, category, when) or not effects or None in effects:
             return None
-        assert rule_id is not None and when is not None  # narrowed above; kept for the type checker
+        assert rule_id is not None and when is not None and category is not None  # narrowed above, for mypy
         return Rule(id=rule_id, status=status, subject=subject, when=when,
                     effects=tuple(e for e in effects if e is not None), category=category,
                     description=description or "", version=version or "1", line=node.start_mark.line + 1,
