@@ -22,6 +22,7 @@ from bastion.review.model import LABELS, Job, LeaseConflict, Outcome, ReviewErro
 from bastion.review.queues import get_job, require_lease
 from bastion.store import schema as t
 from bastion.store.api import review_decisions
+from bastion.store.attest import tracked
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +48,27 @@ class DecisionResult:
 
 def decide(engine: Engine, job_id: str, actor: str, outcome: Outcome | str, now: datetime, *,
            notes: str | None = None, webhook: bool = False, open_case: CaseOpener | None = None,
-           bulk: str | None = None) -> DecisionResult:
+           bulk: str | None = None, key_id: str | None = None) -> DecisionResult:
+    """Decide a leased job as ``actor``; ``key_id`` (the caller's API key) is recorded on the decision, so an
+    appeal against it refuses that key rather than every key bearing the actor's name."""
     outcome = Outcome(outcome)
     with engine.begin() as conn:
         job = require_lease(conn, job_id, actor, now)
         return _decide(conn, job, actor, outcome, now, notes=notes, webhook=webhook, open_case=open_case,
-                       bulk=bulk)
+                       bulk=bulk, key_id=key_id)
 
 
 def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datetime, *, notes: str | None,
-            webhook: bool, open_case: CaseOpener | None, bulk: str | None) -> DecisionResult:
+            webhook: bool, open_case: CaseOpener | None, bulk: str | None,
+            key_id: str | None = None) -> DecisionResult:
     # Close the job first, as a compare-and-set: of two reviewers racing on one job, one update matches.
     J = t.review_jobs
-    closed = conn.execute(update(J).where(
-        J.c.id == job.id, J.c.state != "done",
-        or_(J.c.state == "open", J.c.lease_owner == actor, J.c.lease_expires < now)).values(
-        state="done", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
-        lease_owner=None, lease_expires=None)).rowcount
+    with tracked(conn, J, [job.id]):
+        closed = conn.execute(update(J).where(
+            J.c.id == job.id, J.c.state != "done",
+            or_(J.c.state == "open", J.c.lease_owner == actor, J.c.lease_expires < now)).values(
+            state="done", outcome=outcome.value, decided_by=actor, decided_at=now, notes=notes,
+            lease_owner=None, lease_expires=None)).rowcount
     if closed != 1:
         raise LeaseConflict(f"job {job.id} was decided or taken by someone else")
     source, category = fx.origin_of(conn, job.decision_id)
@@ -81,10 +86,11 @@ def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datet
     else:
         reversed_ = fx.reverse(conn, job.subject_kind, job.subject_id, actor=actor, now=now)
     label = LABELS.get(outcome)
-    conn.execute(review_decisions.insert().values(
-        id=rid, job_id=job.id, appeal_id=None, queue=job.queue, subject_kind=job.subject_kind,
-        subject_id=job.subject_id, outcome=outcome.value, actor=actor, origin=source, category=category,
-        labels=[label] if label else [], notes=notes, leased_at=None, created_at=now))
+    with tracked(conn, review_decisions, [rid]):
+        conn.execute(review_decisions.insert().values(
+            id=rid, job_id=job.id, appeal_id=None, queue=job.queue, subject_kind=job.subject_kind,
+            subject_id=job.subject_id, outcome=outcome.value, actor=actor, key_id=key_id, origin=source,
+            category=category, labels=[label] if label else [], notes=notes, leased_at=None, created_at=now))
     payload: dict[str, Any] = {"review": rid, "job": job.id, "queue": job.queue, "outcome": outcome.value,
                                "enforced": [e.to_json() for e in enforced],
                                "reversed": [e.to_json() for e in reversed_]}
@@ -109,9 +115,10 @@ def _security_job(conn: Connection, subject_kind: str, subject_id: str, actor: s
     jid = job_id("security", subject_kind, subject_id)
     exists = conn.execute(select(t.review_jobs.c.id).where(t.review_jobs.c.id == jid)).first()
     if exists is None:
-        conn.execute(t.review_jobs.insert().values(
-            id=jid, queue="security", subject_kind=subject_kind, subject_id=subject_id, decision_id=None,
-            priority=1, created_at=now, deadline=None, state="open", notes=note[:2000]))
+        with tracked(conn, t.review_jobs, [jid]):
+            conn.execute(t.review_jobs.insert().values(
+                id=jid, queue="security", subject_kind=subject_kind, subject_id=subject_id, decision_id=None,
+                priority=1, created_at=now, deadline=None, state="open", notes=note[:2000]))
     return jid
 
 
@@ -134,9 +141,9 @@ def campaign_jobs(engine: Engine, queue: str, hashtag: str, *, limit: int = 500)
 
 def bulk_decide(engine: Engine, queue: str, hashtag: str, actor: str, outcome: Outcome | str, now: datetime,
                 *, notes: str | None = None, webhook: bool = False,
-                open_case: CaseOpener | None = None) -> list[DecisionResult]:
+                open_case: CaseOpener | None = None, key_id: str | None = None) -> list[DecisionResult]:
     """Decide every open job of a campaign (posts sharing a hashtag) at once; jobs leased by another
-    reviewer are left to them."""
+    reviewer are left to them. ``key_id`` is recorded on each decision, as in :func:`decide`."""
     outcome = Outcome(outcome)
     results = []
     with engine.begin() as conn:
@@ -146,7 +153,7 @@ def bulk_decide(engine: Engine, queue: str, hashtag: str, actor: str, outcome: O
                                            and current.lease_expires and current.lease_expires >= now):
                 continue
             results.append(_decide(conn, current, actor, outcome, now, notes=notes, webhook=webhook,
-                                   open_case=open_case, bulk=f"#{hashtag.lstrip('#')}"))
+                                   open_case=open_case, bulk=f"#{hashtag.lstrip('#')}", key_id=key_id))
     if not results:
         raise ReviewError(f"no open jobs in {queue} for #{hashtag.lstrip('#')}")
     return results

@@ -1,11 +1,12 @@
 """Tables of the people-in-the-loop capability: API keys, UI sessions, reviewer decisions, appeals and
-reviewer exposure. Defined on the shared metadata; migrated by ``versions/api_0001_*`` on branch ``api``.
+reviewer exposure. Defined on the shared metadata; migrated by ``versions/api_*`` on branch ``api``.
 
 * ``api_keys`` keeps only a SHA-256 of each key (keys are 256-bit random secrets, so a fast hash is enough:
   there is nothing to brute-force), its role and a display name for the audit trail.
 * ``ui_sessions`` keeps only a SHA-256 of the session cookie, with the CSRF token bound to it.
 * ``review_decisions`` is the history of every human decision (a job's final state lives in
-  ``review_jobs``); the ledger rows a human decision writes point at its id.
+  ``review_jobs``), with the API key that made it (``key_id``); the ledger rows a human decision writes
+  point at its id.
 * ``appeals`` are user appeals against enforcement, decided by a reviewer other than the original one.
 * ``reviewer_exposure`` counts what each reviewer was shown (items, revealed media), for wellness limits.
 """
@@ -50,6 +51,7 @@ review_decisions = Table(
     Column("subject_id", String(200), nullable=False, index=True),
     Column("outcome", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
+    Column("key_id", String(32)),  # the deciding API key; NULL on rows from before api_0002
     Column("origin", String(32), nullable=False),  # automated | user_report | trusted_flagger | authority
     Column("category", String(100)),
     Column("labels", Json),

@@ -44,7 +44,7 @@ async def appeals_next(request: Request) -> Response:
             return see_other(f"/ui/appeals/{a['id']}")
     for a in appeals.list_open(state.engine, limit=200):
         try:
-            appeals.lease(state.engine, a["id"], user.actor, now, ttl=state.config.lease_ttl)
+            appeals.lease(state.engine, a["id"], user.actor, now, ttl=state.config.lease_ttl, key_id=user.key_id)
         except ReviewError:  # leased by someone else, or this reviewer made the contested decision
             continue
         return see_other(f"/ui/appeals/{a['id']}")
@@ -69,7 +69,8 @@ async def appeal_lease(appeal_id: str, request: Request) -> Response:
     session.check_csrf(request, user, await request.form())
     state = app_state(request)
     try:
-        appeals.lease(state.engine, appeal_id, user.actor, state.clock(), ttl=state.config.lease_ttl)
+        appeals.lease(state.engine, appeal_id, user.actor, state.clock(), ttl=state.config.lease_ttl,
+                      key_id=user.key_id)
     except ReviewError as exc:
         return see_other(f"/ui/appeals/{appeal_id}?msg=" + quote(str(exc)))
     return see_other(f"/ui/appeals/{appeal_id}")
@@ -86,7 +87,8 @@ async def appeal_decide(appeal_id: str, request: Request) -> Response:
         return see_other(f"/ui/appeals/{appeal_id}?msg=" + quote("Choose uphold or overturn."))
     state = app_state(request)
     result = appeals.decide(state.engine, appeal_id, user.actor, outcome, state.clock(),
-                            notes=str(form.get("notes") or "").strip()[:5000] or None, webhook=state.webhook)
+                            notes=str(form.get("notes") or "").strip()[:5000] or None, webhook=state.webhook,
+                            key_id=user.key_id)
     what = ("Overturned: " + (", ".join(f"{r['action']} on {r['target_id']} reversed" for r in result["reversed"])
                               or "nothing was active")) if outcome is AppealOutcome.OVERTURNED else "Upheld."
     return see_other("/ui/appeals?msg=" + quote(what))

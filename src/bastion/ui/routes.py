@@ -196,7 +196,7 @@ async def decide_job(job_id: str, request: Request) -> Response:
     notes = str(form.get("notes") or "").strip()[:5000] or None
     now = state.clock()
     decide.decide(state.engine, job_id, user.actor, outcome, now, notes=notes, webhook=state.webhook,
-                  open_case=security.case_opener())
+                  open_case=security.case_opener(), key_id=user.key_id)
     security_ = user.role is Role.SECURITY
     nxt = queues.lease_next(state.engine, user.actor, now, queue=job.queue, ttl=state.config.lease_ttl,
                             security=security_) or \
@@ -216,7 +216,7 @@ async def bulk(request: Request) -> Response:
     queue, tag = str(form.get("queue") or ""), str(form.get("hashtag") or "")
     results = decide.bulk_decide(state.engine, queue, tag, user.actor, str(form.get("outcome") or ""),
                                  state.clock(), notes=str(form.get("notes") or "") or None, webhook=state.webhook,
-                                 open_case=security.case_opener())
+                                 open_case=security.case_opener(), key_id=user.key_id)
     return see_other("/ui/?msg=" + quote(f"Decided {len(results)} jobs of #{tag.lstrip('#')} in {queue}."))
 
 

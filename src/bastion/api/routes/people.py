@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from bastion.api.errors import ApiError
 from bastion.api.keys import Principal, Role
 from bastion.api.schemas import AppealDecisionIn, AppealIn
 from bastion.api.security import app_state, require, roles
@@ -15,13 +16,22 @@ router = APIRouter(prefix="/v1", tags=["appeals & cases"])
 
 
 @router.post("/appeals", summary="File a user's appeal against an enforcement", status_code=201,
+             description="Refiling is bounded: within the cool-down after a decided appeal on the subject, 429 "
+                         "with `Retry-After`; past the limit of appeals against the enforcement, 409.",
              **roles(Role.INTEGRATOR))
 def create_appeal(body: AppealIn, request: Request, response: Response,
                   principal: Principal = Depends(require(Role.INTEGRATOR))) -> dict[str, Any]:
     state = app_state(request)
-    appeal, created = appeals.create(state.engine, reason=body.reason, now=state.clock(), actor=principal.actor,
-                                     decision_id=body.decision_id, target_kind=body.target_kind,
-                                     target_id=body.target_id, appellant_id=body.appellant_id)
+    now = state.clock()
+    try:
+        appeal, created = appeals.create(state.engine, reason=body.reason, now=now, actor=principal.actor,
+                                         decision_id=body.decision_id, target_kind=body.target_kind,
+                                         target_id=body.target_id, appellant_id=body.appellant_id)
+    except appeals.RefileRefused as e:
+        wait = e.retry_after(now)
+        if wait is None:
+            raise ApiError(409, str(e), code="appeal_limit") from None
+        raise ApiError(429, str(e), code="appeal_cooldown", headers={"Retry-After": str(wait)}) from None
     if not created:
         response.status_code = 200
     return appeal
@@ -41,7 +51,8 @@ def get_appeal(appeal_id: str, request: Request) -> dict[str, Any]:
 def lease_appeal(appeal_id: str, request: Request,
                  principal: Principal = Depends(require(Role.REVIEWER))) -> dict[str, Any]:
     state = app_state(request)
-    return appeals.lease(state.engine, appeal_id, principal.actor, state.clock(), ttl=state.config.lease_ttl)
+    return appeals.lease(state.engine, appeal_id, principal.actor, state.clock(), ttl=state.config.lease_ttl,
+                         key_id=principal.key_id)
 
 
 @router.post("/appeals/{appeal_id}/decision", summary="Uphold or overturn an appeal", **roles(Role.REVIEWER))
@@ -49,7 +60,7 @@ def decide_appeal(appeal_id: str, body: AppealDecisionIn, request: Request,
                   principal: Principal = Depends(require(Role.REVIEWER))) -> dict[str, Any]:
     state = app_state(request)
     return appeals.decide(state.engine, appeal_id, principal.actor, body.outcome, state.clock(), notes=body.notes,
-                          webhook=state.webhook)
+                          webhook=state.webhook, key_id=principal.key_id)
 
 
 @router.get("/cases", summary="Security cases, most urgent first", **roles(Role.SECURITY))

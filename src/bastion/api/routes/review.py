@@ -122,7 +122,7 @@ def decide_job(job_id: str, body: DecisionIn, request: Request,
     state = app_state(request)
     _may_work(principal, queues.get_job(state.engine, job_id).queue)
     res = decide.decide(state.engine, job_id, principal.actor, body.outcome, state.clock(), notes=body.notes,
-                        webhook=state.webhook, open_case=security.case_opener())
+                        webhook=state.webhook, open_case=security.case_opener(), key_id=principal.key_id)
     return res.to_json()
 
 
@@ -133,7 +133,7 @@ def bulk(body: BulkIn, request: Request, principal: Principal = Depends(require(
     _may_work(principal, body.queue)
     results = decide.bulk_decide(state.engine, body.queue, body.hashtag, principal.actor, body.outcome,
                                  state.clock(), notes=body.notes, webhook=state.webhook,
-                                 open_case=security.case_opener())
+                                 open_case=security.case_opener(), key_id=principal.key_id)
     return {"decided": len(results), "results": [r.to_json() for r in results]}
 
 
