@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+# every write to a large attested table must say which rows it changes (bastion.store.attest)
+os.environ.setdefault("BASTION_AUDIT_STRICT", "1")
+
 from bastion.store.db import open_engine
 
 PG_URL = os.environ.get("BASTION_TEST_PG_URL")

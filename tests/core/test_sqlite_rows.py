@@ -11,6 +11,7 @@ from bastion.audit.decisions import content_hash, verify_decisions
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import AccountId, Media, MediaKind, Post, PostId
 from bastion.store import schema as t
+from bastion.store.attest import tracked
 from bastion.store.driver import utc_text
 from bastion.store.sqlite_rows import POST_COLUMNS, DecisionRows, insert_sql, post_values
 from bastion.store.writer import bulk_insert, decision_row, post_row
@@ -42,7 +43,7 @@ def test_hot_path_rows_read_back_like_sqlalchemy_rows(sqlite_url: str) -> None:
     local = T0.astimezone(timezone(timedelta(hours=3)))  # stored as UTC
     p = Post(id=PostId("p1"), account_id=AccountId("a"), text="hi #tag", created_at=local,
              hashtags=("tag",), media=(Media(id="m", kind=MediaKind.IMAGE, sha256="ab" * 32),), meta={"k": 1})
-    with engine.begin() as conn:
+    with engine.begin() as conn, tracked(conn, t.posts, ["via-sqlalchemy", "p1"]):
         bulk_insert(conn, t.posts, [{**post_row(p, T0), "id": "via-sqlalchemy"}])
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cur.execute(insert_sql("posts", POST_COLUMNS, ignore=False), post_values(p, utc_text(T0) or ""))

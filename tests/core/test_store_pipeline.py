@@ -220,6 +220,7 @@ def test_migration_closes_duplicate_live_enforcements_and_the_ledger_refuses_new
     from sqlalchemy.exc import IntegrityError
 
     from bastion.store import schema as t
+    from bastion.store.attest import outside, tracked
     from bastion.store.db import alembic_config, make_engine, migrate
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -232,12 +233,13 @@ def test_migration_closes_duplicate_live_enforcements_and_the_ledger_refuses_new
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0001_core")
+            outside(conn)  # written by that old version, before tables were attested
             conn.execute(insert(t.ledger), [{**row, "decision_id": "d1"}, {**row, "decision_id": "d2"}])
         migrate(engine)
         with engine.connect() as conn:
             live = conn.execute(select(t.ledger.c.decision_id).where(t.ledger.c.reversed_at.is_(None))).scalars()
             assert list(live) == ["d1"]
-        with _pytest.raises(IntegrityError), engine.begin() as conn:
+        with _pytest.raises(IntegrityError), engine.begin() as conn, tracked(conn, t.ledger):
             conn.execute(insert(t.ledger), [{**row, "decision_id": "d3"}])
     finally:
         engine.dispose()

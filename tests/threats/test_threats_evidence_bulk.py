@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from bastion.store.attest import tracked
 from bastion.store.db import open_engine
 from bastion.store.schema import evidence_blobs, evidence_refs
 from bastion.store.threats import threat_case_items, threat_custody
@@ -49,7 +50,8 @@ def _seed_purged(engine: Engine, store: CaseStore) -> None:
     with engine.begin() as conn:
         sha = store.evidence.put(ITEMS[-1].data, "application/json", subject_kind="post", subject_id="old",
                                  role="post", now=T0, conn=conn)
-        conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(data=None, purged_at=T0))
+        with tracked(conn, evidence_blobs, [sha]):
+            conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha).values(data=None, purged_at=T0))
 
 
 def test_bulk_items_store_what_one_by_one_stores(tmp_path: Any) -> None:

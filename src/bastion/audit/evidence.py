@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.audit.log import AuditLog
 from bastion.errors import IntegrityError, NotFound
+from bastion.store.attest import tracked
 from bastion.store.schema import evidence_blobs, evidence_refs
 
 #: EU Regulation 2021/784 (TCO), Art. 6: removed content and related data are preserved for six months.
@@ -59,6 +60,13 @@ class EvidenceStore:
         shas = [hashlib.sha256(item[0]).hexdigest() for item in items]
         if not items:
             return shas
+        with tracked(conn, evidence_blobs, shas), tracked(conn, evidence_refs):
+            self._put_many(conn, items, shas, now=now, legal_hold=legal_hold, retain_until=retain_until)
+        return shas
+
+    @staticmethod
+    def _put_many(conn: Connection, items: Sequence[tuple[bytes, str, str, str, str]], shas: list[str], *,
+                  now: datetime, legal_hold: bool, retain_until: datetime | None) -> None:
         wanted = set(shas)
         existing = {r.sha256: r.purged_at for r in conn.execute(
             select(evidence_blobs.c.sha256, evidence_blobs.c.purged_at).where(evidence_blobs.c.sha256.in_(wanted)))}
@@ -92,7 +100,6 @@ class EvidenceStore:
         if links:  # a link another transaction made meanwhile is kept, not an error
             insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             conn.execute(insert(evidence_refs).on_conflict_do_nothing(), links)
-        return shas
 
     def get(self, sha: str) -> bytes:
         with self.engine.connect() as conn:
@@ -122,7 +129,7 @@ class EvidenceStore:
         return BlobInfo(r.sha256, r.size, r.media_type, r.created_at, r.legal_hold, r.retain_until, r.purged_at)
 
     def hold(self, sha: str, on: bool = True) -> None:
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, tracked(conn, evidence_blobs, [sha]):
             n = conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256 == sha)
                              .values(legal_hold=on)).rowcount
             if not n:
@@ -136,12 +143,13 @@ class EvidenceStore:
             with self.engine.begin() as c:
                 return self.start_retention(subject_kind, subject_id, now=now, conn=c)
         until = (now or datetime.now(UTC)) + self.retention
-        shas = select(evidence_refs.c.sha256).where(evidence_refs.c.subject_kind == subject_kind,
-                                                    evidence_refs.c.subject_id == subject_id)
-        return int(conn.execute(update(evidence_blobs).where(
-            evidence_blobs.c.sha256.in_(shas),
-            (evidence_blobs.c.retain_until.is_(None)) | (evidence_blobs.c.retain_until < until))
-            .values(retain_until=until)).rowcount)
+        shas = [r[0] for r in conn.execute(select(evidence_refs.c.sha256).where(
+            evidence_refs.c.subject_kind == subject_kind, evidence_refs.c.subject_id == subject_id))]
+        with tracked(conn, evidence_blobs, shas):
+            return int(conn.execute(update(evidence_blobs).where(
+                evidence_blobs.c.sha256.in_(shas),
+                (evidence_blobs.c.retain_until.is_(None)) | (evidence_blobs.c.retain_until < until))
+                .values(retain_until=until)).rowcount) if shas else 0
 
     def purge_expired(self, *, now: datetime | None = None, actor: str = "retention") -> list[str]:
         """Drop the bytes of blobs past retention and not on legal hold; audit each purge."""
@@ -151,8 +159,9 @@ class EvidenceStore:
                 evidence_blobs.c.legal_hold.is_(False), evidence_blobs.c.purged_at.is_(None),
                 evidence_blobs.c.retain_until.is_not(None), evidence_blobs.c.retain_until <= now))]
             if due:
-                conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256.in_(due))
-                             .values(data=None, purged_at=now))
+                with tracked(conn, evidence_blobs, due):
+                    conn.execute(update(evidence_blobs).where(evidence_blobs.c.sha256.in_(due))
+                                 .values(data=None, purged_at=now))
                 AuditLog().append_many(conn, [("evidence.purge", actor, sha, {"reason": "retention expired"})
                                               for sha in due], now=now)
         return due

@@ -23,9 +23,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import event as sa_event
 
+from bastion.audit import signing, state
 from bastion.audit.decisions import verify_decisions
+from bastion.audit.state import fold, verify_tables
 from bastion.canonical import canonical
+from bastion.store import attest
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.schema import audit_head, audit_log
 
@@ -82,6 +86,8 @@ class AuditLog:
             prev = h
         if not rows:
             return []
+        ch = attest.changes(conn)
+        ch.audited, ch.clock = True, ts  # the head moves: signed at commit when a key is configured
         if is_sqlite(conn):  # the driver directly: the chain is written on every pipeline batch
             stamp = utc_text(ts)
             executemany(conn, "INSERT INTO audit_log (seq, ts, actor, event, subject, payload, prev_hash, hash) "
@@ -123,19 +129,27 @@ def entries(engine: Engine, *, after: int = 0, limit: int | None = None) -> Iter
 class VerifyResult:
     entries: int
     problems: list[str]
+    head: tuple[int, str] | None = None
+    head_sig: str | None = None
+    watched: str | None = None  # the hash of the entry at ``verify_chain(watch=...)``, if present
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_chain(items: Iterable[Mapping[str, Any]], head: tuple[int, str] | None) -> VerifyResult:
-    """Check a sequence of entries (as dicts: seq, ts, actor, event, subject, payload, prev_hash, hash)."""
+def verify_chain(items: Iterable[Mapping[str, Any]], head: tuple[int, str] | None, *,
+                 watch: int | None = None) -> VerifyResult:
+    """Check a sequence of entries (as dicts: seq, ts, actor, event, subject, payload, prev_hash, hash); the
+    hash of entry ``watch`` (a checkpoint's) is kept in the result."""
     problems: list[str] = []
     prev_hash, expect_seq, n = GENESIS, 1, 0
+    watched = None
     for item in items:
         n += 1
         seq = int(item["seq"])
+        if seq == watch:
+            watched = str(item["hash"])
         ts = item["ts"] if isinstance(item["ts"], str) else _ts(item["ts"])
         if seq != expect_seq:
             problems.append(f"entry {seq}: expected seq {expect_seq} (entries removed or reordered)")
@@ -151,16 +165,24 @@ def verify_chain(items: Iterable[Mapping[str, Any]], head: tuple[int, str] | Non
             problems.append(f"chain head says seq {head[0]}, log ends at {expect_seq - 1} (truncated or altered)")
     elif n:
         problems.append("chain head is missing")
-    return VerifyResult(n, problems)
+    return VerifyResult(n, problems, head=head, watched=watched)
 
 
-def verify(engine: Engine) -> VerifyResult:
+def read_head(engine: Engine) -> tuple[tuple[int, str] | None, str | None]:
+    """The chain's head (seq, hash) and its signature, if any."""
     with engine.connect() as conn:
-        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-    head = (int(row[0]), str(row[1])) if row else None
-    result = verify_chain((e.to_json() for e in entries(engine)), head)
+        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash, audit_head.c.sig)
+                           .where(audit_head.c.id == 1)).first()
+    return ((int(row[0]), str(row[1])), row[2]) if row else (None, None)
+
+
+def verify(engine: Engine, *, watch: int | None = None) -> VerifyResult:
+    head, sig = read_head(engine)
+    result = verify_chain((e.to_json() for e in entries(engine)), head, watch=watch)
+    result.head_sig = sig
     if result.ok:
         result.problems.extend(verify_decisions(engine))
+        result.problems.extend(verify_tables(engine))
     return result
 
 
@@ -168,14 +190,16 @@ def export_lines(engine: Engine, *, after: int = 0) -> Iterator[bytes]:
     """The log as canonical JSON lines (entries after ``after``), ending with a ``{"head": ...}`` line. The head
     is read first and no entry past it is written, so an entry appended meanwhile cannot make the file
     inconsistent."""
-    with engine.connect() as conn:
-        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-    last = int(row[0]) if row else 0
+    head, sig = read_head(engine)
+    last = head[0] if head else 0
     for e in entries(engine, after=after):
         if e.seq > last:
             break
         yield canonical(e.to_json()) + b"\n"
-    yield canonical({"head": {"seq": row[0], "hash": row[1]} if row else None}) + b"\n"
+    line: dict[str, Any] | None = {"seq": head[0], "hash": head[1]} if head else None
+    if line is not None and sig:
+        line["sig"] = sig
+    yield canonical({"head": line}) + b"\n"
 
 
 def export(engine: Engine, path: Path) -> int:
@@ -188,10 +212,11 @@ def export(engine: Engine, path: Path) -> int:
     return n
 
 
-def verify_file(path: Path) -> VerifyResult:
+def verify_file(path: Path, *, watch: int | None = None) -> VerifyResult:
     """Verify an exported log; a line that is not valid JSON is itself a finding."""
     items: list[dict[str, Any]] = []
     head: tuple[int, str] | None = None
+    head_sig: str | None = None
     problems: list[str] = []
     saw_head = False
     with path.open("rb") as fh:
@@ -212,6 +237,10 @@ def verify_file(path: Path) -> VerifyResult:
                 h = obj["head"]
                 try:
                     head = (int(h["seq"]), str(h["hash"])) if isinstance(h, dict) else None
+                    head_sig = h.get("sig") if isinstance(h, dict) else None
+                    if isinstance(h, dict) and (set(h) - {"seq", "hash", "sig"} or ("sig" in h
+                                                and not isinstance(head_sig, str))):
+                        problems.append(f"line {n}: head is malformed (altered)")
                 except (KeyError, TypeError, ValueError):
                     problems.append(f"line {n}: head is malformed (altered)")
             elif all(k in obj for k in ("seq", "ts", "actor", "event", "subject", "payload", "prev_hash", "hash")):
@@ -221,11 +250,56 @@ def verify_file(path: Path) -> VerifyResult:
     if not saw_head:
         problems.append("head line missing (truncated)")
     try:
-        result = verify_chain(items, head)
+        result = verify_chain(items, head, watch=watch)
     except (KeyError, TypeError, ValueError) as exc:
-        result = VerifyResult(len(items), [f"an entry is malformed (altered): {exc}"])
+        result = VerifyResult(len(items), [f"an entry is malformed (altered): {exc}"], head=head)
     result.problems[:0] = problems
+    result.head_sig = head_sig if isinstance(head_sig, str) else None
     return result
 
 
-__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "export", "export_lines", "verify", "verify_file"]
+# -- sealing each transaction ----------------------------------------------------------------------------------
+# When a transaction that changed attested tables (bastion.store.attest) commits, its changes are folded into the
+# chain (one ``audit.state`` entry) and, when an audit key is configured, the new head is signed. This runs from
+# SQLAlchemy's ``commit`` event, so no code path that changes a covered table can forget it (one that does not
+# say which rows it changed costs a full rescan of the table, and is an error under the test suite's strict mode).
+
+def seal(conn: Connection) -> None:
+    """Fold this transaction's changes into the chain (one ``audit.state`` entry) and sign the head."""
+    ch = attest.take_changes(conn)
+    if not ch:
+        return
+    names = sorted({n for n, d in ch.delta.items() if d.any() or ch.rows.get(n)} | ch.untracked)
+    if names:
+        AuditLog().append(conn, state.EVENT, "system", None, {"tables": fold(conn, ch, names)}, now=ch.clock)
+    key = signing.configured_key()
+    if key is not None:
+        row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+        if row is not None:
+            conn.execute(audit_head.update().where(audit_head.c.id == 1)
+                         .values(sig=signing.sign_head(key, int(row[0]), str(row[1]))))
+    attest.take_changes(conn)  # the entry appended here marked the transaction again
+
+
+def _on_commit(conn: Connection) -> None:
+    if conn.info.pop(attest.OFF_KEY, None):
+        attest.take_changes(conn)
+    elif attest.INFO_KEY in conn.info:
+        seal(conn)
+
+
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(attest.OFF_KEY, None)
+    attest.take_changes(conn)
+
+
+def _on_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    attest.note_statement(conn, statement)
+
+
+sa_event.listen(Engine, "commit", _on_commit)
+sa_event.listen(Engine, "rollback", _on_rollback)
+sa_event.listen(Engine, "before_cursor_execute", _on_statement)
+
+
+__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "export", "export_lines", "read_head", "verify", "verify_file"]

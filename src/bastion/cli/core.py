@@ -215,6 +215,41 @@ def audit_export(path: Annotated[Path, typer.Argument(help="Output JSONL file.")
     out.print(f"wrote {n} audit entries to {path}")
 
 
+KeyOpt = Annotated[Path | None, typer.Option(
+    "--key", help="The audit key (PEM, outside the database); default $BASTION_AUDIT_KEY.")]
+
+
+def audit_keygen(path: Annotated[Path, typer.Argument(help="Where to write the private key (0600); the public "
+                                                          "key goes to PATH.pub.")]) -> None:
+    """Create an Ed25519 audit key: it signs checkpoints, and the chain's head when $BASTION_AUDIT_KEY names it."""
+    from bastion.audit import signing
+
+    public = signing.generate(path)
+    out.print(f"wrote {path} (keep it off the database host's backups) and {path}.pub; "
+              f"key id {signing.key_id(public)}")
+
+
+def audit_checkpoint(out_path: Annotated[Path, typer.Option("--out", help="Checkpoint file to write.")],
+                     db: DbOpt = None, key: KeyOpt = None) -> None:
+    """Sign a checkpoint of the chain and of every attested table; keep or publish it outside the database."""
+    from datetime import UTC, datetime
+
+    from bastion.audit import checkpoint as cp
+    from bastion.audit import signing
+    from bastion.errors import ConfigError
+    from bastion.store.db import open_engine
+
+    private = signing.load_private(key) if key else signing.configured_key()
+    if private is None:
+        raise ConfigError("no audit key: pass --key FILE or set BASTION_AUDIT_KEY (create one with "
+                          "`bastion audit keygen FILE`)")
+    doc = cp.take(open_engine(db), private, datetime.now(UTC))
+    cp.write(doc, out_path)
+    head = doc["head"] or {"seq": 0}
+    out.print(f"wrote checkpoint {out_path}: entry {head['seq']}, {len(doc['tables'])} tables, "
+              f"key {doc['key_id']}")
+
+
 def export_decisions(
     path: Annotated[Path, typer.Argument(help="Output JSONL file ('-' for stdout).")],
     db: DbOpt = None,
@@ -276,6 +311,8 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
     audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
     audit_app.command("verify")(audit_verify)
     audit_app.command("export")(audit_export)
+    audit_app.command("keygen")(audit_keygen)
+    audit_app.command("checkpoint")(audit_checkpoint)
     app.add_typer(audit_app, name="audit")
     export_app = typer.Typer(help="Export stored data.", no_args_is_help=True)
     export_app.command("decisions")(export_decisions)

@@ -96,9 +96,13 @@ class Ahead:
                 for k, v in spent.items():
                     timings[k] = timings.get(k, 0.0) + v
         except BrokenProcessPool as exc:
-            raise DependencyError(f"a detection worker died ({exc}); the batches before this one are stored, "
-                                  "and scanning the same input again carries on without duplicates") from None
+            raise _died(exc) from None
         return signals, views, timings
+
+
+def _died(exc: BrokenProcessPool) -> DependencyError:
+    return DependencyError(f"a detection worker died ({exc}); the batches before this one are stored, "
+                           "and scanning the same input again carries on without duplicates")
 
 
 class DetectorPool:
@@ -116,7 +120,10 @@ class DetectorPool:
     def submit(self, posts: Sequence[tuple[Post, Account | None]]) -> Ahead:
         size = max(MIN_CHUNK, -(-len(posts) // self.workers))
         chunks = [list(posts[i:i + size]) for i in range(0, len(posts), size)]
-        return Ahead([self._executor.submit(score, chunk) for chunk in chunks])
+        try:
+            return Ahead([self._executor.submit(score, chunk) for chunk in chunks])
+        except BrokenProcessPool as exc:  # a worker died before this batch was handed out
+            raise _died(exc) from None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

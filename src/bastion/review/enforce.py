@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.review.model import ENFORCING_ACTIONS
 from bastion.store import schema as t
+from bastion.store.attest import tracked
 from bastion.store.queries import live_enforcements
 
 #: reporter kind -> ledger source
@@ -92,22 +93,25 @@ def enforce(conn: Connection, effect: Effect, *, decision_id: str, rule: str, so
     if effect.target_kind == "post":
         content_created = conn.execute(select(t.posts.c.created_at)
                                        .where(t.posts.c.id == effect.target_id)).scalar()
-    conn.execute(_insert(conn, L).on_conflict_do_nothing(), [{
-        "decision_id": decision_id, "action": effect.action, "target_kind": effect.target_kind,
-        "target_id": effect.target_id, "rule": rule, "policy": "human-review", "automated": False,
-        "source": source, "params": dict(params) if params else None, "created_at": now,
-        "content_created_at": content_created}])
+    with tracked(conn, L):
+        conn.execute(_insert(conn, L).on_conflict_do_nothing(), [{
+            "decision_id": decision_id, "action": effect.action, "target_kind": effect.target_kind,
+            "target_id": effect.target_id, "rule": rule, "policy": "human-review", "automated": False,
+            "source": source, "params": dict(params) if params else None, "created_at": now,
+            "content_created_at": content_created}])
     _apply(conn, effect.action, effect.target_id, now)
     return True
 
 
 def _apply(conn: Connection, action: str, target_id: str, now: datetime) -> None:
     if action == "remove_post":
-        conn.execute(update(t.posts).where(t.posts.c.id == target_id, t.posts.c.removed_at.is_(None))
-                     .values(removed_at=now))
+        with tracked(conn, t.posts, [target_id]):
+            conn.execute(update(t.posts).where(t.posts.c.id == target_id, t.posts.c.removed_at.is_(None))
+                         .values(removed_at=now))
     elif action == "suspend_account":
-        conn.execute(update(t.accounts).where(t.accounts.c.id == target_id)
-                     .values(status="suspended", status_changed_at=now))
+        with tracked(conn, t.accounts, [target_id]):
+            conn.execute(update(t.accounts).where(t.accounts.c.id == target_id)
+                         .values(status="suspended", status_changed_at=now))
 
 
 def reverse(conn: Connection, subject_kind: str, subject_id: str, *, actor: str, now: datetime) -> list[Effect]:
@@ -115,19 +119,22 @@ def reverse(conn: Connection, subject_kind: str, subject_id: str, *, actor: str,
     rows = active(conn, subject_kind, subject_id)
     if not rows:
         return []
-    conn.execute(update(t.ledger).where(t.ledger.c.seq.in_([r.seq for r in rows]))
-                 .values(reversed_at=now, reversed_by=actor))
+    with tracked(conn, t.ledger, [r.seq for r in rows]):
+        conn.execute(update(t.ledger).where(t.ledger.c.seq.in_([r.seq for r in rows]))
+                     .values(reversed_at=now, reversed_by=actor))
     done: list[Effect] = []
     for r in rows:
         if r.action == "remove_post":
-            conn.execute(update(t.posts).where(t.posts.c.id == r.target_id).values(removed_at=None))
+            with tracked(conn, t.posts, [r.target_id]):
+                conn.execute(update(t.posts).where(t.posts.c.id == r.target_id).values(removed_at=None))
         elif r.action == "suspend_account":
             still = conn.execute(select(t.ledger.c.seq).where(
                 t.ledger.c.target_id == r.target_id, t.ledger.c.action == "suspend_account",
                 t.ledger.c.reversed_at.is_(None)).limit(1)).first()
             if still is None:
-                conn.execute(update(t.accounts).where(t.accounts.c.id == r.target_id)
-                             .values(status="active", status_changed_at=now))
+                with tracked(conn, t.accounts, [r.target_id]):
+                    conn.execute(update(t.accounts).where(t.accounts.c.id == r.target_id)
+                                 .values(status="active", status_changed_at=now))
         done.append(Effect(r.action, r.target_kind, r.target_id))
     return done
 
@@ -135,6 +142,7 @@ def reverse(conn: Connection, subject_kind: str, subject_id: str, *, actor: str,
 def notify(conn: Connection, key: str, payload: Mapping[str, Any], now: datetime) -> None:
     """Queue a notification for the platform's webhook (delivered by ``bastion webhooks deliver``)."""
     body = orjson.dumps(dict(payload), option=orjson.OPT_SORT_KEYS).decode()
-    conn.execute(_insert(conn, t.webhook_outbox).on_conflict_do_nothing(index_elements=["decision_id"]), [{
-        "decision_id": key, "payload": body, "state": "pending", "attempts": 0, "created_at": now,
-        "next_attempt_at": now}])
+    with tracked(conn, t.webhook_outbox, [key]):
+        conn.execute(_insert(conn, t.webhook_outbox).on_conflict_do_nothing(index_elements=["decision_id"]), [{
+            "decision_id": key, "payload": body, "state": "pending", "attempts": 0, "created_at": now,
+            "next_attempt_at": now}])

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from bastion.audit.log import AuditLog
 from bastion.errors import NotFound
 from bastion.review.model import SECURITY_QUEUES, Job, LeaseConflict, ReviewError, sla_for
+from bastion.store.attest import tracked
 from bastion.store.schema import review_jobs as J
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ def lease(engine: Engine, job_id: str, actor: str, now: datetime, *, ttl: timede
         if job.state == "done":
             raise ReviewError(f"job {job_id} is already decided ({job.outcome} by another review)")
         if job.state == "leased" and job.lease_owner == actor:
-            conn.execute(update(J).where(J.c.id == job_id).values(lease_expires=now + ttl))
+            with tracked(conn, J, [job_id]):
+                conn.execute(update(J).where(J.c.id == job_id).values(lease_expires=now + ttl))
             return get_job(conn, job_id)
         if not _cas(conn, job_id, actor, now, ttl):
             raise LeaseConflict(f"job {job_id} is being reviewed by someone else")
@@ -168,8 +170,9 @@ def lease(engine: Engine, job_id: str, actor: str, now: datetime, *, ttl: timede
 
 def release(engine: Engine, job_id: str, actor: str, now: datetime) -> None:
     with engine.begin() as conn:
-        n = conn.execute(update(J).where(J.c.id == job_id, J.c.state == "leased", J.c.lease_owner == actor)
-                         .values(state="open", lease_owner=None, lease_expires=None)).rowcount
+        with tracked(conn, J, [job_id]):
+            n = conn.execute(update(J).where(J.c.id == job_id, J.c.state == "leased", J.c.lease_owner == actor)
+                             .values(state="open", lease_owner=None, lease_expires=None)).rowcount
         if n:
             AuditLog().append(conn, "review.release", actor, f"job:{job_id}", {}, now=now)
 
@@ -177,8 +180,10 @@ def release(engine: Engine, job_id: str, actor: str, now: datetime) -> None:
 def release_all(engine: Engine, actor: str, now: datetime) -> int:
     """Give back every job the actor holds (sign-out, a break)."""
     with engine.begin() as conn:
-        n = int(conn.execute(update(J).where(J.c.state == "leased", J.c.lease_owner == actor)
-                             .values(state="open", lease_owner=None, lease_expires=None)).rowcount)
+        held = [r[0] for r in conn.execute(select(J.c.id).where(J.c.state == "leased", J.c.lease_owner == actor))]
+        with tracked(conn, J, held):
+            n = int(conn.execute(update(J).where(J.c.id.in_(held))
+                                 .values(state="open", lease_owner=None, lease_expires=None)).rowcount) if held else 0
         if n:
             AuditLog().append(conn, "review.release_all", actor, None, {"jobs": n}, now=now)
     return n
@@ -195,6 +200,7 @@ def require_lease(conn: Connection, job_id: str, actor: str, now: datetime) -> J
 
 
 def _cas(conn: Connection, job_id: str, actor: str, now: datetime, ttl: timedelta) -> bool:
-    res = conn.execute(update(J).where(J.c.id == job_id, _available(now))
-                       .values(state="leased", lease_owner=actor, lease_expires=now + ttl))
+    with tracked(conn, J, [job_id]):
+        res = conn.execute(update(J).where(J.c.id == job_id, _available(now))
+                           .values(state="leased", lease_owner=actor, lease_expires=now + ttl))
     return bool(res.rowcount == 1)

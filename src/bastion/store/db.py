@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from bastion.errors import DependencyError
+from bastion.store.attest import outside
 
 DEFAULT_URL = "sqlite:///bastion.db"
 
@@ -125,6 +126,7 @@ def migrate(engine: Engine) -> None:
 
     try:
         with engine.begin() as conn:
+            outside(conn)  # the schema is changing: nothing here is attested
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bastion.store.attest import note_statement
+
 
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
@@ -26,6 +28,7 @@ def executemany(conn: Connection, sql: str, values: Sequence[Sequence[Any]]) -> 
     """Run one statement over many parameter tuples on the driver."""
     if not values:
         return
+    note_statement(conn, sql)  # the driver directly bypasses SQLAlchemy's events
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, values)

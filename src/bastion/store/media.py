@@ -242,6 +242,7 @@ class MediaBankStore:
         """Persist flood quarantines: the entry is paused and a review job opened (queue
         ``media-bank-flood``, subject ``bank_entry``/<id>)."""
         from bastion.store import schema
+        from bastion.store.attest import tracked
         from bastion.store.writer import job_id
 
         now = _now()
@@ -252,10 +253,11 @@ class MediaBankStore:
                 jid = job_id(FLOOD_QUEUE, "bank_entry", str(ev.entry_id))
                 if conn.execute(select(schema.review_jobs.c.id).where(schema.review_jobs.c.id == jid)).first():
                     continue
-                conn.execute(schema.review_jobs.insert().values(
-                    id=jid, queue=FLOOD_QUEUE, subject_kind="bank_entry", subject_id=str(ev.entry_id),
-                    priority=2, created_at=now, state="open",
-                    notes=f"bank {ev.bank}: matched {ev.distinct_items} distinct items"))
+                with tracked(conn, schema.review_jobs, [jid]):
+                    conn.execute(schema.review_jobs.insert().values(
+                        id=jid, queue=FLOOD_QUEUE, subject_kind="bank_entry", subject_id=str(ev.entry_id),
+                        priority=2, created_at=now, state="open",
+                        notes=f"bank {ev.bank}: matched {ev.distinct_items} distinct items"))
 
     # -- in memory --------------------------------------------------------------------------------------
     def load_bankset(self, banks: Sequence[str] | None = None) -> BankSet:

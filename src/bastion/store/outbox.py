@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.policy.model import Decision
+from bastion.store.attest import tracked
 from bastion.store.schema import webhook_outbox
 
 
@@ -22,5 +23,6 @@ def enqueue(conn: Connection, decisions: Iterable[Decision], now: datetime) -> i
     if not rows:
         return 0
     ins = postgresql.insert(webhook_outbox) if conn.dialect.name == "postgresql" else sqlite.insert(webhook_outbox)
-    conn.execute(ins.on_conflict_do_nothing(index_elements=["decision_id"]), rows)
+    with tracked(conn, webhook_outbox, [r["decision_id"] for r in rows]):
+        conn.execute(ins.on_conflict_do_nothing(index_elements=["decision_id"]), rows)
     return len(rows)

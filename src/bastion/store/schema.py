@@ -222,6 +222,17 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("sig", Text),  # Ed25519 over the head, when the operator configured an audit key (outside the db)
+)
+
+# The running LtHash vector of every attested table (see bastion.store.attest): the base each transaction's
+# change is added to. The chain records each new vector's digest; verification never trusts this table.
+audit_state = Table(
+    "audit_state", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("vec", LargeBinary, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
 )
 
 evidence_blobs = Table(

@@ -29,6 +29,7 @@ from bastion.ingest.base import Quarantined
 from bastion.policy.model import ENFORCING, Decision, EffectKind
 from bastion.records import Account, Post, Report
 from bastion.store import schema as t
+from bastion.store.attest import tracked
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
 from bastion.store.outbox import enqueue
 from bastion.store.queries import live_enforcements
@@ -239,10 +240,22 @@ class Store:
         return res
 
     def _write_records(self, conn: Connection, batch: Batch, now: datetime, res: WriteResult) -> None:
-        if batch.accounts:
-            latest: dict[str, Account] = {}
-            for a in batch.accounts:
-                latest[a.id] = a
+        firsts: dict[str, datetime] = {}  # each account's earliest post in the batch
+        for p in batch.posts:
+            ts = p.created_at or now
+            if p.account_id not in firsts or ts < firsts[p.account_id]:
+                firsts[p.account_id] = ts
+        latest: dict[str, Account] = {a.id: a for a in batch.accounts}
+        with tracked(conn, t.accounts, list({**latest, **firsts})), \
+                tracked(conn, t.posts, [p.id for p in batch.posts]):
+            self._write_accounts_posts(conn, batch, latest, firsts, now)
+        res.posts_new = len(batch.posts)
+        self._write_relations(conn, batch)
+
+    @staticmethod
+    def _write_accounts_posts(conn: Connection, batch: Batch, latest: Mapping[str, Account],
+                              firsts: Mapping[str, datetime], now: datetime) -> None:
+        if latest:
             ins = _insert(conn, t.accounts)
             cols = ("handle", "display_name", "bio", "location", "created_at", "followers", "following",
                     "statuses", "verified", "avatar", "links", "identifiers", "updated_at", "source", "meta")
@@ -251,30 +264,25 @@ class Store:
             conn.execute(ins.on_conflict_do_update(index_elements=["id"],
                                                    set_={c: ins.excluded[c] for c in cols}, where=newer),
                          [account_row(a, now) for a in latest.values()])
-        if batch.posts:
-            sqlite_db = is_sqlite(conn)
-            if sqlite_db:
-                ingested = utc_text(now)
-                executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
-                             [post_values(p, ingested or "") for p in batch.posts])
-            else:
-                bulk_insert(conn, t.posts, [post_row(p, now) for p in batch.posts])
-            res.posts_new = len(batch.posts)
-            firsts: dict[str, datetime] = {}
-            for p in batch.posts:
-                ts = p.created_at or now
-                if p.account_id not in firsts or ts < firsts[p.account_id]:
-                    firsts[p.account_id] = ts
-            if sqlite_db:
-                executemany(conn, "UPDATE accounts SET first_post_at = ?1 WHERE id = ?2 AND "
-                             "(first_post_at IS NULL OR first_post_at > ?1)",
-                             [(utc_text(ts), aid) for aid, ts in firsts.items()])
-            else:
-                conn.execute(update(t.accounts).where(
-                    t.accounts.c.id == bindparam("aid"),
-                    t.accounts.c.first_post_at.is_(None) | (t.accounts.c.first_post_at > bindparam("ts")))
-                    .values(first_post_at=bindparam("ts")),
-                    [{"aid": aid, "ts": ts} for aid, ts in firsts.items()])
+        if not batch.posts:
+            return
+        sqlite_db = is_sqlite(conn)
+        if sqlite_db:
+            ingested = utc_text(now)
+            executemany(conn, insert_sql("posts", POST_COLUMNS, ignore=True),
+                        [post_values(p, ingested or "") for p in batch.posts])
+            executemany(conn, "UPDATE accounts SET first_post_at = ?1 WHERE id = ?2 AND "
+                        "(first_post_at IS NULL OR first_post_at > ?1)",
+                        [(utc_text(ts), aid) for aid, ts in firsts.items()])
+        else:
+            bulk_insert(conn, t.posts, [post_row(p, now) for p in batch.posts])
+            conn.execute(update(t.accounts).where(
+                t.accounts.c.id == bindparam("aid"),
+                t.accounts.c.first_post_at.is_(None) | (t.accounts.c.first_post_at > bindparam("ts")))
+                .values(first_post_at=bindparam("ts")),
+                [{"aid": aid, "ts": ts} for aid, ts in firsts.items()])
+
+    def _write_relations(self, conn: Connection, batch: Batch) -> None:
         if batch.edges:
             conn.execute(_insert(conn, t.edges).on_conflict_do_nothing(), [
                 {"src": e.src, "dst": e.dst, "kind": e.kind.value, "created_at": e.created_at,
@@ -296,20 +304,24 @@ class Store:
         if target_kind == "account":
             status = {"suspend": "suspended", "reinstate": "active"}.get(kind)
             if status:
-                conn.execute(update(t.accounts).where(t.accounts.c.id == target_id)
-                             .values(status=status, status_changed_at=when))
+                with tracked(conn, t.accounts, [target_id]):
+                    conn.execute(update(t.accounts).where(t.accounts.c.id == target_id)
+                                 .values(status=status, status_changed_at=when))
         elif kind == "remove":
-            conn.execute(update(t.posts).where(t.posts.c.id == target_id, t.posts.c.removed_at.is_(None))
-                         .values(removed_at=when))
+            with tracked(conn, t.posts, [target_id]):
+                conn.execute(update(t.posts).where(t.posts.c.id == target_id, t.posts.c.removed_at.is_(None))
+                             .values(removed_at=when))
         elif kind == "reinstate":
-            conn.execute(update(t.posts).where(t.posts.c.id == target_id).values(removed_at=None))
+            with tracked(conn, t.posts, [target_id]):
+                conn.execute(update(t.posts).where(t.posts.c.id == target_id).values(removed_at=None))
 
     @staticmethod
     def _write_quarantine(conn: Connection, items: Iterable[Quarantined], run_id: str, now: datetime) -> None:
         rows = [{"run_id": run_id, "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
                  "reason": q.reason, "raw": q.raw[:10_000], "created_at": now} for q in items]
         if rows:
-            conn.execute(t.quarantine.insert(), rows)
+            with tracked(conn, t.quarantine):
+                conn.execute(t.quarantine.insert(), rows)
 
     def _write_decisions(self, conn: Connection, decisions: list[Decision], now: datetime,
                          posts_by_id: Mapping[str, Post], reports_by_id: Mapping[str, Report],
@@ -404,7 +416,8 @@ class Store:
                 if kind == EffectKind.REMOVE_POST and post is not None:
                     self._preserve(conn, post, d, now)
             if keep:
-                conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), keep)
+                with tracked(conn, t.ledger):
+                    conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), keep)
         if jobs:
             known = _existing_ids(conn, t.review_jobs, [j["id"] for j in jobs])
             new_jobs: dict[str, dict[str, Any]] = {}
@@ -413,7 +426,8 @@ class Store:
                     new_jobs[j["id"]] = j
             effective.update(j["decision_id"] for j in new_jobs.values())
             if new_jobs:
-                conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), list(new_jobs.values()))
+                with tracked(conn, t.review_jobs, list(new_jobs)):
+                    conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), list(new_jobs.values()))
         return effective
 
     def _preserve(self, conn: Connection, post: Post, d: Decision, now: datetime) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select, update
 from bastion.audit.evidence import DEFAULT_RETENTION, EvidenceStore
 from bastion.audit.log import AuditLog
 from bastion.errors import NotFound
+from bastion.store.attest import tracked
 from bastion.store.threats import threat_case_items, threat_cases, threat_custody
 from bastion.threats.custody import append_custody, append_custody_many, custody_entries
 
@@ -227,25 +228,26 @@ class CaseStore:
             + hashlib.sha256(f"{post_id}|{now.isoformat()}".encode()).hexdigest()[:10]
         )
         sla = timedelta(hours=sla_hours) if sla_hours is not None else self.sla
-        conn.execute(
-            threat_cases.insert().values(
-                id=case_id,
-                queue=self.queue,
-                status="open",
-                severity=severity,
-                level=level,
-                assets=list(assets),
-                hashtags=list(hashtags),
-                fingerprint=list(fingerprint),
-                subject_post_id=post_id,
-                subject_account_id=account_id,
-                created_at=now,
-                updated_at=now,
-                sla_due=now + sla,
-                legal_hold=False,
-                summary=dict(summary or {}),
+        with tracked(conn, threat_cases, [case_id]):
+            conn.execute(
+                threat_cases.insert().values(
+                    id=case_id,
+                    queue=self.queue,
+                    status="open",
+                    severity=severity,
+                    level=level,
+                    assets=list(assets),
+                    hashtags=list(hashtags),
+                    fingerprint=list(fingerprint),
+                    subject_post_id=post_id,
+                    subject_account_id=account_id,
+                    created_at=now,
+                    updated_at=now,
+                    sla_due=now + sla,
+                    legal_hold=False,
+                    summary=dict(summary or {}),
+                )
             )
-        )
         append_custody(
             conn,
             case_id,
@@ -357,7 +359,8 @@ class CaseStore:
                          "details": dict(it.details or {})})
             custody.append(("item_added", actor, {"role": it.role, "subject_id": it.subject_id, "sha256": sha}))
         if rows:
-            conn.execute(threat_case_items.insert(), rows)
+            with tracked(conn, threat_case_items):
+                conn.execute(threat_case_items.insert(), rows)
             append_custody_many(conn, case_id, custody, now)
         return shas
 

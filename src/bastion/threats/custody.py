@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
+from bastion.store.attest import tracked
 from bastion.store.threats import threat_custody
 
 GENESIS = "0" * 64
@@ -59,7 +60,8 @@ def append_custody_many(
         rows.append({"case_id": case_id, "seq": seq, "ts": ts, "actor": actor, "event": event, "details": body,
                      "prev_hash": prev, "hash": h})
         prev = h
-    conn.execute(threat_custody.insert(), rows)
+    with tracked(conn, threat_custody, [(case_id, r["seq"]) for r in rows]):
+        conn.execute(threat_custody.insert(), rows)
     return [int(r["seq"]) for r in rows]
 
 
