@@ -6,9 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
+import pytest
 from sqlalchemy import Engine, func, select
 
 from bastion import catalogue as registry
@@ -164,6 +165,41 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, sqlite_url: str) -> None:
         assert res.exit_code == 2, res.output
         assert f"cannot use {blocked / 'out.jsonl'}: Not a directory" in res.output.replace("\n", "")
         assert "Traceback" not in res.output
+
+
+def test_a_read_only_or_full_database_is_one_line_and_leaves_the_store_consistent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.audit import log as audit
+    from bastion.cli.main import app
+    from bastion.store import db as store_db
+    from bastion.store.db import open_engine
+
+    path = tmp_path / "b.db"
+    first = CliRunner().invoke(app, ["scan", "examples/sample-stream.jsonl", "--db", str(path), "-q"])
+    assert first.exit_code == 0, first.output
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    res = CliRunner().invoke(app, ["scan", "tests/fixtures/threats/scenario-2014.jsonl", "--db", read_only, "-q"])
+    assert res.exit_code == 3, res.output
+    assert "database: attempt to write a readonly database" in res.output.replace("\n", " ")
+    assert "Traceback" not in res.output
+    real = store_db._sqlite_pragmas
+
+    def tiny(dbapi_conn: Any, record: Any, checkpoint_pages: int = 1000) -> None:
+        real(dbapi_conn, record, checkpoint_pages)
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up mid-scan
+
+    monkeypatch.setattr(store_db, "_sqlite_pragmas", tiny)
+    res = CliRunner().invoke(app, ["scan", "tests/fixtures/threats/scenario-2014.jsonl", "--db", str(path), "-q"])
+    assert res.exit_code == 3 and "database or disk is full" in res.output, res.output
+    monkeypatch.setattr(store_db, "_sqlite_pragmas", real)
+    engine = open_engine(f"sqlite:///{path}")
+    try:
+        assert audit.verify(engine).ok  # the failed batch left nothing half-written
+    finally:
+        engine.dispose()
 
 
 def test_enforcement_is_observed_in_stream_order() -> None:

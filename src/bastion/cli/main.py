@@ -19,6 +19,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from bastion.errors import BastionError
 
@@ -59,6 +60,11 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             err.print(f"[bold red]error:[/] cannot use{escape(where)}: {escape(exc.strerror or str(exc))}")
             user_error = exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR)
             raise typer.Exit(2 if user_error else 3) from None
+        except DBAPIError as exc:  # read-only or full database, lost connection: the transaction was rolled back
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            err.print(f"[bold red]error:[/] database: {escape(reason)} (nothing from the failed batch was "
+                      "written; fix the cause and run the same command again)")
+            raise typer.Exit(3) from None
 
     return wrapper
 
