@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -117,6 +118,44 @@ def test_snapshot_restore_continues_exactly() -> None:
     got += run(second, posts[half:], upstream=StandInPropaganda())
     assert [[s.to_json() for s in x] for x in got] == [[s.to_json() for s in x] for x in expected]
     assert second.snapshot() == whole.snapshot()
+
+
+class UnevenPropaganda(StandInPropaganda):
+    """Scores with many digits, as a real model gives them: a snapshot must not round them."""
+
+    def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
+        return [(Signal("propaganda", (0.9123456789 if MARKER in c.post.text else 0.0312345678)
+                        + int(str(c.post.id)[1:]) * 1e-7, self.name, "test"),) for c in batch]
+
+
+def test_snapshot_restore_is_lossless_with_unrounded_scores() -> None:
+    posts = organic(0, "finalmatch", 30, 0.0, spacing=2.0, prefix="fan") + barrage(500, "newtagx", 20, 61.0)
+    posts.sort(key=lambda p: p.created_at or T0)
+    whole = CampaignDetector()
+    expected = run(whole, posts, upstream=UnevenPropaganda())
+    for half in (len(posts) - 15, len(posts) - 5):
+        first = CampaignDetector()
+        got = run(first, posts[:half], upstream=UnevenPropaganda())
+        second = CampaignDetector()
+        second.restore(first.snapshot() or b"")
+        assert second.engine.recent == first.engine.recent  # every observation's suspicion, to the last bit
+        got += run(second, posts[half:], upstream=UnevenPropaganda())
+        assert [[s.to_json() for s in x] for x in got] == [[s.to_json() for s in x] for x in expected]
+
+
+def test_a_rescanned_post_is_reported_on_and_not_counted_again() -> None:
+    posts = barrage(500, "newtagx", 16, 0.0)
+    det = CampaignDetector()
+    first = run(det, posts, upstream=StandInPropaganda())
+    assert first[-1]  # the barrage is a campaign by its end
+    before = det.snapshot()
+    again = []
+    for p in posts[-4:]:  # the same posts again, as a rescan presents them
+        ctx = PostContext(p, None, replay=True)
+        ctx.signals.update({s.name: s for s in StandInPropaganda().detect([ctx])[0]})
+        again.append(det.detect([ctx])[0])
+    assert det.snapshot() == before
+    assert all(sigs and sigs[0].name == "campaign" for sigs in again)
 
 
 def test_restore_rejects_bad_or_incompatible_state() -> None:

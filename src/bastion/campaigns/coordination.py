@@ -44,7 +44,7 @@ class Obs:
     flags: int
 
     def to_json(self) -> list[Any]:
-        return [self.t, self.post_id, self.account, round(self.suspicion, 4), self.flags]
+        return [self.t, self.post_id, self.account, self.suspicion, self.flags]  # state: full precision
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Obs:
@@ -164,7 +164,7 @@ class AccountState:
                     or self.suspended_at is not None)
 
     def to_json(self) -> list[Any]:
-        return [self.posts, self.flagged, round(self.profile, 4), self.signal, self.campaigns,
+        return [self.posts, self.flagged, self.profile, self.signal, self.campaigns,  # state: full precision
                 self.suspended_at, self.returned]
 
     @classmethod

@@ -130,7 +130,8 @@ class CampaignDetector(Detector):
         return cached
 
     def _one(self, ctx: PostContext) -> Sequence[Signal]:
-        hits = self.engine.observe(self.to_input(ctx))
+        post = self.to_input(ctx)
+        hits = self.engine.lookup(post) if ctx.replay else self.engine.observe(post)
         if not hits:
             return ()
         camp, _tag = max(hits, key=lambda h: h[0].score)

@@ -187,6 +187,12 @@ class CampaignEngine:
                     del entry[1]
         return dup
 
+    def lookup(self, p: PostInput) -> list[tuple[Campaign, str]]:
+        """The open campaigns on the post's hashtags, changing nothing: a post the state already holds (a
+        rescan) is reported on, not counted again."""
+        tags = list(dict.fromkeys(p.hashtags[: self.config.max_hashtags_per_post]))
+        return [(camp, tag) for tag in tags if (camp := self.book.for_tag(tag, p.ts)) is not None]
+
     def observe(self, p: PostInput) -> list[tuple[Campaign, str]]:
         """Update all state with one post; return (campaign, hashtag) pairs the post takes part in."""
         cfg = self.config

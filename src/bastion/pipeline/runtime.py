@@ -43,6 +43,7 @@ from bastion.signals import Signal
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+STATE_EVERY_S = 30.0  # detector snapshots are saved at least this often during a scan (and at its end)
 OBSERVE_MIN = 0.2  # a sink observes posts whose signal is at least this (or that report on it)
 AUTHOR_CACHE = 200_000  # accounts kept in memory for PostContext.author (bounded: constant memory)
 
@@ -192,13 +193,21 @@ class Pipeline:
         self.webhook = webhook
         self.workers = workers
         self.authors: OrderedDict[str, Account] = OrderedDict()
+        self.catch_up = (0, 0)  # audit seqs (after, upto] of stored posts the detectors have not seen; restore_state
 
     # -- state ------------------------------------------------------------------------------------------
     def restore_state(self) -> None:
+        """Restore each detector's snapshot. A snapshot is as of an audit seq: posts stored after it (by a run
+        that crashed before its next snapshot) are fed to the detectors as new when they come again, not as a
+        rescan, so the detectors' state is the one an uninterrupted scan would have had."""
+        saved = self.store.load_states([d.name for d in self.detectors]) if self.store else {}
         for det in self.detectors:
-            data = self.store.load_state(det.name) if self.store else None
-            if data:
-                det.restore(data)
+            if det.name in saved:
+                det.restore(saved[det.name][0])
+        # posts stored after the snapshots and before this run are the ones to catch up on; what this run
+        # stores from here on, its detectors see as it goes
+        self.catch_up = (min((as_of for _, as_of in saved.values()), default=0),
+                         self.store.audit_head() if self.store else 0)
 
     def save_state(self) -> None:
         states = {}
@@ -217,10 +226,14 @@ class Pipeline:
         if self.store:
             self.store.start_run(stats.run_id, list(inputs), self.clock())
         self.restore_state()
+        saved_at = time.monotonic()
         for batch, ahead in self._ahead(batched(items, self.batch_size)):
             self.process(batch, stats, ahead)
             if progress:
                 progress(len(batch))
+            if time.monotonic() - saved_at > STATE_EVERY_S:  # bounds what a crash makes a rerun catch up on
+                self.save_state()
+                saved_at = time.monotonic()
         self.save_state()
         stats.seconds = time.perf_counter() - t0
         if self.store:
@@ -285,10 +298,14 @@ class Pipeline:
             known = self.store.existing_posts([p.id for p in fresh]) if self.store else set()
             stats.posts_duplicate += len(batch.posts) - len(fresh) + len(known)
             stats.posts += len(fresh)
-            # known posts are scored again (a rescan reports on every input post) but stored once
+            # known posts are scored again (a rescan reports on every input post) but stored once; those the
+            # detectors' snapshots do not include (stored by a run that crashed before saving them) count as new
             batch.posts = [p for p in fresh if p.id not in known]
             posts = fresh
-        contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in known) for p in posts]
+            after, upto = self.catch_up
+            replay = known - self.store.stored_between(sorted(known), after, upto) \
+                if known and self.store and after < upto else known
+        contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in replay) for p in posts]
         with _Timer(stats, "detect"):
             here = self.detectors
             if ahead is not None:

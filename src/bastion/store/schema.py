@@ -306,4 +306,6 @@ detector_state = Table(  # snapshots of stateful detectors between runs (see Det
     Column("name", String(64), primary_key=True),
     Column("data", LargeBinary, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the audit chain's head when the snapshot was taken: posts stored after it are not in the snapshot
+    Column("as_of", BigInteger),
 )

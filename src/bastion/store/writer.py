@@ -201,18 +201,44 @@ class Store:
         return self.existing(t.decisions, ids)
 
     def load_state(self, name: str) -> bytes | None:
+        found = self.load_states([name]).get(name)
+        return found[0] if found else None
+
+    def load_states(self, names: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        """Each named detector's snapshot and the audit seq it is as of (0: taken before that was recorded)."""
+        S = t.detector_state
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.detector_state.c.data).where(t.detector_state.c.name == name)).first()
-        return bytes(row[0]) if row else None
+            rows = conn.execute(select(S.c.name, S.c.data, S.c.as_of).where(S.c.name.in_(list(names)))).all()
+        return {r.name: (bytes(r.data), int(r.as_of or 0)) for r in rows}
 
     def save_state(self, states: Mapping[str, bytes], now: datetime) -> None:
+        """Save snapshots of detectors that have seen every post stored so far (taken after the last batch
+        committed): they are as of the audit chain's current head."""
         if not states:
             return
         with self.engine.begin() as conn:
+            as_of = int(conn.execute(select(t.audit_head.c.seq).where(t.audit_head.c.id == 1)).scalar() or 0)
             ins = _insert(conn, t.detector_state)
             conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={
-                "data": ins.excluded.data, "updated_at": ins.excluded.updated_at}),
-                [{"name": k, "data": v, "updated_at": now} for k, v in states.items()])
+                "data": ins.excluded.data, "updated_at": ins.excluded.updated_at, "as_of": ins.excluded.as_of}),
+                [{"name": k, "data": v, "updated_at": now, "as_of": as_of} for k, v in states.items()])
+
+    def audit_head(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(t.audit_head.c.seq).where(t.audit_head.c.id == 1)).scalar() or 0)
+
+    def stored_between(self, post_ids: Sequence[str], after: int, upto: int) -> set[str]:
+        """Which of these stored posts were stored after audit entry ``after`` and by entry ``upto`` (the batch
+        entry of their decision lies between)."""
+        found: set[str] = set()
+        D = t.decisions
+        with self._transaction() as conn:
+            for i in range(0, len(post_ids), CHUNK):
+                chunk = list(post_ids[i:i + CHUNK])
+                found.update(r[0] for r in conn.execute(select(D.c.subject_id).where(
+                    D.c.subject_kind == "post", D.c.subject_id.in_(chunk), D.c.audit_seq > after,
+                    D.c.audit_seq <= upto)))
+        return found
 
     # -- runs ---------------------------------------------------------------------------------------
     def start_run(self, run_id: str, inputs: list[str], now: datetime) -> None:
