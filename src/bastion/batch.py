@@ -22,6 +22,8 @@ class Batch:
     enforcement: list[EnforcementEvent] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    #: stored posts submitted again with other content: each becomes the post's next version
+    revised: list[Post] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (len(self.posts) + len(self.accounts) + len(self.edges) + len(self.reports)

@@ -8,7 +8,7 @@ ingest path creates tens of thousands per second).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -114,9 +114,13 @@ class Post:
     def content_digest(self) -> str:
         """What the post says, as a digest: author, text and media (by content hash where known). A post id
         submitted again with other content is another version of the post, with its own decisions."""
-        media = (m.sha256 or m.md5 or m.pdq or m.id for m in self.media)
-        key = "\x1f".join((self.account_id, self.text, *media))
-        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return content_digest(self.account_id, self.text, (m.sha256 or m.md5 or m.pdq or m.id for m in self.media))
+
+
+def content_digest(account_id: str, text: str, media: Iterable[str]) -> str:
+    """:meth:`Post.content_digest` from its parts (``media``: each item's content hash, else its id)."""
+    key = "\x1f".join((account_id, text, *media))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

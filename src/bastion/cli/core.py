@@ -103,6 +103,7 @@ def _summary(stats: Any, detectors: list[str], policy: Any, total_bytes: int) ->
     rows = [("records read", stats.records + stats.quarantined), ("  taken", stats.records),
             ("  quarantined", stats.quarantined), ("posts", stats.posts),
             ("  of which already stored", stats.posts_duplicate),
+            ("  of which new versions of stored posts", stats.posts_revised),
             ("accounts", stats.accounts), ("edges", stats.edges), ("reports", stats.reports),
             ("enforcement events", stats.enforcement), ("decisions", stats.decisions)]
     for name, n in rows:

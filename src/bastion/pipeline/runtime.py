@@ -58,6 +58,7 @@ class ScanStats:
     records: int = 0
     posts: int = 0
     posts_duplicate: int = 0
+    posts_revised: int = 0  # stored posts submitted with other content (stored as their next version)
     accounts: int = 0
     edges: int = 0
     reports: int = 0
@@ -77,7 +78,8 @@ class ScanStats:
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "records": self.records, "posts": self.posts,
-                "posts_duplicate": self.posts_duplicate, "accounts": self.accounts, "edges": self.edges,
+                "posts_duplicate": self.posts_duplicate,
+                "posts_revised": self.posts_revised, "accounts": self.accounts, "edges": self.edges,
                 "reports": self.reports, "enforcement": self.enforcement, "quarantined": self.quarantined,
                 "decisions": self.decisions, "actions": dict(self.actions),
                 "shadow_actions": dict(self.shadow_actions), "by_rule": dict(self.by_policy_rule),
@@ -295,16 +297,21 @@ class Pipeline:
                             account_signals.setdefault(acct.id, {})[s.name] = s
         with _Timer(stats, "dedupe"):
             fresh = unique(batch.posts)
-            known = self.store.existing_posts([p.id for p in fresh]) if self.store else set()
-            stats.posts_duplicate += len(batch.posts) - len(fresh) + len(known)
+            stored = self.store.stored_digests([p.id for p in fresh]) if self.store else {}
+            known = set(stored)
+            # a stored post with other content is the post's next version: judged and stored as new
+            batch.revised = [p for p in fresh if p.id in stored and stored[p.id] != p.content_digest()]
+            revised = {p.id for p in batch.revised}
+            stats.posts_duplicate += len(batch.posts) - len(fresh) + len(known) - len(revised)
+            stats.posts_revised += len(revised)
             stats.posts += len(fresh)
             # known posts are scored again (a rescan reports on every input post) but stored once; those the
             # detectors' snapshots do not include (stored by a run that crashed before saving them) count as new
             batch.posts = [p for p in fresh if p.id not in known]
             posts = fresh
             after, upto = self.catch_up
-            replay = known - self.store.stored_between(sorted(known), after, upto) \
-                if known and self.store and after < upto else known
+            replay = known - revised - (self.store.stored_between(sorted(known), after, upto)
+                                        if known and self.store and after < upto else set())
         contexts = [PostContext(p, self.authors.get(p.account_id), replay=p.id in replay) for p in posts]
         with _Timer(stats, "detect"):
             here = self.detectors

@@ -64,6 +64,7 @@ _LEASE = frozenset({"lease_owner", "lease_expires"})
 COVERED: dict[str, Covered] = {str(c.table.name): c for c in (
     Covered(t.posts, ("id",), large=True),
     Covered(t.accounts, ("id",), large=True),
+    Covered(t.post_versions, ("post_id", "version"), large=True),
     Covered(t.ledger, ("seq",), append="seq", large=True),
     Covered(t.review_jobs, ("id",), skip=_LEASE, states={"leased": "open"}, large=True),
     Covered(t.evidence_blobs, ("sha256",), large=True),

@@ -77,6 +77,31 @@ posts = Table(
     Column("meta", Json),
     Column("ingested_at", UtcDateTime, nullable=False),
     Column("removed_at", UtcDateTime),
+    Column("digest", String(32)),  # Post.content_digest() of this version (NULL: stored before versions)
+    Column("version", Integer),  # 2, 3, ... once resubmitted with other content (NULL: the first)
+)
+# Earlier versions of posts resubmitted with other content (the current one is in ``posts``): every version a
+# decision was made on is kept, for reviewers, appeals and the record.
+post_versions = Table(
+    "post_versions", metadata,
+    Column("post_id", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(32), nullable=False),
+    Column("account_id", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime),
+    Column("lang", String(16)),
+    Column("hashtags", Json),
+    Column("mentions", Json),
+    Column("urls", Json),
+    Column("media", Json),
+    Column("reply_to", String(200)),
+    Column("repost_of", String(200)),
+    Column("quote_of", String(200)),
+    Column("source", String(32), nullable=False),
+    Column("meta", Json),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    Column("superseded_at", UtcDateTime, nullable=False),
 )
 
 accounts = Table(

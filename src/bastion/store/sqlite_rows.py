@@ -21,7 +21,7 @@ from bastion.records import Media, Post
 from bastion.store.driver import utc_text
 
 POST_COLUMNS = ("id", "account_id", "text", "created_at", "lang", "hashtags", "mentions", "urls", "media",
-                "reply_to", "repost_of", "quote_of", "source", "meta", "ingested_at")
+                "reply_to", "repost_of", "quote_of", "source", "meta", "ingested_at", "digest")
 DECISION_COLUMNS = ("id", "subject_kind", "subject_id", "account_id", "created_at", "policy", "policy_version",
                     "category", "enforced", "explanation", "scores", "labels", "actions", "shadow_actions",
                     "versions", "signals", "content_hash", "audit_seq")
@@ -47,7 +47,8 @@ def post_values(p: Post, ingested_at: str) -> tuple[Any, ...]:
     media = orjson.dumps([media_json(m) for m in p.media]).decode() if p.media else _EMPTY
     meta = orjson.dumps(dict(p.meta), default=str).decode() if p.meta else None
     return (p.id, p.account_id, p.text, utc_text(p.created_at), p.lang, _list(p.hashtags), _list(p.mentions),
-            _list(p.urls), media, p.reply_to, p.repost_of, p.quote_of, p.source, meta, ingested_at)
+            _list(p.urls), media, p.reply_to, p.repost_of, p.quote_of, p.source, meta, ingested_at,
+            p.content_digest())
 
 
 class DecisionRows:

@@ -27,7 +27,7 @@ from bastion.audit.log import AuditLog
 from bastion.batch import Batch
 from bastion.ingest.base import Quarantined
 from bastion.policy.model import ENFORCING, Decision, EffectKind
-from bastion.records import Account, Post, Report
+from bastion.records import Account, Post, Report, content_digest
 from bastion.store import schema as t
 from bastion.store.attest import tracked
 from bastion.store.driver import executemany, fetchall, is_sqlite, utc_text
@@ -121,7 +121,7 @@ def post_row(p: Post, now: datetime) -> dict[str, Any]:
             "hashtags": list(p.hashtags), "mentions": list(p.mentions), "urls": list(p.urls),
             "media": [media_json(m) for m in p.media], "reply_to": p.reply_to, "repost_of": p.repost_of,
             "quote_of": p.quote_of, "source": p.source, "meta": dict(p.meta) if p.meta else None,
-            "ingested_at": now}
+            "ingested_at": now, "digest": p.content_digest()}
 
 
 def account_row(a: Account, now: datetime) -> dict[str, Any]:
@@ -196,6 +196,20 @@ class Store:
     def existing_posts(self, ids: Sequence[str]) -> set[str]:
         return self.existing(t.posts, ids)
 
+    def stored_digests(self, ids: Sequence[str]) -> dict[str, str]:
+        """The content digest of each of these posts that is stored (of its current version)."""
+        found: dict[str, str] = {}
+        P = t.posts
+        with self._transaction() as conn:
+            for i in range(0, len(ids), CHUNK):
+                chunk = list(ids[i:i + CHUNK])
+                for pid, digest, account_id, text, media in conn.execute(
+                        select(P.c.id, P.c.digest, P.c.account_id, P.c.text, P.c.media).where(P.c.id.in_(chunk))):
+                    if digest is None:  # stored before versions: the digest from what it says
+                        digest = self.stored_digest_of({"account_id": account_id, "text": text, "media": media})
+                    found[pid] = digest
+        return found
+
     def existing_decisions(self, ids: Sequence[str]) -> set[str]:
         """Decision ids already stored: their effects were carried out when they were stored."""
         return self.existing(t.decisions, ids)
@@ -257,6 +271,7 @@ class Store:
         res = WriteResult()
         with self._transaction() as conn:
             self._write_records(conn, batch, now, res)
+            self._write_versions(conn, batch.revised, now)
             self._write_quarantine(conn, batch.quarantined, run_id, now)
             fresh, effective = self._write_decisions(conn, batch.decisions, now, posts_by_id, reports_by_id, res)
             if webhook and effective:
@@ -324,6 +339,37 @@ class Store:
                  "created_at": e.created_at, "reason": e.reason, "source": e.source} for e in batch.enforcement])
             for e in batch.enforcement:
                 self._apply_status(conn, e.kind.value, e.target_kind.value, e.target_id, e.created_at)
+
+    def _write_versions(self, conn: Connection, revised: Sequence[Post], now: datetime) -> None:
+        """Each stored post submitted again with other content: its current row is kept as a version in
+        ``post_versions``, the row takes the new content as the next version, and the chain records both
+        digests. An enforcement on the post stands (it is on the post, whatever its version)."""
+        if not revised:
+            return
+        P, V = t.posts, t.post_versions
+        latest = {p.id: p for p in revised}
+        current = {r.id: r for r in conn.execute(select(P).where(P.c.id.in_(list(latest))))}
+        keys = [(pid, int(r.version or 1)) for pid, r in current.items()]
+        entries: list[tuple[str, str, str | None, Mapping[str, Any]]] = []
+        with tracked(conn, P, list(current)), tracked(conn, V, keys):
+            for pid, row in current.items():
+                old = dict(row._mapping)
+                version = int(old.pop("version") or 1)
+                old.pop("id"), old.pop("removed_at")
+                previous = old.pop("digest") or self.stored_digest_of(old)
+                conn.execute(V.insert().values(post_id=pid, version=version, digest=previous,
+                                               superseded_at=now, **old))
+                new = post_row(latest[pid], now)
+                new.pop("id")
+                conn.execute(update(P).where(P.c.id == pid).values(**new, version=version + 1))
+                entries.append(("post.version", "pipeline", f"post:{pid}",
+                                {"version": version + 1, "digest": new["digest"], "previous": previous}))
+        self.audit.append_many(conn, entries, now=now)
+
+    @staticmethod
+    def stored_digest_of(row: Mapping[str, Any]) -> str:
+        keys = (str(m.get("sha256") or m.get("md5") or m.get("pdq") or m.get("id")) for m in row["media"] or ())
+        return content_digest(row["account_id"], row["text"], keys)
 
     @staticmethod
     def _apply_status(conn: Connection, kind: str, target_kind: str, target_id: str, when: datetime) -> None:
