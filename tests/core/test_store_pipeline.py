@@ -202,6 +202,20 @@ def test_a_read_only_or_full_database_is_one_line_and_leaves_the_store_consisten
         engine.dispose()
 
 
+def test_a_bad_database_url_is_one_line_naming_it_without_its_password() -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+
+    for url, code, says in (("foo://bar", 2, "no 'foo' database support"),
+                            ("mysql://u:hunter2@h/y", 2, "no 'mysql' database support"),
+                            ("postgresql://u:hunter2@127.0.0.1:1/x", 3, "cannot open database")):
+        res = CliRunner().invoke(app, ["audit", "verify", "--db", url])
+        text = " ".join(res.output.split())
+        assert res.exit_code == code and says in text, res.output
+        assert "Traceback" not in res.output and "hunter2" not in res.output
+
+
 def test_enforcement_is_observed_in_stream_order() -> None:
     from bastion.pipeline.runtime import batched
     from bastion.records import EnforcementEvent, EnforcementKind, TargetKind

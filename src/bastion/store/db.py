@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-from bastion.errors import DependencyError
+from bastion.errors import ConfigError, DependencyError
 from bastion.store.attest import outside
 
 DEFAULT_URL = "sqlite:///bastion.db"
@@ -60,6 +60,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, checkpoint_pages: int = CHECK
     cur.close()
 
 
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url.split("@")[-1])
+
+
 def make_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
     """An engine for ``url``; ``bulk`` (scans) checkpoints SQLite's WAL less often."""
     url = resolve_url(url)
@@ -71,7 +79,12 @@ def make_engine(url: str | None = None, *, bulk: bool = False) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        kind = url.split(":", 1)[0]
+        raise ConfigError(f"cannot use database URL {_safe(url)}: no {kind!r} database support; Bastion stores "
+                          "to SQLite (a path or sqlite:///PATH) or PostgreSQL (postgresql://...)") from exc
     if url.startswith("sqlite"):
         pages = BULK_CHECKPOINT_PAGES if bulk else CHECKPOINT_PAGES
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, checkpoint_pages=pages))
@@ -132,7 +145,7 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "heads")
     except OperationalError as exc:
         raise DependencyError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
-                              f"{exc.orig}") from exc
+                              f"{' '.join(str(exc.orig).split())}") from exc
     except SQLAlchemyError as exc:
         raise DependencyError(f"database migration failed: {exc}") from exc
 
