@@ -400,3 +400,36 @@ def test_strict_mode_refuses_an_untracked_write_to_a_large_table(sqlite_url: str
         assert audit.verify(engine).ok
     finally:
         engine.dispose()
+
+
+def test_a_database_from_before_attestation_is_attested_when_upgraded(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import insert
+
+    from bastion.store.db import alembic_config, make_engine, migrate
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:  # the schema and rows of the version before attestation
+            attest.outside(conn)
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            for rev in ("0002_ledger_live", "api_0001", "threats_0001", "media_0001"):
+                command.upgrade(cfg, rev)
+            conn.execute(insert(t.accounts).values(id="u1", handle="h", source="jsonl", verified=False,
+                                                   status="suspended", ingested_at=NOW))
+            conn.execute(insert(t.posts).values(id="p1", account_id="u1", text="hello", source="jsonl",
+                                                ingested_at=NOW))
+        migrate(engine)
+        assert audit.verify(engine).ok
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE accounts SET status = 'active'")
+    engine = open_engine(f"sqlite:///{path}")
+    try:
+        problems = audit.verify(engine).problems
+        assert any("table accounts" in p for p in problems), problems
+    finally:
+        engine.dispose()

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, literal, make_url, select, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 from bastion.errors import ConfigError, DependencyError
+from bastion.store import attest
 from bastion.store.attest import outside
 
 DEFAULT_URL = "sqlite:///bastion.db"
@@ -148,6 +149,19 @@ def migrate(engine: Engine) -> None:
                               f"{' '.join(str(exc.orig).split())}") from exc
     except SQLAlchemyError as exc:
         raise DependencyError(f"database migration failed: {exc}") from exc
+    attest_existing(engine)
+
+
+def attest_existing(engine: Engine) -> None:
+    """Rows stored before their tables were attested (a database from an earlier version) are attested as
+    they stand once it is upgraded: the tables are rescanned when this transaction commits (the audit layer
+    seals it), so that from here on any change to them shows."""
+    with engine.begin() as conn:
+        have = {r[0] for r in conn.execute(text("SELECT name FROM audit_state"))}
+        missing = [name for name, cov in attest.COVERED.items() if name not in have
+                   and conn.execute(select(literal(1)).select_from(cov.table).limit(1)).first() is not None]
+        if missing:
+            attest.changes(conn).untracked.update(missing)
 
 
 def open_engine(url: str | None = None, *, bulk: bool = False) -> Engine:

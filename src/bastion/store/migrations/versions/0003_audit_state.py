@@ -5,7 +5,7 @@ Revises: 0002_ledger_live
 
 ``audit_state`` holds each attested table's running LtHash vector (``bastion.store.attest``); ``audit_head.sig``
 an Ed25519 signature over the head when an audit key is configured. Tables with rows from before this
-revision are attested as they stand at the first change after it (a baseline entry in the chain).
+revision are attested as they stand once the upgrade is done (store.db.attest_existing: a baseline entry).
 """
 
 from __future__ import annotations
