@@ -16,6 +16,8 @@ problems raise.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class BastionError(Exception):
     """Base of every error Bastion raises on purpose."""
@@ -66,3 +68,11 @@ class IntegrityError(BastionError):
 
 class NotFound(BastionError):
     exit_code = 2
+
+
+def require_data(path: Path, what: str) -> Path:
+    """``path``, if it is a file; else an :class:`InputError` naming it and where the data comes from."""
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist: the evaluation and training data live outside the "
+                         "repository (docs/data.md lists each file; scripts/get-data.sh fetches them)")
+    return path

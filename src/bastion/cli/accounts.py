@@ -34,11 +34,10 @@ def eval_accounts(
 
     from bastion import catalogue
     from bastion.accounts.evaluation import run
-    from bastion.errors import InputError
+    from bastion.errors import require_data
 
-    for p in (data, families):
-        if not p.is_file():
-            raise InputError(f"no such file: {p}")
+    require_data(data, "labelled corpus")
+    require_data(families, "ban-evasion families")
     with Progress(console=err, transient=True) as progress:
         tasks: dict[str, Any] = {}
 

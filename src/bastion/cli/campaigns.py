@@ -131,6 +131,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
 
         from bastion import catalogue
         from bastion.campaigns.evaluate import evaluate
+        from bastion.errors import require_data
+
+        require_data(data, "evaluation data")
 
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("replaying", total=None)

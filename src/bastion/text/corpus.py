@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from bastion.errors import InputError
+from bastion.errors import InputError, require_data
 
 __all__ = ["PERMISSIVE_DATASETS", "POSITIVE", "Example", "is_permissive", "load_corpus"]
 
@@ -52,9 +52,7 @@ def _group(obj: dict[str, object], label: str, ex_id: str) -> str:
 
 def load_corpus(path: str | Path, datasets: Iterable[str] | None = None) -> list[Example]:
     """Read a tvec-format JSONL file. ``datasets``: keep only these data set names (``*`` suffix allowed)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such data file: {p}")
+    p = require_data(Path(path), "labelled corpus")
     pats = tuple(datasets) if datasets is not None else None
     out: list[Example] = []
     with p.open("rb") as fh:

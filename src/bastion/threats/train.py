@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bastion.errors import InputError
+from bastion.errors import InputError, require_data
 from bastion.text.normalize import fold
 from bastion.threats.analysis import Analyzer, default_analyzer
 from bastion.threats.stance import (
@@ -95,8 +95,7 @@ def _group(r: Mapping[str, Any]) -> str:
 def records(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) for each record of an eval-format JSONL file; a missing file or a line that is no
     JSON object is an :class:`~bastion.errors.InputError` naming the file and line."""
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist (see docs/data.md)")
+    require_data(path, what)
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
