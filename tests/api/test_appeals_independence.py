@@ -250,3 +250,28 @@ def test_ui_job_decisions_record_the_signed_in_key(world: World) -> None:
     assert r.status_code == 303, r.text
     c.cookies.clear()
     assert decision_keys(world, job["subject_id"]) == [(None, key_id_of(world, "reviewer"))]
+
+
+def test_keys_naming_one_person_are_one_reviewer(world: World) -> None:
+    """Where keys name who holds them (``person``), every key of the person who made the contested decision is
+    refused, whatever its name; a key naming another person, or none, decides. The person is compared trimmed
+    and case-folded, and the admin route sets it as the CLI does."""
+    c = world.client
+    r = c.post("/v1/keys", json={"role": "reviewer", "name": "ana-laptop", "person": "ana@example.org"},
+               headers=world.h("admin"))
+    assert r.status_code == 201
+    first = {"Authorization": f"Bearer {r.json()['key']}"}
+    engine = world.app.state.bastion.engine
+    _, second_key = create_key(engine, "reviewer", name="ana-desk", person="  ANA@example.org ", now=datetime.now(UTC))
+    _, ben_key = create_key(engine, "reviewer", name="ana-desk", person="ben@example.org", now=datetime.now(UTC))
+    job = c.post("/v1/review/lease", params={"queue": "propaganda"}, headers=first).json()
+    assert c.post(f"/v1/review/jobs/{job['id']}/decision", json={"outcome": "uphold"}, headers=first).status_code == 200
+    _, _, appeal = file(world, job["subject_id"])
+    for action, body in (("lease", None), ("decision", {"outcome": "overturned"})):
+        r = c.post(f"/v1/appeals/{appeal['id']}/{action}", json=body, headers={"Authorization": f"Bearer {second_key}"})
+        assert r.status_code == 409 and "contested decision" in r.json()["error"]["message"]
+    r = c.post(f"/v1/appeals/{appeal['id']}/decision", json={"outcome": "upheld"},
+               headers={"Authorization": f"Bearer {ben_key}"})
+    assert r.status_code == 200 and r.json()["state"] == "decided"
+    persons = {k["name"]: k["person"] for k in c.get("/v1/keys", headers=world.h("admin")).json()}
+    assert persons["ana-laptop"] == "ana@example.org"

@@ -63,18 +63,34 @@ def parse_role(role: str) -> Role:
         raise InputError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
 
 
-def create_key(engine: Engine, role: str, *, name: str | None = None, created_by: str = "cli",
-               now: datetime) -> tuple[str, str]:
-    """Create a key; returns (key id, the key). The key is not stored and cannot be shown again."""
+def normalise_person(person: str | None) -> str | None:
+    """A person's identifier as compared (trimmed, case-folded); None or blank: the key names no person."""
+    if person is None or not person.strip():
+        return None
+    p = " ".join(person.split()).casefold()
+    if len(p) > 100:
+        raise InputError("person: at most 100 characters")
+    return p
+
+
+def create_key(engine: Engine, role: str, *, name: str | None = None, person: str | None = None,
+               created_by: str = "cli", now: datetime) -> tuple[str, str]:
+    """Create a key; returns (key id, the key). The key is not stored and cannot be shown again.
+
+    ``person`` names who holds it (an employee id or e-mail, as the operator chooses): two keys naming one
+    person are one reviewer for appeal independence."""
     r = parse_role(role)
+    holder = normalise_person(person)
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     label = (name or f"{r.value}-{key_id}")[:100]
     with engine.begin() as conn:
         conn.execute(api_keys.insert().values(id=key_id, hash=_hash(key), role=r.value, name=label,
-                                              created_at=now, created_by=created_by))
-        AuditLog().append(conn, "key.create", created_by, f"key:{key_id}", {"role": r.value, "name": label},
-                          now=now)
+                                              person=holder, created_at=now, created_by=created_by))
+        details: dict[str, Any] = {"role": r.value, "name": label}
+        if holder:
+            details["person"] = holder
+        AuditLog().append(conn, "key.create", created_by, f"key:{key_id}", details, now=now)
     return key_id, key
 
 
@@ -90,7 +106,8 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, now: datetime) -> Non
 
 
 def list_keys(engine: Engine) -> list[dict[str, Any]]:
-    cols = [api_keys.c[k] for k in ("id", "role", "name", "created_at", "created_by", "revoked_at", "last_used_at")]
+    cols = [api_keys.c[k] for k in ("id", "role", "name", "person", "created_at", "created_by", "revoked_at",
+                                    "last_used_at")]
     with engine.connect() as conn:
         rows = conn.execute(select(*cols).order_by(api_keys.c.created_at)).all()
     return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()} for r in rows]

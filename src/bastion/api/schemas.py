@@ -123,6 +123,7 @@ class AppealDecisionIn(_In):
 class KeyIn(_In):
     role: Literal["integrator", "reviewer", "security", "admin"]
     name: str | None = Field(None, max_length=100)
+    person: str | None = Field(None, max_length=100)
 
 
 class BankIn(_In):

@@ -21,6 +21,9 @@ def keys_create(
     db: DbOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="Who or what holds the key (shown in the audit "
                                              "log).")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="The person who holds the key (e.g. an "
+                                               "employee id): keys naming one person count as one "
+                                               "reviewer for appeals.")] = None,
 ) -> None:
     """Create an API key and print it (it is stored hashed and cannot be shown again)."""
     from bastion.api.keys import create_key
@@ -28,7 +31,8 @@ def keys_create(
 
     engine = open_engine(db)
     try:
-        key_id, key = create_key(engine, role, name=name, created_by="cli", now=datetime.now(UTC))
+        key_id, key = create_key(engine, role, name=name, person=person, created_by="cli",
+                                 now=datetime.now(UTC))
     finally:
         engine.dispose()
     console.print(f"created {role} key {key_id}; store it now, it is not shown again")
@@ -42,15 +46,15 @@ def keys_list(db: DbOpt = None) -> None:
     from bastion.api.keys import list_keys
     from bastion.store.db import open_engine
 
-    table = Table("id", "role", "name", "created", "last used", "revoked")
+    table = Table("id", "role", "name", "person", "created", "last used", "revoked")
     engine = open_engine(db)
     try:
         keys = list_keys(engine)
     finally:
         engine.dispose()
     for k in keys:
-        table.add_row(k["id"], k["role"], k["name"], str(k["created_at"])[:19], str(k["last_used_at"] or "")[:19],
-                      str(k["revoked_at"] or "")[:19])
+        table.add_row(k["id"], k["role"], k["name"], k["person"] or "", str(k["created_at"])[:19],
+                      str(k["last_used_at"] or "")[:19], str(k["revoked_at"] or "")[:19])
     out.print(table)
 
 

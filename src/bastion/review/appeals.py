@@ -13,8 +13,9 @@
   records the deciding key in ``review_decisions.key_id``, and an appeal compares key ids. A decision that
   recorded no key id (rows from before migration ``api_0002``, or a caller that passed none) is compared
   by actor (``role:name``): every key bearing that name counts as its maker. A caller that passes no key
-  id is likewise compared by actor. Keys carry no person, so two keys one person holds under different
-  names are two reviewers here.
+  id is likewise compared by actor. Where keys name the person who holds them (``keys create --person``),
+  every key of the person who made an earlier decision is refused too; keys that name no person are
+  compared by key alone, so two such keys one person holds are two reviewers here.
 * ``overturned`` reverses every active enforcement on the subject (ledger ``reversed_at``, the post
   restored, the account reinstated); both outcomes are audited and sent to the platform's webhook.
 """
@@ -34,8 +35,8 @@ from bastion.review import enforce as fx
 from bastion.review.model import LABELS, AppealOutcome, LeaseConflict, ReviewError
 from bastion.review.queues import DEFAULT_LEASE
 from bastion.store import schema as t
+from bastion.store.api import api_keys, review_decisions
 from bastion.store.api import appeals as A
-from bastion.store.api import review_decisions
 
 MAX_REASON = 5000
 #: How long after an appeal on a subject is decided before another may be filed against the same enforcement.
@@ -178,17 +179,33 @@ def lease(engine: Engine, appeal_id: str, actor: str, now: datetime, *,
 def _check_independent(conn: Connection, row: Any, actor: str, key_id: str | None) -> None:
     """Refuse the maker of any human decision on the appeal's subject: the contested review or an earlier
     appeal's decision. Compared by key id (``review_decisions.key_id``) where both sides have one, by actor
-    otherwise."""
+    otherwise; and by person where the caller's key and the earlier decision's key both name one
+    (``api_keys.person``)."""
     R = review_decisions
     prior = conn.execute(select(R.c.actor, R.c.key_id, R.c.appeal_id).where(
         R.c.subject_kind == row.target_kind, R.c.subject_id == row.target_id)).all()
+    if not prior:
+        return
+    persons = _persons(conn, {key_id} | {p.key_id for p in prior} if key_id else set())
+    mine = persons.get(key_id) if key_id else None
     for p in prior:
         same = p.key_id == key_id if p.key_id and key_id else p.actor == actor
+        same = same or (mine is not None and persons.get(p.key_id) == mine)
         if same:
             if p.appeal_id:
                 raise ReviewError(f"you decided an earlier appeal on {row.target_kind} {row.target_id} "
                                   f"({p.appeal_id}); another reviewer must decide this appeal")
             raise ReviewError("you made the contested decision; another reviewer must decide this appeal")
+
+
+def _persons(conn: Connection, key_ids: set[str | None]) -> dict[str | None, str]:
+    """The person each key names, for the keys that name one."""
+    ids = [k for k in key_ids if k]
+    if not ids:
+        return {}
+    rows = conn.execute(select(api_keys.c.id, api_keys.c.person).where(
+        api_keys.c.id.in_(ids), api_keys.c.person.is_not(None))).all()
+    return {r.id: r.person for r in rows}
 
 
 def decide(engine: Engine, appeal_id: str, actor: str, outcome: AppealOutcome | str, now: datetime, *,

@@ -23,6 +23,7 @@ api_keys = Table(
     Column("hash", String(64), nullable=False),
     Column("role", String(16), nullable=False),
     Column("name", String(100), nullable=False),
+    Column("person", String(100)),  # who holds the key, where the operator names one (appeal independence)
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("revoked_at", UtcDateTime),

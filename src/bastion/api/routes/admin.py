@@ -23,7 +23,8 @@ ADMIN = roles(Role.ADMIN)
 @router.post("/keys", summary="Create an API key (shown once)", status_code=201, **ADMIN)
 def new_key(body: KeyIn, request: Request, principal: Principal = Depends(require(Role.ADMIN))) -> dict[str, Any]:
     state = app_state(request)
-    key_id, key = create_key(state.engine, body.role, name=body.name, created_by=principal.actor,
+    key_id, key = create_key(state.engine, body.role, name=body.name, person=body.person,
+                             created_by=principal.actor,
                              now=state.clock())
     return {"id": key_id, "role": body.role, "key": key}
 
