@@ -70,12 +70,12 @@ def test_threatexchange_round_trip_and_opinions(tmp_path: Path) -> None:
 def test_hma_signal_file(tmp_path: Path) -> None:
     p = tmp_path / "hma.txt"
     res = write_bank(p, "hma", BankConfig("b"), _entries("b"))
-    assert res.written == 3 and res.skipped == 1  # no SHA-256 signal type in pytx
+    assert res.written == 4 and res.skipped == 0  # pytx names SHA-256 video_sha256
     text = p.read_text()
     assert f"pdq {PDQ}" in text and "video_md5 d35c" in text
     p.write_text(text + "# comment\n\nbogus line\npdq nothex\n")
     back = read_bank(p, "hma", "b")
-    assert {e.signal_type for e in back.entries} == {"pdq", "md5", "vpdq"}
+    assert {e.signal_type for e in back.entries} == {"pdq", "md5", "sha256", "vpdq"}
     assert len(back.skipped) == 2
 
 
@@ -102,7 +102,7 @@ def test_tat_hash_list(tmp_path: Path) -> None:
 
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
-        read_bank(tmp_path / "x", "csv", "b")
+        read_bank(tmp_path / "x", "no-such-format", "b")
     with pytest.raises(InputError):
         read_bank(tmp_path / "missing.json", "te", "b")
     bad = tmp_path / "bad.jsonl"

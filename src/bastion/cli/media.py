@@ -21,7 +21,9 @@ console = Console(stderr=True)
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite path (default: "
                                            "$BASTION_DB_URL or ./bastion.db).")]
 FmtOpt = Annotated[str, typer.Option("--format", "-f", help="bastion (ours), te (ThreatExchange), hma "
-                                     "(HMA / python-threatexchange signal file), tat (Tech Against Terrorism).")]
+                                     "(HMA / python-threatexchange signal file), tat (Tech Against Terrorism), "
+                                     "list (bare hashes, one per line; needs --type), csv (pytx dataset --csv), "
+                                     "vpdq (vPDQ hash files: a file or a directory).")]
 
 
 def _limits(max_bytes: int | None, max_pixels: int | None, max_duration: float | None,
@@ -164,29 +166,48 @@ def bank_add(
 
 
 def bank_import(
-    path: Annotated[Path, typer.Argument(help="Bank file.")],
+    path: Annotated[Path, typer.Argument(help="Bank file (a directory of vPDQ hash files for --format vpdq).")],
     fmt: FmtOpt = "bastion",
     bank: Annotated[str | None, typer.Option(help="Target bank (bastion files default to their header's).")
                     ] = None,
+    signal_type: Annotated[str | None, typer.Option("--type", help="Signal type of a bare hash list (pdq, md5, "
+                                                    "sha256, url, url_md5, raw_text).")] = None,
     create: Annotated[bool, typer.Option("--create", help="Create the bank if missing.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Import a bank file (ThreatExchange, HMA, Tech Against Terrorism or our own format)."""
+    """Import a bank file (ThreatExchange, HMA / pytx, a bare hash list, pytx CSV, vPDQ hash files, Tech
+    Against Terrorism or our own format). A file that holds records but imports none exits non-zero and
+    creates no bank."""
+    from rich.progress import Progress
+
     from bastion.errors import InputError
     from bastion.media.banks.model import BankConfig
-    from bastion.media.formats import read_bank
+    from bastion.media.formats import NEEDS_TYPE, read_bank
 
     if not bank and fmt != "bastion":
         raise InputError("--bank is required for this format")
-    imported = read_bank(path, fmt, bank or "")
+    if fmt in NEEDS_TYPE and not signal_type:
+        raise InputError(f"--format {fmt} needs --type (the signal type of every line)")
+    with console.status(f"reading {path}"):
+        imported = read_bank(path, fmt, bank or "", signal_type)
     name = bank or (imported.config.name if imported.config else "")
+    for where, why in imported.skipped[:20]:
+        console.print(f"[yellow]skipped[/] {where}: {why}", highlight=False)
+    if not imported.entries and not imported.deleted and imported.skipped:
+        raise InputError(f"{path}: nothing imported ({len(imported.skipped)} records skipped, first: "
+                         f"{imported.skipped[0][0]}: {imported.skipped[0][1]}); no bank was changed")
     store = _store(db)
     if create:
         store.create_bank(imported.config or BankConfig(name), exist_ok=True)
-    added, dups = store.add_entries(imported.entries)
+    added = dups = 0
+    step = 5000
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"importing into {name}", total=len(imported.entries))
+        for i in range(0, len(imported.entries), step):
+            a, d = store.add_entries(imported.entries[i:i + step])
+            added, dups = added + a, dups + d
+            progress.advance(task, min(step, len(imported.entries) - i))
     removed = store.remove_signals(name, imported.deleted) if imported.deleted else 0
-    for where, why in imported.skipped[:20]:
-        console.print(f"[yellow]skipped[/] {where}: {why}", highlight=False)
     console.print(f"{name}: added {added}, already present {dups}, removed {removed}, "
                   f"skipped {len(imported.skipped)}")
 

@@ -25,6 +25,7 @@ import numpy as np
 from bastion.errors import ConfigError, NotFound
 from bastion.media.banks.flood import FloodEvent, FloodGuard
 from bastion.media.banks.model import (
+    EXACT_TYPES,
     BankConfig,
     BankEntry,
     EntryStatus,
@@ -52,10 +53,31 @@ class Query:
     vpdq: VpdqSignature | None = None
     md5: str | None = None
     sha256: str | None = None
+    url: str | None = None         # matched as ``url`` and as ``url_md5`` (normalised first)
+    url_md5: str | None = None
+    text: str | None = None        # matched as ``raw_text`` (normalised first)
 
     def key(self) -> str:
         """A content key for the flood guard and the enabled-ratio coin (same content, same key)."""
-        return self.sha256 or self.md5 or self.pdq or (self.vpdq.signal_str() if self.vpdq else "")
+        return (self.sha256 or self.md5 or self.pdq or (self.vpdq.signal_str() if self.vpdq else "")
+                or self.url or self.url_md5 or self.text or "")
+
+    def exact(self) -> list[tuple[str, str]]:
+        """(signal type, normalised signal) of the exact-match signals this query carries; a value that
+        is not a valid signal of its type matches nothing."""
+        from bastion.media.hashers.exact import normalise_text, normalise_url
+
+        out: list[tuple[str, str]] = [(st, v.strip().lower()) for st, v in
+                                      (("md5", self.md5), ("sha256", self.sha256), ("url_md5", self.url_md5)) if v]
+        try:
+            if self.url:
+                url = normalise_url(self.url)
+                out += [("url", url), ("url_md5", hashlib.md5(url.encode(), usedforsecurity=False).hexdigest())]
+            if self.text:
+                out.append(("raw_text", normalise_text(self.text)))
+        except ValueError:
+            pass
+        return out
 
 
 @dataclass(slots=True)
@@ -82,7 +104,7 @@ class BankSet:
         self._pdq = MIHIndex()
         self._vpdq = MIHIndex()
         self._vframes: dict[int, int] = {}        # entry id -> number of usable distinct frames
-        self._exact: dict[str, dict[str, list[int]]] = {"md5": {}, "sha256": {}}
+        self._exact: dict[str, dict[str, list[int]]] = {st: {} for st in EXACT_TYPES}
         for b in banks:
             self.add_bank(b)
 
@@ -199,10 +221,9 @@ class BankSet:
                 bank = self.banks[e.bank]
                 if d <= bank.pdq_threshold and (q.pdq_quality is None or q.pdq_quality >= bank.min_quality):
                     found.append(self._match(e, "pdq", d))
-        for st, value in (("md5", q.md5), ("sha256", q.sha256)):
-            if value:
-                for eid in self._exact[st].get(value.lower(), ()):
-                    found.append(self._match(self.entries[eid], st, 0))
+        for st, value in q.exact():
+            for eid in self._exact[st].get(value, ()):
+                found.append(self._match(self.entries[eid], st, 0))
         if q.vpdq is not None and self._vframes:
             found.extend(self._lookup_vpdq(q.vpdq))
         return [m for m in found if m.entry.status is not EntryStatus.DISABLED]

@@ -24,11 +24,15 @@ from typing import Any
 
 from bastion.media.hashers.pdq import MATCH_THRESHOLD, MIN_QUALITY
 
-SIGNAL_TYPES = ("pdq", "vpdq", "md5", "sha256")
+SIGNAL_TYPES = ("pdq", "vpdq", "md5", "sha256", "url", "url_md5", "raw_text")
+#: Signal types matched by exact (normalised) equality.
+EXACT_TYPES = ("md5", "sha256", "url", "url_md5", "raw_text")
 
 #: Aliases used by other systems for our signal types.
 SIGNAL_ALIASES = {"video_md5": "md5", "photo_md5": "md5", "vmd5": "md5", "hash_md5": "md5", "hash_pdq": "pdq",
-                  "pdq_hash": "pdq", "hash_sha256": "sha256", "vpdq_hash": "vpdq", "hash_vpdq": "vpdq"}
+                  "pdq_hash": "pdq", "hash_sha256": "sha256",
+                  "video_sha256": "sha256", "photo_sha256": "sha256", "uri": "url", "hash_url_md5": "url_md5",
+                  "text": "raw_text", "url_md5_hash": "url_md5", "vpdq_hash": "vpdq", "hash_vpdq": "vpdq"}
 
 #: Behaviour classes of GIFCT's hash-sharing database taxonomy (free text is accepted as well).
 BEHAVIOURS = ("imminent_credible_threat", "graphic_violence_against_defenceless", "glorification_of_acts",

@@ -17,6 +17,9 @@ HASHERS: dict[str, str] = {
     "vpdq": "bastion.media.hashers.vpdq:VpdqHasher",
     "md5": "bastion.media.hashers.md5:Md5Hasher",
     "sha256": "bastion.media.hashers.md5:Sha256Hasher",
+    "url": "bastion.media.hashers.exact:UrlHasher",
+    "url_md5": "bastion.media.hashers.exact:UrlMd5Hasher",
+    "raw_text": "bastion.media.hashers.exact:RawTextHasher",
 }
 
 _CLASSES: dict[str, type[Hasher]] = {}
