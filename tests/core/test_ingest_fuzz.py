@@ -56,6 +56,17 @@ def mastodon(r: dict[str, Any]) -> dict[str, Any]:
             "account": {"id": "u1", "acct": "anna", "username": "anna"}, "mentions": [], "tags": []}
 
 
+def twitter_v2(r: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"id": r["id"], "text": r["text"], "edit_history_tweet_ids": [r["id"]]}}
+
+
+def activitypub(r: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": "https://www.w3.org/ns/activitystreams", "type": "Create", "id": f"{r['id']}/activity",
+            "actor": "https://ap.example/users/anna",
+            "object": {"type": "Note", "id": r["id"], "attributedTo": "https://ap.example/users/anna",
+                       "content": "<p>post</p>"}}
+
+
 def damage(line: bytes, how: str) -> bytes:
     if how == "truncate":
         return line[: max(1, len(line) // 2)]
@@ -95,7 +106,7 @@ def check(items: list[Any], records: list[dict[str, Any]], damaged: list[str], t
 
 CASES: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], bool]] = [
     ("native", native, True), ("corpus", corpus, True), ("twitter_v1", twitter_v1, True),
-    ("mastodon", mastodon, False),
+    ("mastodon", mastodon, False), ("twitter_v2", twitter_v2, True), ("activitypub", activitypub, False),
 ]
 
 

@@ -33,7 +33,7 @@ LiveOpt = Annotated[list[str] | None, typer.Option(
 
 def scan(
     inputs: Annotated[list[Path], typer.Argument(help="Input files (JSONL, JSON, CSV).", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="auto, native, twitter_v1, twitter_v2, mastodon, "
+    fmt: Annotated[str, typer.Option("--format", help="auto, native, twitter_v1, twitter_v2, mastodon, activitypub, "
                                      "fifthtribe_csv, corpus.")] = "auto",
     db: DbOpt = None,
     policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
