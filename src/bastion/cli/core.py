@@ -47,6 +47,11 @@ def scan(
     workers: Annotated[int | None, typer.Option(help="Detection processes (default: every usable core; 1: "
                                                 "one process). Decisions are the same for any number.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    fetch_media: Annotated[bool, typer.Option("--fetch-media", help="Fetch media known only by URL and hash "
+                                              "it (public addresses only; size and time limits).")] = False,
+    media_hosts: Annotated[list[str] | None, typer.Option("--media-host", help="With --fetch-media: fetch only "
+                                                          "from this host (repeat; '.example.com' for its "
+                                                          "subdomains).")] = None,
 ) -> None:
     """Scan posts, accounts and reports into explained, audited decisions."""
     from bastion.errors import InputError
@@ -59,6 +64,12 @@ def scan(
     settings = Settings.load(db_url=db, policy=str(policy) if policy else None, detectors=detectors,
                              assets=str(assets) if assets else None, batch_size=batch_size,
                              live_rules=live or None, workers=workers)
+    if fetch_media or media_hosts:
+        from dataclasses import replace
+
+        options = {k: dict(v) for k, v in settings.detector_options.items()}
+        options.setdefault("media", {}).update(fetch_media=True, fetch_hosts=list(media_hosts or ()))
+        settings = replace(settings, detector_options=options)
     out_fh: IO[bytes] | None = out_path.open("wb") if out_path else None
     q_fh: IO[bytes] | None = quarantine_out.open("wb") if quarantine_out else None
 

@@ -41,7 +41,10 @@ class MediaError(RecordError):
 
 #: Machine-readable reasons a media item is refused.
 ERROR_CODES = ("not_found", "too_large", "too_many_pixels", "too_long", "too_many_frames", "timeout",
-               "corrupt", "truncated", "unsupported", "empty")
+               "corrupt", "truncated", "unsupported", "empty",
+               # media known only by URL (see fetch.py)
+               "not_fetched", "no_content", "blocked_host", "private_address", "bad_url", "unreachable",
+               "http_error", "unsupported_type")
 
 
 @dataclass(frozen=True, slots=True)

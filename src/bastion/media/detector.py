@@ -32,7 +32,7 @@ from bastion.media.banks.bankset import BankSet, MatchResult, Query
 from bastion.media.banks.flood import FloodEvent, FloodGuard
 from bastion.media.banks.model import EntryStatus, Match, entry_weight
 from bastion.media.decode import DecodeLimits, MediaError
-from bastion.media.hashing import MediaHashes, hash_file
+from bastion.media.hashing import MediaHashes, hash_bytes, hash_file
 from bastion.records import Account, Media
 from bastion.settings import Settings
 from bastion.signals import Signal
@@ -64,12 +64,15 @@ class MediaMatchDetector(Detector):
                  bank_files: Sequence[str] = (), bankset: BankSet | None = None,
                  seconds_per_hash: float = 1.0, max_bytes: int | None = None, max_pixels: int | None = None,
                  max_duration_s: float | None = None, max_frames: int | None = None,
-                 hash_files: bool = True, clock: Callable[[], float] = time.time) -> None:
+                 hash_files: bool = True, fetch_media: bool = False, fetch_hosts: Sequence[str] = (),
+                 fetch_private: bool = False, fetch_timeout_s: float = 10.0, fetch_max_bytes: int | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._params: dict[str, Any] = {
             "db_url": db_url, "banks": list(banks) if banks is not None else None,
             "bank_files": list(bank_files), "seconds_per_hash": seconds_per_hash, "max_bytes": max_bytes,
             "max_pixels": max_pixels, "max_duration_s": max_duration_s, "max_frames": max_frames,
-            "hash_files": hash_files}
+            "hash_files": hash_files, "fetch_media": fetch_media, "fetch_hosts": list(fetch_hosts),
+            "fetch_private": fetch_private, "fetch_timeout_s": fetch_timeout_s, "fetch_max_bytes": fetch_max_bytes}
         self.limits = DecodeLimits.with_overrides(max_bytes=max_bytes, max_pixels=max_pixels,
                                                   max_duration_s=max_duration_s, max_frames=max_frames)
         self.seconds_per_hash = seconds_per_hash
@@ -87,15 +90,32 @@ class MediaMatchDetector(Detector):
             for path in bank_files:
                 _load_file(bankset, path)
         self.bankset = bankset
+        self.fetcher: Any = None
+        if fetch_media:
+            from bastion.media.fetch import FetchPolicy, MediaFetcher
+
+            self.fetcher = MediaFetcher(FetchPolicy(
+                allow_hosts=tuple(fetch_hosts), allow_private=fetch_private, timeout_s=fetch_timeout_s,
+                max_bytes=fetch_max_bytes or self.limits.max_video_bytes))
         self._events: list[FloodEvent] = []
         self._cache: OrderedDict[tuple[str, int, int], MediaHashes | MediaError] = OrderedDict()
 
     # -- hashing ----------------------------------------------------------------------------------------
     def _hashes(self, media: Media) -> Query | MediaError | None:
+        """The item's hashes: supplied by the platform, hashed from its local path, or fetched from its URL
+        (``fetch_media``); a MediaError saying why not otherwise."""
         if media.pdq or media.md5 or media.sha256:
             return Query(pdq=media.pdq.lower() if media.pdq else None, md5=media.md5, sha256=media.sha256)
         if not (self.hash_files and media.path):
-            return None
+            if media.url and self.fetcher is not None:
+                got = self.fetcher.hashes(media.url, lambda data: hash_bytes(
+                    data, self.limits, seconds_per_hash=self.seconds_per_hash))
+                return got if isinstance(got, MediaError) else _query(got)
+            if media.url:
+                return MediaError("not_fetched", "only a URL (scan with --fetch-media, or supply hashes or a path)")
+            if media.path:
+                return None  # hashing local files is turned off
+            return MediaError("no_content", "no hashes, path or URL")
         try:
             st = os.stat(media.path)
             key = (media.path, st.st_size, st.st_mtime_ns)
@@ -112,8 +132,7 @@ class MediaMatchDetector(Detector):
                 self._cache.popitem(last=False)
         if isinstance(got, MediaError):
             return got
-        return Query(pdq=got.pdq.hash if got.pdq else None, pdq_quality=got.pdq.quality if got.pdq else None,
-                     vpdq=got.vpdq, md5=got.md5, sha256=got.sha256)
+        return _query(got)
 
     # -- detection --------------------------------------------------------------------------------------
     def _signal(self, items: Sequence[Media], at: float, observe: bool) -> Signal | None:
@@ -130,7 +149,7 @@ class MediaMatchDetector(Detector):
             if q is None:
                 continue
             if isinstance(q, MediaError):
-                errors.append({"media": str(media.id), "error": q.code})
+                errors.append({"media": str(media.id), "error": q.code, "reason": str(q)})
                 continue
             hashed += 1
             res: MatchResult = self.bankset.match(q, at=at, observe=observe)
@@ -145,8 +164,9 @@ class MediaMatchDetector(Detector):
             listed.extend({"media": str(media.id), **m.to_json(), "value": 0.0} for m in res.quarantined)
         if hashed == 0:
             if errors:
+                codes = sorted({e["error"] for e in errors})
                 return Signal.missing(SIGNAL, self.name, self.version,
-                                      "media could not be hashed: " + ", ".join(e["error"] for e in errors))
+                                      "media could not be hashed: " + ", ".join(codes))
             return None
         if events:
             self._events.extend(events)
@@ -209,6 +229,11 @@ class MediaMatchDetector(Detector):
 
     def get_params(self) -> dict[str, Any]:
         return dict(self._params)
+
+
+def _query(got: MediaHashes) -> Query:
+    return Query(pdq=got.pdq.hash if got.pdq else None, pdq_quality=got.pdq.quality if got.pdq else None,
+                 vpdq=got.vpdq, md5=got.md5, sha256=got.sha256)
 
 
 def _load_file(bankset: BankSet, path: str) -> None:
