@@ -87,6 +87,9 @@ def serve(
         help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable). Without one, client "
              "addresses (rate limits, lock-outs, audit) are the connection's own and forwarded headers are "
              "ignored from everyone.")] = None,
+    exchange_every: Annotated[float, typer.Option("--exchange-every", envvar="BASTION_EXCHANGE_EVERY",
+                                                  help="Fetch every enabled hash-exchange collaboration every "
+                                                       "this many minutes (0: never).")] = 0.0,
 ) -> None:
     """Serve the API (/v1/..., OpenAPI at /openapi.json) and the review UI (/ui/)."""
     import uvicorn
@@ -103,8 +106,17 @@ def serve(
     tune_gc()
     console.print(f"bastion: API on http://{host}:{port}/v1/ · OpenAPI /openapi.json · review UI /ui/ · "
                   f"detectors: {', '.join(app.state.bastion.detectors) or 'none'}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
-                **proxy_options(trusted_proxy or []))
+    stop = None
+    if exchange_every > 0:
+        from bastion.cli.exchanges import start_scheduler
+
+        stop = start_scheduler(db, exchange_every * 60)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False,
+                    **proxy_options(trusted_proxy or []))
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 class ProxyOptions(TypedDict):
