@@ -37,19 +37,22 @@ def test_hash_endpoint(setup: tuple[BankSet, bytes]) -> None:
 
 
 def test_raw_lookup_and_lookup(setup: tuple[BankSet, bytes]) -> None:
+    """HMA 2.0's answers: content ids, ``{bank: [{"bank_content_id", "distance"}]}``, the coin flip."""
     bs, data = setup
     sig = service.hash_content(data)
-    assert service.raw_lookup(bs, sig["pdq"], "pdq") == {"matches": [1]}
-    assert service.raw_lookup(bs, sig["pdq"], "pdq", include_distance=True) == {
-        "matches": [{"content_id": 1, "distance": "0"}]}
-    assert service.raw_lookup(bs, sig["md5"], "video_md5") == {"matches": [2]}  # every bank
-    assert service.lookup(bs, sig["pdq"], "pdq") == ["terror"]
-    assert service.lookup(bs, sig["md5"], "md5") == []  # enabled_ratio 0
-    assert service.lookup_content(bs, data) == {"pdq": ["terror"], "md5": [], "sha256": []}
+    assert service.hma_raw_lookup(bs, sig["pdq"], "pdq") == {"matches": [1]}
+    assert service.hma_raw_lookup(bs, sig["pdq"], "pdq", include_distance=True) == {
+        "matches": [{"bank_content_id": 1, "distance": "0"}]}
+    assert service.hma_raw_lookup(bs, sig["md5"], "video_md5") == {"matches": [2]}  # every bank, no coin
+    assert service.hma_lookup(bs, sig["pdq"], "pdq") == {"terror": [{"bank_content_id": 1, "distance": "0"}]}
+    assert service.hma_lookup(bs, sig["md5"], "video_md5") == {}  # enabled_ratio 0
+    assert service.hma_lookup(bs, sig["md5"], "video_md5", bypass_coinflip=True) == {
+        "rollout": [{"bank_content_id": 2, "distance": "0"}]}
+    assert service.hma_hash(data, "photo") == {"pdq": sig["pdq"]}
     with pytest.raises(InputError):
-        service.raw_lookup(bs, "xyz", "pdq")
+        service.hma_raw_lookup(bs, "xyz", "pdq")
     with pytest.raises(InputError):
-        service.lookup(bs, "0" * 64, "tmk")
+        service.hma_lookup(bs, "0" * 64, "tmk")
 
 
 def test_banks_and_rich_match(setup: tuple[BankSet, bytes]) -> None:

@@ -50,9 +50,45 @@ def _limited(state: AppState, bucket: str, rate: tuple[float, float]) -> None:
         raise ApiError(429, "too many requests; slow down", headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
+HMA_PREFIXES = ("/h/", "/m/", "/c/", "/site-map")
+
+
+def trusted_hma_client(request: Request) -> Principal | None:
+    """An HMA client admitted without a key, as HMA deployments admit them behind a gateway: only on HMA's
+    routes, only when the operator configured it (``BASTION_HMA_TRUSTED_NETWORKS`` and/or
+    ``BASTION_HMA_TRUSTED_HEADER``; both must hold when both are set), acting with the configured role."""
+    import hmac
+    import ipaddress
+
+    config = app_state(request).config
+    if not (config.hma_trusted_networks or config.hma_trusted_header):
+        return None
+    if not request.url.path.startswith(HMA_PREFIXES):
+        return None
+    if config.hma_trusted_networks:
+        try:
+            addr = ipaddress.ip_address(client_address(request))
+        except ValueError:
+            return None
+        if not any(addr in ipaddress.ip_network(n, strict=False) for n in config.hma_trusted_networks):
+            return None
+    if config.hma_trusted_header:
+        name, secret = config.hma_trusted_header
+        if not hmac.compare_digest(request.headers.get(name, "").encode(), secret.encode()):
+            return None
+    return Principal("hma-gateway", Role(config.hma_trusted_role), "hma-gateway")
+
+
 def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None, allowed: frozenset[Role]
                  ) -> Principal:
     token = creds.credentials if creds and creds.scheme.lower() == "bearer" else None
+    if token is None and (trusted := trusted_hma_client(request)) is not None:
+        state = app_state(request)
+        if trusted.role not in allowed:
+            need = " or ".join(sorted(r.value for r in allowed))
+            raise ApiError(403, f"this route needs role {need}; trusted HMA clients act as {trusted.role.value}")
+        _limited(state, "key:" + trusted.key_id, state.config.rates.get(trusted.role.value, (30.0, 120.0)))
+        return trusted
     return check_key(app_state(request), client_address(request), token, allowed)
 
 

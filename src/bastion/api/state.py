@@ -55,6 +55,18 @@ class ApiConfig:
     media_root: str | None = None
     cookie_secure: bool | None = None  # None: Secure when the request came over https
     state_save_every_s: float = 300.0
+    #: HMA clients admitted without a key, as HMA deployments admit them behind a gateway (off by default):
+    #: from these networks (CIDRs) and/or bearing this header (name, value); both must hold when both are set
+    hma_trusted_networks: tuple[str, ...] = ()
+    hma_trusted_header: tuple[str, str] | None = field(default=None, repr=False)
+    #: the role such a client acts with (integrator: hash and look up; admin: also curate banks)
+    hma_trusted_role: str = "integrator"
+    #: HMA's ``?url=`` on /h/hash, /m/lookup and bank content: fetched behind the SSRF guards of
+    #: ``bastion.media.fetch`` (public addresses only unless ``media_fetch_private``; ``media_hosts``
+    #: restricts the hosts)
+    media_fetch: bool = True
+    media_hosts: tuple[str, ...] = ()
+    media_fetch_private: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ApiConfig:
@@ -72,8 +84,38 @@ class ApiConfig:
         values["rates"] = rates
         if env.get("BASTION_MEDIA_ROOT"):
             values["media_root"] = env["BASTION_MEDIA_ROOT"]
+        if env.get("BASTION_HMA_TRUSTED_NETWORKS"):
+            values["hma_trusted_networks"] = tuple(
+                n.strip() for n in env["BASTION_HMA_TRUSTED_NETWORKS"].split(",") if n.strip())
+        if env.get("BASTION_HMA_TRUSTED_HEADER"):
+            name, sep, value = env["BASTION_HMA_TRUSTED_HEADER"].partition(":")
+            if not sep or not name.strip() or len(value.strip()) < 16:
+                raise ConfigError("BASTION_HMA_TRUSTED_HEADER must read 'Header-Name:secret' with a secret of at "
+                                  "least 16 characters")
+            values["hma_trusted_header"] = (name.strip(), value.strip())
+        if env.get("BASTION_HMA_TRUSTED_ROLE"):
+            values["hma_trusted_role"] = env["BASTION_HMA_TRUSTED_ROLE"]
+        if env.get("BASTION_MEDIA_FETCH"):
+            values["media_fetch"] = env["BASTION_MEDIA_FETCH"].lower() not in ("0", "false", "no", "off")
+        if env.get("BASTION_MEDIA_HOSTS"):
+            values["media_hosts"] = tuple(h.strip() for h in env["BASTION_MEDIA_HOSTS"].split(",") if h.strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        import ipaddress
+
+        try:
+            Role(self.hma_trusted_role)
+        except ValueError:
+            raise ConfigError(f"hma_trusted_role: unknown role {self.hma_trusted_role!r}") from None
+        for n in self.hma_trusted_networks:
+            try:
+                ipaddress.ip_network(n, strict=False)
+            except ValueError:
+                raise ConfigError(f"hma_trusted_networks: not a network: {n!r}") from None
 
 
 class RateLimiter:

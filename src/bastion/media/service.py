@@ -2,13 +2,12 @@
 (HMA) compatible ones, so HMA clients can point at Bastion:
 
 ==================  ====================================================================================
-``GET|POST /h/hash``     :func:`hash_content` - ``{signal_type: signal}`` for an uploaded or fetched file
-``GET /m/raw_lookup``    :func:`raw_lookup` - ``{"matches": [entry ids]}`` (or ``[{"content_id",
-                         "distance"}]`` with ``include_distance``), every bank, no enabled-ratio coin
-``GET /m/lookup``        :func:`lookup` - names of the banks the signal matches (enabled ratio, negative
-                         banks and entry status applied); :func:`lookup_content` for a file
-``GET /c/banks``         :func:`list_banks` - HMA's bank list (``name``, ``matching_enabled_ratio``) with
-                         our bank settings and counts added
+``GET|POST /h/hash``     :func:`hma_hash` - the content type's signals under HMA's names
+``GET /m/raw_lookup``    :func:`hma_raw_lookup` - content ids (or ``{"bank_content_id", "distance"}``),
+                         every bank, no coin flip
+``GET|POST /m/lookup``   :func:`hma_lookup` - ``{bank: [{"bank_content_id", "distance"}]}`` over enabled
+                         content, after HMA's coin flip
+``POST /m/compare``      :func:`hma_compare`
 ==================  ====================================================================================
 
 plus :func:`match_content`, Bastion's own richer answer (bank, entry, distance, labels per match).
@@ -64,30 +63,97 @@ def _query(signal: str, signal_type: str) -> Query:
         return Query(vpdq=sig)
     value = sig.signal_str()
     return Query(pdq=value if st == "pdq" else None, md5=value if st == "md5" else None,
-                 sha256=value if st == "sha256" else None)
+                 sha256=value if st == "sha256" else None, url=value if st == "url" else None,
+                 url_md5=value if st == "url_md5" else None, text=value if st == "raw_text" else None)
 
 
-def raw_lookup(bankset: BankSet, signal: str, signal_type: str, *, include_distance: bool = False
-               ) -> dict[str, list[Any]]:
-    """HMA ``/m/raw_lookup``: the ids of every matching entry (disabled entries excluded)."""
-    found = bankset.lookup(_query(signal, signal_type))
+# -- HMA 2.0 (OpenMediaMatch) wire format ------------------------------------------------------------------
+
+#: Our signal type -> HMA's (python-threatexchange's) name.
+HMA_NAMES = {"md5": "video_md5", "sha256": "video_sha256"}
+#: The signal types this server offers, by HMA name (``GET /c/signal_type``).
+HMA_SIGNAL_TYPES = ("pdq", "video_md5", "video_sha256", "vpdq", "url", "url_md5", "raw_text")
+#: What HMA hashes for each content type (its photo and video content types), by our signal type.
+HMA_CONTENT_SIGNALS = {"photo": ("pdq",), "video": ("md5", "vpdq")}
+
+
+def hma_name(signal_type: str) -> str:
+    return HMA_NAMES.get(signal_type, signal_type)
+
+
+def signal_type_of(name: str) -> str:
+    """Our signal type for an HMA name; InputError (400) for one this server does not offer."""
+    try:
+        st = canonical_signal_type(name)
+    except ValueError:
+        raise InputError(f"No such SignalType '{name}'") from None
+    if hma_name(st) not in HMA_SIGNAL_TYPES:
+        raise InputError(f"No such SignalType '{name}'")
+    return st
+
+
+def hma_hash(data: bytes, content_type: str, *, limits: DecodeLimits = DEFAULT_LIMITS) -> dict[str, str]:
+    """HMA ``/h/hash``: the content type's signals under HMA's names (photo: ``pdq``; video: ``video_md5``
+    and ``vpdq``)."""
+    kind = _kind(content_type)
+    hashes = hash_bytes(data, limits, kind=kind, seconds_per_hash=1.0).signals()
+    wanted = HMA_CONTENT_SIGNALS["video" if kind == "video" else "photo"]
+    return {hma_name(st): hashes[st] for st in wanted if st in hashes}
+
+
+def hma_matches(bankset: BankSet, signal: str, signal_type: str, banks: set[str] | None = None,
+                *, active_only: bool = False) -> list[Any]:
+    st = signal_type_of(signal_type)
+    found = [m for m in bankset.lookup(_query(signal, st)) if m.signal_type == st
+             and (banks is None or m.entry.bank in banks)
+             and (not active_only or m.entry.active)]
+    return found
+
+
+def hma_raw_lookup(bankset: BankSet, signal: str, signal_type: str, *, banks: set[str] | None = None,
+                   include_distance: bool = False) -> dict[str, list[Any]]:
+    """HMA ``/m/raw_lookup``: content ids (or ``{"bank_content_id", "distance"}``), no enabled ratio."""
+    seen: dict[int, Any] = {}
+    for m in hma_matches(bankset, signal, signal_type, banks):
+        seen.setdefault(m.entry.content, m)
     if include_distance:
-        return {"matches": [{"content_id": m.entry.id, "distance": str(m.distance)} for m in found]}
-    return {"matches": [m.entry.id for m in found]}
+        return {"matches": [{"bank_content_id": cid, "distance": str(m.distance)} for cid, m in seen.items()]}
+    return {"matches": list(seen)}
 
 
-def lookup(bankset: BankSet, signal: str, signal_type: str, *, seed: str | None = None) -> list[str]:
-    """HMA ``/m/lookup``: names of the banks the signal matches, after enabled ratio (``seed`` makes the
-    coin flip repeatable, as in HMA), allow-lists and entry status."""
-    res = bankset.match(_query(signal, signal_type), seed=seed, observe=False)
-    return sorted({m.entry.bank for m in res.matches})
+def hma_lookup(bankset: BankSet, signal: str, signal_type: str, *, banks: set[str] | None = None,
+               seed: str | None = None, bypass_coinflip: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """HMA ``/m/lookup``: ``{bank: [{"bank_content_id", "distance"}]}`` over enabled content, after HMA's
+    coin flip (``random.Random(seed).random()`` against each bank's ``matching_enabled_ratio``)."""
+    import random
+
+    matches = hma_matches(bankset, signal, signal_type, banks, active_only=True)
+    coin = 0.0 if bypass_coinflip else random.Random(seed).random()
+    out: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, int]] = set()
+    for m in matches:
+        bank = bankset.banks[m.entry.bank]
+        if bank.enabled_ratio < coin or (m.entry.bank, m.entry.content) in seen:
+            continue
+        seen.add((m.entry.bank, m.entry.content))
+        out.setdefault(m.entry.bank, []).append({"bank_content_id": m.entry.content, "distance": str(m.distance)})
+    return out
 
 
-def lookup_content(bankset: BankSet, data: bytes, *, content_type: str | None = None,
-                   seed: str | None = None, limits: DecodeLimits = DEFAULT_LIMITS) -> dict[str, list[str]]:
-    """HMA ``/m/lookup`` with a file: signal type -> matching bank names."""
-    return {st: lookup(bankset, sig, st, seed=seed)
-            for st, sig in hash_content(data, content_type=content_type, limits=limits).items()}
+def hma_compare(signal_type: str, left: str, right: str) -> list[Any]:
+    """HMA ``/m/compare`` for one pair: ``[match, {"distance": d}]`` (PDQ and vPDQ)."""
+    from bastion.media.bits import hamming
+    from bastion.media.hashers.pdq import MATCH_THRESHOLD
+
+    st = signal_type_of(signal_type)
+    if st != "pdq":
+        raise InputError(f"{signal_type} does not support hash comparison")
+    try:
+        a, b = (parse_signal(st, x).signal_str() for x in (left, right))
+    except ValueError as exc:
+        raise InputError(f"Invalid {signal_type} hash: {exc}") from None
+    d = hamming(a, b)
+    return [d <= MATCH_THRESHOLD, {"distance": d}]
 
 
 def _query_of(h: MediaHashes) -> Query:

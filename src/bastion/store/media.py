@@ -26,8 +26,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -71,6 +73,8 @@ media_bank_entries = Table(
     Column("added_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("note", Text, nullable=False, default=""),
+    Column("content_id", _Id, index=True),  # HMA's bank content: the entries one upload produced (media_0003)
+    Column("meta", Json),  # HMA's content metadata and disable_until_ts (media_0003)
     UniqueConstraint("bank", "signal_type", "signal_key", name="uq_media_bank_entries_signal"),
     Index("ix_media_bank_entries_lookup", "signal_type", "signal_key"),
 )
@@ -94,10 +98,15 @@ def _config(row: Any) -> BankConfig:
 
 
 def _entry(row: Any) -> BankEntry:
+    status = EntryStatus(row.status)
+    meta = row.meta or None
+    until = int((meta or {}).get("disable_until_ts") or 0)
+    if status is EntryStatus.DISABLED and until and until <= _now().timestamp():
+        status = EntryStatus.ACTIVE  # HMA's timed disable has run out
     return BankEntry(bank=row.bank, signal_type=row.signal_type, signal=row.signal,
                      labels=EntryLabels.from_json(row.labels or {}), id=int(row.id),
-                     status=EntryStatus(row.status), external_id=row.external_id, added_at=row.added_at,
-                     note=row.note or "")
+                     status=status, external_id=row.external_id, added_at=row.added_at,
+                     note=row.note or "", content_id=int(row.content_id) if row.content_id else None, meta=meta)
 
 
 class MediaBankStore:
@@ -146,6 +155,94 @@ class MediaBankStore:
                 counts[bank][key] = int(n)
         return [(b, counts[b.name]) for b in banks]
 
+    def rename_bank(self, old: str, new: str) -> None:
+        """Rename a bank with its entries (and the exchange collaborations that feed it)."""
+        from sqlalchemy import column, table
+
+        exchanges = table("media_exchanges", column("bank"))  # store/exchanges.py's table, not imported (layering)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(media_banks).where(media_banks.c.name == old)).first()
+            if row is None:
+                raise NotFound(f"no bank named {old!r}")
+            if conn.execute(select(media_banks.c.name).where(media_banks.c.name == new)).first() is not None:
+                raise ConfigError(f"bank {new!r} already exists")
+            values = dict(row._mapping)
+            values.update(name=new, updated_at=_now())
+            conn.execute(media_banks.insert().values(**values))
+            conn.execute(update(media_bank_entries).where(media_bank_entries.c.bank == old).values(bank=new))
+            conn.execute(update(exchanges).where(exchanges.c.bank == old).values(bank=new))
+            conn.execute(delete(media_banks).where(media_banks.c.name == old))
+
+    def version(self) -> tuple[Any, ...]:
+        """Changes whenever a bank or an entry is added, changed or removed (cheap: indexed aggregates), so a
+        server can tell that its in-memory banks are stale and reload them."""
+        e, b = media_bank_entries.c, media_banks.c
+        with self.engine.connect() as conn:
+            entries = conn.execute(select(func.count(), func.max(e.id), func.max(e.updated_at))).one()
+            banks = conn.execute(select(func.count(), func.max(b.updated_at))).one()
+        return (*entries, *banks)
+
+    # -- HMA bank content: the entries one submitted item produced ------------------------------------------
+    def add_content(self, entries: Sequence[BankEntry]) -> tuple[int, list[BankEntry]]:
+        """Bank one item's signals as one content: returns (content id, the entries). A signal the bank holds
+        already keeps its entry, and the content is that entry's when every signal was held."""
+        e = media_bank_entries.c
+        now = _now()
+        content: int | None = None
+        stored: list[BankEntry] = []
+        with self.engine.begin() as conn:
+            for x in entries:
+                key = signal_key(x.signal)
+                row = conn.execute(select(media_bank_entries).where(
+                    e.bank == x.bank, e.signal_type == x.signal_type, e.signal_key == key)).first()
+                if row is None:
+                    res = conn.execute(media_bank_entries.insert().values(
+                        bank=x.bank, signal_type=x.signal_type, signal_key=key, signal=x.signal,
+                        labels=x.labels.to_json(), status=x.status.value, external_id=x.external_id,
+                        added_at=x.added_at or now, updated_at=now, note=x.note, content_id=content,
+                        meta=x.meta))
+                    new_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+                    if content is None:
+                        content = int(new_id)
+                        conn.execute(update(media_bank_entries).where(e.id == new_id).values(content_id=content))
+                    row = conn.execute(select(media_bank_entries).where(e.id == new_id)).one()
+                stored.append(_entry(row))
+        if not stored:
+            raise ConfigError("no signals to bank")
+        return content or stored[0].content, stored
+
+    def content(self, bank: str, content_id: int) -> list[BankEntry]:
+        e = media_bank_entries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(media_bank_entries).where(
+                e.bank == bank, or_(e.content_id == content_id, and_(e.content_id.is_(None), e.id == content_id)))
+                .order_by(e.id)).all()
+        return [_entry(r) for r in rows]
+
+    def update_content(self, bank: str, content_id: int, *, meta: dict[str, Any], status: EntryStatus | None,
+                       note: str | None = None) -> list[BankEntry]:
+        e = media_bank_entries.c
+        ids = [x.id for x in self.content(bank, content_id)]
+        if not ids:
+            raise NotFound(f"content '{content_id}' not found")
+        values: dict[str, Any] = {"meta": meta, "updated_at": _now()}
+        if status is not None:
+            values["status"] = status.value
+        if note is not None:
+            values["note"] = note
+        with self.engine.begin() as conn:
+            conn.execute(update(media_bank_entries).where(e.id.in_(ids)).values(**values))
+        return self.content(bank, content_id)
+
+    def delete_content(self, bank: str, content_id: int) -> int:
+        """Remove one content (all its signals); 1 when it existed, else 0 (HMA's ``deleted``)."""
+        ids = [x.id for x in self.content(bank, content_id)]
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(delete(media_bank_entries).where(media_bank_entries.c.id.in_(ids)))
+        return 1
+
     def delete_bank(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(media_bank_entries).where(media_bank_entries.c.bank == name))
@@ -181,7 +278,8 @@ class MediaBankStore:
                     rows.append({"bank": x.bank, "signal_type": x.signal_type, "signal_key": k[2],
                                  "signal": x.signal, "labels": x.labels.to_json(), "status": x.status.value,
                                  "external_id": x.external_id, "added_at": x.added_at or now,
-                                 "updated_at": now, "note": x.note})
+                                 "updated_at": now, "note": x.note, "content_id": x.content_id,
+                                 "meta": x.meta})
                 if rows:
                     conn.execute(media_bank_entries.insert(), rows)
                 return len(rows), len(batch) - len(rows)

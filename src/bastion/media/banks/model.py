@@ -116,10 +116,20 @@ class BankEntry:
     external_id: str | None = None
     added_at: datetime | None = None
     note: str = ""
+    #: the banked item this signal was taken from (HMA's ``bank_content_id``): one upload's PDQ, MD5 and
+    #: vPDQ share it; None means the entry is its own content (its ``id``)
+    content_id: int | None = None
+    #: what the submitter said about the content (HMA's metadata: ``content_id``, ``content_uri``, ``json``)
+    meta: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def active(self) -> bool:
         return self.status is EntryStatus.ACTIVE
+
+    @property
+    def content(self) -> int:
+        """HMA's content id of this entry."""
+        return self.content_id or self.id
 
     def with_status(self, status: EntryStatus, note: str = "") -> BankEntry:
         return replace(self, status=status, note=note or self.note)
