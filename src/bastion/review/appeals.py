@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 from bastion.audit.log import AuditLog
 from bastion.errors import InputError, NotFound
 from bastion.review import enforce as fx
+from bastion.review import labels
 from bastion.review.model import LABELS, AppealOutcome, LeaseConflict, ReviewError
 from bastion.review.queues import DEFAULT_LEASE
 from bastion.store import schema as t
@@ -237,6 +238,9 @@ def decide(engine: Engine, appeal_id: str, actor: str, outcome: AppealOutcome | 
             id=rid, job_id=None, appeal_id=appeal_id, queue="appeals", subject_kind=row.target_kind,
             subject_id=row.target_id, outcome=outcome.value, actor=actor, key_id=key_id, origin=source,
             category=category, labels=[LABELS[outcome]], notes=notes, leased_at=None, created_at=now))
+        if row.target_kind == "post":
+            labels.record(conn, post_id=row.target_id, label=LABELS[outcome], source="appeal", ref=rid,
+                          decided_at=now, queue="appeals", origin=source)
         payload: dict[str, Any] = {"appeal": appeal_id, "outcome": outcome.value, "review": rid,
                                    "reversed": [e.to_json() for e in reversed_]}
         if key_id:

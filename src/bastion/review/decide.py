@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 
 from bastion.audit.log import AuditLog
 from bastion.review import enforce as fx
+from bastion.review import labels
 from bastion.review.model import LABELS, Job, LeaseConflict, Outcome, ReviewError
 from bastion.review.queues import get_job, require_lease
 from bastion.store import schema as t
@@ -91,6 +92,9 @@ def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datet
             id=rid, job_id=job.id, appeal_id=None, queue=job.queue, subject_kind=job.subject_kind,
             subject_id=job.subject_id, outcome=outcome.value, actor=actor, key_id=key_id, origin=source,
             category=category, labels=[label] if label else [], notes=notes, leased_at=None, created_at=now))
+    if label and job.subject_kind == "post":
+        labels.record(conn, post_id=job.subject_id, label=label, source="review", ref=rid, decided_at=now,
+                      queue=job.queue, origin=source)
     payload: dict[str, Any] = {"review": rid, "job": job.id, "queue": job.queue, "outcome": outcome.value,
                                "enforced": [e.to_json() for e in enforced],
                                "reversed": [e.to_json() for e in reversed_]}
