@@ -106,3 +106,24 @@ def test_import_export_stats_and_backfill_through_the_cli(world: World, tmp_path
     r = runner.invoke(app, ["labels", "backfill", "--db", db])
     assert "recorded 1 labels" in r.output
     assert runner.invoke(app, ["labels", "backfill", "--db", db]).output.strip().startswith("recorded 0")
+
+
+def test_the_review_ui_and_the_transparency_report_name_the_live_model(world: World, tmp_path: Path) -> None:
+    from test_ui import sign_in
+
+    from bastion.text import registry
+    from bastion.text.finetune import fine_tune, label_examples
+    from bastion.text.model import TextModel
+
+    engine = world.app.state.bastion.engine
+    shipped = TextModel.load("default").version
+    sign_in(world, "reviewer")
+    assert f"Text model live: <b>{shipped}</b> (as shipped)" in world.client.get("/ui/").text
+    rows = [{"id": f"v{i}", "label": "violating" if i % 2 else "journalism", "source": "review",
+             "queue": "propaganda", "text": f"token{i % 2} schematic {i}", "group": f"g{i}"} for i in range(12)]
+    path = fine_tune(TextModel.load("default"), label_examples(rows), version="ops-7").save(tmp_path / "m.npz")
+    registry.register_file(engine, path)
+    registry.promote(engine, "ops-7", actor="admin:test")
+    assert "Text model live: <b>ops-7</b>" in world.client.get("/ui/").text
+    report = world.client.get("/v1/transparency/report", headers=world.h("admin")).json()
+    assert report["text_model"]["live"]["version"] == "ops-7" and report["text_model"]["live"]["source"] == "registry"

@@ -47,7 +47,8 @@ def test_propaganda_detector_signals() -> None:
 
 def test_detector_params_rebuild() -> None:
     (det,) = build(["propaganda"], {"propaganda": {"language": False}})
-    assert det.get_params() == {"model": "default", "language": False, "cues": True, "cue_threshold": 0.3}
+    assert det.get_params() == {"model": "default", "language": False, "cues": True, "cue_threshold": 0.3,
+                                "shadow_model": None}
     (sigs,) = det.detect([_post(1, "hello world")])
     assert "lang" not in sigs[0].details
 

@@ -60,11 +60,32 @@ def _throughput(model: Any, texts: list[str]) -> tuple[float, float]:
     return round(len(texts) / max(wall, 1e-9), 1), round(len(texts) / max(cpu, 1e-9), 1)
 
 
+def _base_model(base: str, labels: str) -> Any:
+    """The model to fine-tune: 'default', a file, or 'live' (the store's live text model)."""
+    from bastion.text.model import TextModel
+
+    if base == "live":
+        from bastion.text.registry import load_live_text
+
+        return load_live_text(labels) or TextModel.load("default")
+    return TextModel.load(base)
+
+
 def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer) -> None:
     @train_app.command("text")
     def train_text(
-        data: Annotated[Path, typer.Option(help="Labelled JSONL in the tvec-dev format.")],
         out: Annotated[Path, typer.Option(help="Model file to write (.npz).")],
+        data: Annotated[list[Path] | None, typer.Option(
+            help="Labelled JSONL in the tvec-dev format (repeatable). Without --labels: the whole training "
+                 "set; with --labels: corpora trained on next to the labels.")] = None,
+        labels: Annotated[str | None, typer.Option(
+            help="The operator's labels: a database URL or .db file (the label store), or a JSONL file of "
+                 "bastion labels export. The current model is fine-tuned on them (see docs/learning.md).")
+        ] = None,
+        base: Annotated[str, typer.Option(help="With --labels: the model to start from ('default', a model "
+                                          "file, or 'live' for the store's live model).")] = "default",
+        queues: Annotated[str, typer.Option(help="With --labels: queues whose decisions teach the text model "
+                                            "(comma-separated, or 'all').")] = "propaganda,propaganda-qa,learning",
         datasets: Annotated[str, typer.Option(
             help="'permissive' (only data sets whose licence allows shipping the model), 'all', "
                  "or a comma-separated list (a trailing * matches a prefix).")] = "permissive",
@@ -72,22 +93,55 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         topic_boost: Annotated[float | None, typer.Option(
             help="Extra weight of negatives about the same conflict (default: TrainParams).")] = None,
         bits: Annotated[int, typer.Option(help="log2 of the number of hashed feature columns.")] = 21,
+        register_in: Annotated[str | None, typer.Option(
+            "--register", help="Also register the model in this store (database URL) as a candidate.")] = None,
     ) -> None:
-        """Train the propaganda model (and its true-purpose head) and write it as a model file."""
-        from bastion.text.corpus import load_corpus
-        from bastion.text.train import TrainParams, train_model
+        """Train the propaganda model (and its true-purpose head), from corpora or by fine-tuning the current
+        model on the operator's labels, and write it as a model file (with its card)."""
+        from bastion.text.corpus import Example, load_corpus
 
-        examples = load_corpus(data, _datasets(datasets))
-        if not 10 <= bits <= 26:
-            raise ConfigError("--bits must be between 10 and 26")
-        params = TrainParams(n_bits=bits)
-        if topic_boost is not None:
-            params = TrainParams(n_bits=bits, topic_boost=topic_boost)
-        with _progress("featurising", len(examples)) as advance:
-            model = train_model(examples, params, progress=advance, version=version)
-        path = model.save(out)
-        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), trained on {len(examples)} texts; "
-                   f"classes {model.meta['classes']}")
+        data_files = list(data or [])
+        examples: list[Example] = []
+        for f in data_files:
+            examples += load_corpus(f, _datasets(datasets))
+        if labels is not None:
+            from bastion.text.finetune import card_markdown, fine_tune, read_labels
+
+            label_set = read_labels(labels, None if queues.strip() == "all"
+                                    else [q.strip() for q in queues.split(",") if q.strip()])
+            base_model = _base_model(base, labels)
+            with _progress("featurising", len(label_set.examples) + len(examples)) as advance:
+                model = fine_tune(base_model, label_set, examples, version=version, data_files=data_files,
+                                  progress=advance)
+            path = model.save(out)
+            card = path.with_suffix(".card.md")
+            card.write_text(card_markdown(model), encoding="utf-8")
+            v = model.meta["card"]["validation"]
+            typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {card.name}: version "
+                       f"{model.version}, from {base_model.version}, {len(label_set.examples)} labels "
+                       f"({label_set.skipped} skipped), {len(examples)} corpus texts; validation AUC "
+                       f"{v.get('base', {}).get('auc')} -> {v.get('new', {}).get('auc')} "
+                       f"({v['folds']} account-disjoint folds)")
+        else:
+            from bastion.text.train import TrainParams, train_model
+
+            if not data_files:
+                raise ConfigError("give --data (corpora to train on), --labels (to fine-tune), or both")
+            if not 10 <= bits <= 26:
+                raise ConfigError("--bits must be between 10 and 26")
+            params = TrainParams(n_bits=bits)
+            if topic_boost is not None:
+                params = TrainParams(n_bits=bits, topic_boost=topic_boost)
+            with _progress("featurising", len(examples)) as advance:
+                model = train_model(examples, params, progress=advance, version=version)
+            path = model.save(out)
+            typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), trained on {len(examples)} texts; "
+                       f"classes {model.meta['classes']}")
+        if register_in is not None:
+            from bastion.text.registry import register_file
+
+            entry = register_file(register_in, path, kind="text")
+            typer.echo(f"registered {entry['version']} in the store ({entry['status']})")
 
     @eval_app.command("text")
     def eval_text(

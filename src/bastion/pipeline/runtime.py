@@ -38,6 +38,7 @@ from bastion.pipeline.workers import Ahead, DetectorPool, leading_pure
 from bastion.policy.engine import PolicyEngine
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, Post, Report, TargetKind
+from bastion.review.learning import LearningSampler
 from bastion.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,18 @@ class Pipeline:
         self.webhook = webhook
         self.workers = workers
         self.authors: OrderedDict[str, Account] = OrderedDict()
+        self.sampler = self._sampler()
         self.catch_up = (0, 0)  # audit seqs (after, upto] of stored posts the detectors have not seen; restore_state
+
+    def _sampler(self) -> LearningSampler | None:
+        """The policy's active sampling for the ``learning`` queue, its day's count restored from the store."""
+        policy = self.policy.policy
+        if policy.learning.daily_budget <= 0:
+            return None
+        now = self.clock()
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        taken = self.store.count_jobs(policy.learning.queue, start) if self.store else 0
+        return LearningSampler(policy.learning, f"{policy.name}@{policy.version}", taken, now.date())
 
     # -- state ------------------------------------------------------------------------------------------
     def restore_state(self) -> None:
@@ -340,6 +352,10 @@ class Pipeline:
             for r in batch.reports:
                 decisions.append(decide(Subject.REPORT, r.id, {}, now=now, reporter=r.reporter_kind.value,
                                         account_id=r.target_id if r.target_kind.value == "account" else None))
+        if self.sampler is not None:
+            with _Timer(stats, "learning"):
+                decisions = self.sampler.pick(decisions, {c.post.id: c.signals for c in contexts},
+                                              {c.post.id: (c.post.text, c.post.lang) for c in contexts}, now)
         with _Timer(stats, "act"):
             by_post: dict[str, PostContext] = {c.post.id: c for c in contexts}
             # a decision already stored was acted on when it was stored (a rescan, or a rerun after a crash):

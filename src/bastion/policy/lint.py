@@ -39,6 +39,9 @@ from bastion.records import ReporterKind
 from bastion.signals import Signal
 
 THREAT_DETECTOR = "threat"
+#: Signals of a shadow model end so (:mod:`bastion.text.registry`); no rule may read them.
+SHADOW_SUFFIX = "_shadow"
+
 #: The range of every signal's value (:class:`bastion.signals.Signal`).
 LOW, HIGH = 0.0, 1.0
 #: A condition needing more cases than this to search is taken to be reachable (no policy comes near it).
@@ -102,7 +105,11 @@ def problems(policy: Policy, owners: Mapping[str, str], labels: Labels | None = 
         for node, path in _walk(rule.when, "when"):
             if node.op == "signal":
                 name = node.signal or ""
-                if name not in owners:
+                if name.endswith(SHADOW_SUFFIX):
+                    out.append(_at(policy, rule, node.line, f"{path}.signal",
+                                   f"{name!r} is a shadow model's score: recorded to compare models, never "
+                                   "acted on (promote the model with bastion models promote instead)"))
+                elif name not in owners:
                     out.append(_at(policy, rule, node.line, f"{path}.signal",
                                    f"no detector emits signal {name!r} (known: {known})"))
                 value = float(node.value)

@@ -27,6 +27,7 @@ Format::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from bastion.policy.model import (
     Condition,
     Effect,
     EffectKind,
+    LearningSpec,
     Policy,
     ReasonCategory,
     Rule,
@@ -103,6 +105,40 @@ class _Checker:
             return None
 
     # -- structure ----------------------------------------------------------------------------------
+    def learning(self, node: Node) -> LearningSpec:
+        """The ``learning`` section (active sampling for the model, :class:`LearningSpec`)."""
+        fields = self.mapping(node, "learning")
+        spec = LearningSpec(line=node.start_mark.line + 1)
+        if fields is None:
+            return spec
+        known = {f for f in LearningSpec.__dataclass_fields__ if f != "line"}
+        values: dict[str, Any] = {}
+        for k, (knode, vnode) in fields.items():
+            if k not in known:
+                self.error(knode, f"unknown key {k!r} in learning (known: {', '.join(sorted(known))})")
+                continue
+            default = getattr(spec, k)
+            if isinstance(default, str):
+                text = self.scalar(vnode, f"learning.{k}")
+                if text is not None:
+                    values[k] = text
+                continue
+            num = self.number(vnode, f"learning.{k}")
+            if num is None:
+                continue
+            if isinstance(default, int) and (num != int(num) or num < 0):
+                self.error(vnode, f"learning.{k} must be a whole number >= 0")
+                continue
+            values[k] = int(num) if isinstance(default, int) else float(num)
+        spec = replace(spec, **values)
+        if spec.strategy not in LearningSpec.STRATEGIES:
+            self.error(node, f"learning.strategy must be one of: {', '.join(LearningSpec.STRATEGIES)}")
+        if not 0.0 < spec.around < 1.0:
+            self.error(node, "learning.around must lie strictly between 0 and 1")
+        if not 0.0 < spec.max_language_share <= 1.0:
+            self.error(node, "learning.max_language_share must lie in (0, 1]")
+        return spec
+
     def condition(self, node: Node) -> Condition | None:
         line = node.start_mark.line + 1
         fields = self.mapping(node, "condition")
@@ -228,7 +264,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     if top is None:
         raise PolicyError(check.problems)
     for k, (knode, _) in top.items():
-        if k not in ("policy", "version", "rules", "description"):
+        if k not in ("policy", "version", "rules", "description", "learning"):
             check.error(knode, f"unknown top-level key {k!r}")
     for required in ("policy", "version", "rules"):
         if required not in top:
@@ -256,7 +292,10 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     version = check.scalar(top["version"][1], "version") if "version" in top else None
     if check.problems or name is None or version is None:
         raise PolicyError(check.problems or [f"{source}:1: invalid policy"])
-    return Policy(name=name, version=version, rules=tuple(rules), source=source)
+    learning = check.learning(top["learning"][1]) if "learning" in top else LearningSpec()
+    if check.problems:
+        raise PolicyError(check.problems)
+    return Policy(name=name, version=version, rules=tuple(rules), source=source, learning=learning)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -99,11 +99,31 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class LearningSpec:
+    """The policy's ``learning`` section: a low-priority queue of posts whose labels would teach the model
+    most, within a daily budget (``0`` turns it off). See :mod:`bastion.review.learning`."""
+
+    daily_budget: int = 0
+    signal: str = "propaganda"
+    around: float = 0.6  # the operating threshold to sample around (the default policy's review threshold)
+    band: float = 1.5  # the widest distance from it accepted, in log-odds
+    strategy: str = "uncertainty"  # or "random" (a uniform sample: the control)
+    queue: str = "learning"
+    priority: int = 9
+    per_cluster: int = 1  # posts per near-duplicate cluster per day
+    max_language_share: float = 0.6  # of the day's budget, once another language has been seen
+    line: int = 0
+
+    STRATEGIES = ("uncertainty", "random")
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     version: str
     rules: tuple[Rule, ...]
     source: str = "<memory>"
+    learning: LearningSpec = field(default_factory=LearningSpec)
 
     def rules_for(self, subject: Subject) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.subject == subject and r.status != RuleStatus.DRAFT)

@@ -8,7 +8,7 @@ import importlib.util
 from bastion.store import schema  # noqa: F401
 
 #: Capability table modules; one line per capability that owns tables.
-CAPABILITY_TABLES = ("media", "exchanges", "threats", "accounts", "campaigns", "api", "labels")
+CAPABILITY_TABLES = ("media", "exchanges", "threats", "accounts", "campaigns", "api", "labels", "models")
 
 for _name in CAPABILITY_TABLES:
     _module = f"bastion.store.{_name}"

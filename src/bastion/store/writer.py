@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Connection, Engine, Table, bindparam, select, update
+from sqlalchemy import JSON, Boolean, Connection, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bastion.audit.decisions import batch_digest, content_hash
@@ -209,6 +209,13 @@ class Store:
                         digest = self.stored_digest_of({"account_id": account_id, "text": text, "media": media})
                     found[pid] = digest
         return found
+
+    def count_jobs(self, queue: str, since: datetime) -> int:
+        """Review jobs of ``queue`` created at or after ``since`` (a daily budget's spend so far)."""
+        J = t.review_jobs
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(J)
+                                    .where(J.c.queue == queue, J.c.created_at >= since)).scalar_one())
 
     def existing_decisions(self, ids: Sequence[str]) -> set[str]:
         """Decision ids already stored: their effects were carried out when they were stored."""

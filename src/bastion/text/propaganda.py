@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from bastion.detector import Detector, PostContext
+from bastion.settings import Settings
 from bastion.signals import Signal, Span
 from bastion.text.lang import detect_languages
 from bastion.text.model import TextModel
@@ -57,12 +58,30 @@ def reporting_cues(text: str, limit: int = 10) -> list[Span]:
 
 class PropagandaDetector(Detector):
     name: ClassVar[str] = "propaganda"
-    signals: ClassVar[tuple[str, ...]] = ("propaganda", "reporting")
+    signals: ClassVar[tuple[str, ...]] = ("propaganda", "reporting", "propaganda_shadow", "reporting_shadow")
     pure: ClassVar[bool] = True
 
+    @classmethod
+    def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> PropagandaDetector:
+        """Without a ``model`` option, the model registry of the run's store decides: its live model (else
+        the shipped one) and its shadow model, if any (:mod:`bastion.text.registry`)."""
+        opts = dict(options)
+        if "model" not in opts or "shadow_model" not in opts:
+            from bastion.store.db import resolve_url
+            from bastion.text.registry import live_and_shadow
+
+            live, shadow = live_and_shadow(resolve_url(settings.db_url))
+            if "model" not in opts and live is not None:
+                opts["model"] = str(live)
+            if "shadow_model" not in opts and shadow is not None:
+                opts["shadow_model"] = str(shadow)
+        return cls(**opts)
+
     def __init__(self, *, model: str = "default", language: bool = True, cues: bool = True,
-                 cue_threshold: float = 0.3) -> None:
+                 cue_threshold: float = 0.3, shadow_model: str | None = None) -> None:
         self.model_path = model
+        self.shadow_path = shadow_model
+        self._shadow: TextModel | None = None
         self.language = language
         self.cues = cues
         # cue spans explain the reporting signal where a decision can hinge on it; below this propaganda
@@ -79,6 +98,12 @@ class PropagandaDetector(Detector):
             self.version = self._model.version
         return self._model
 
+    @property
+    def shadow(self) -> TextModel | None:
+        if self._shadow is None and self.shadow_path:
+            self._shadow = TextModel.load(self.shadow_path)
+        return self._shadow
+
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         if not batch:
             return []
@@ -86,6 +111,9 @@ class PropagandaDetector(Detector):
         texts = [ctx.post.text for ctx in batch]
         norms = [ctx.view(normalize) for ctx in batch]
         prop, rep = model.score_normalized(norms)
+        shadow = self.shadow
+        if shadow is not None:  # scored next to the live model; recorded, never read by a rule
+            s_prop, s_rep = shadow.score_normalized(norms)
         langs: list[str | None] = [ctx.post.lang for ctx in batch]
         if self.language:
             missing = [i for i, lang in enumerate(langs) if not lang]
@@ -110,9 +138,17 @@ class PropagandaDetector(Detector):
                                spans=spans, details={"model_version": model.version})
             else:
                 r_sig = Signal.missing("reporting", self.name, model.version, "model has no reporting head")
-            out.append([p_sig, r_sig])
+            sigs: list[Signal] = [p_sig, r_sig]
+            if shadow is not None:  # its own signals, so every decision stores its scores; no rule reads them
+                shadow_details = {"model_version": shadow.version}
+                sigs.append(Signal("propaganda_shadow", round(float(s_prop[i]), 6), self.name, shadow.version,
+                                    details=shadow_details))
+                if shadow.reporting is not None:
+                    sigs.append(Signal("reporting_shadow", round(float(s_rep[i]), 6), self.name,
+                                        shadow.version, details=shadow_details))
+            out.append(sigs)
         return out
 
     def get_params(self) -> Mapping[str, Any]:
         return {"model": self.model_path, "language": self.language, "cues": self.cues,
-                "cue_threshold": self.cue_threshold}
+                "cue_threshold": self.cue_threshold, "shadow_model": self.shadow_path}

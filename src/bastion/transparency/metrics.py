@@ -150,6 +150,9 @@ def compute(engine: Engine, *, since: datetime | None = None, until: datetime | 
                               "appeal_rate": _share(len(appeal_rows), len(enforcing)),
                               "overturn_rate": _share(overturned, len(decided))}
     report.data["review"] = _throughput(reviews, queue_times)
+    from bastion.text.registry import in_use
+
+    report.data["text_model"] = in_use(engine)
     return report
 
 

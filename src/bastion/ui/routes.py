@@ -118,8 +118,10 @@ def home(request: Request) -> Response:
     now = state.clock()
     mine = queues.held_by(state.engine, user.actor, now)
     team = wellness.team(state.engine, now.replace(hour=0, minute=0, second=0)) if user.role is Role.ADMIN else []
+    from bastion.text.registry import in_use
+
     return page(request, "queues.html", user, queues=_queue_rows(request, user), mine=mine, team=team,
-                message=request.query_params.get("msg"))
+                message=request.query_params.get("msg"), model=in_use(state.engine))
 
 
 @router.get("/partials/queues")
