@@ -78,16 +78,25 @@ class TextModel:
     def score_normalized(self, norms: Sequence[NormalizedText]) -> tuple[npt.NDArray[np.float64],
                                                                        npt.NDArray[np.float64]]:
         """(propaganda probability, reporting probability) per post; reporting is 0 without its head."""
+        return self.score_normalized_with((), norms)[0]
+
+    def score_normalized_with(self, others: Sequence[TextModel], norms: Sequence[NormalizedText]
+                              ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+        """This model's scores and each of ``others``' (a shadow model), featurising each chunk once for every
+        model with the same feature configuration (a fine-tuned model keeps its base's): scoring a second
+        model then costs its two dot products, not a second pass over the text."""
+        models = [self, *others]
         n = len(norms)
-        prop = np.zeros(n)
-        rep = np.zeros(n)
+        out = [(np.zeros(n), np.zeros(n)) for _ in models]
         for start in range(0, n, _BATCH):
             chunk = norms[start:start + _BATCH]
-            batch = self.featurizer.transform_normalized(chunk)
-            prop[start:start + len(chunk)] = self.propaganda.proba(self.propaganda.decision(batch))
-            if self.reporting is not None:
-                rep[start:start + len(chunk)] = self.reporting.proba(self.reporting.decision(batch))
-        return prop, rep
+            own = self.featurizer.transform_normalized(chunk)
+            for m, (prop, rep) in zip(models, out, strict=True):
+                batch = own if m.config == self.config else m.featurizer.transform_normalized(chunk)
+                prop[start:start + len(chunk)] = m.propaganda.proba(m.propaganda.decision(batch))
+                if m.reporting is not None:
+                    rep[start:start + len(chunk)] = m.reporting.proba(m.reporting.decision(batch))
+        return out
 
     def score(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         return self.score_normalized([normalize(t) for t in texts])

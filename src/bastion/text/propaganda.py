@@ -110,10 +110,11 @@ class PropagandaDetector(Detector):
         model = self.model
         texts = [ctx.post.text for ctx in batch]
         norms = [ctx.view(normalize) for ctx in batch]
-        prop, rep = model.score_normalized(norms)
         shadow = self.shadow
-        if shadow is not None:  # scored next to the live model; recorded, never read by a rule
-            s_prop, s_rep = shadow.score_normalized(norms)
+        if shadow is None:
+            prop, rep = model.score_normalized(norms)
+        else:  # scored next to the live model, on the same features; recorded, never read by a rule
+            (prop, rep), (s_prop, s_rep) = model.score_normalized_with([shadow], norms)
         langs: list[str | None] = [ctx.post.lang for ctx in batch]
         if self.language:
             missing = [i for i, lang in enumerate(langs) if not lang]
