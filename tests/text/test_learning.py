@@ -246,3 +246,10 @@ def test_policy_check_refuses_a_rule_on_a_shadow_models_score(tmp_path: Path) ->
     bad.write_text(text, encoding="utf-8")
     r = CliRunner().invoke(app, ["policy", "check", str(bad)])
     assert r.exit_code != 0 and "shadow model's score" in r.output, r.output
+
+
+def test_policy_check_names_a_learning_signal_no_detector_emits(tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(DEFAULT_POLICY + "\nlearning:\n  daily_budget: 10\n  signal: propganda\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["policy", "check", str(bad)])
+    assert r.exit_code != 0 and "learning.signal" in r.output and "propganda" in r.output, r.output

@@ -135,6 +135,10 @@ def problems(policy: Policy, owners: Mapping[str, str], labels: Labels | None = 
             else:
                 message = f"this condition can never hold, so this part of the rule never applies: {_why(rule, node)}"
             out.append(_at(policy, rule, node.line, path, message))
+    learning = policy.learning
+    if learning.daily_budget > 0 and (learning.signal not in owners or learning.signal.endswith(SHADOW_SUFFIX)):
+        out.append(f"{policy.source}:{learning.line}: learning.signal: no detector emits signal "
+                   f"{learning.signal!r} for the learning queue to sample on (known: {known})")
     return out
 
 
