@@ -6,9 +6,10 @@ jobs the system creates, retrain on those labels at each budget, and score the n
 
 * The stream goes through ``bastion scan``'s own pipeline (detectors ``lexicon,propaganda``, the default
   policy plus a ``learning`` section) into a fresh SQLite store, with the shipped model.
-* ``active``: the reviewer answers half of each budget from the policy's propaganda review queues (in the
-  order a reviewer gets them) and half from the ``learning`` queue the active sampler filled (posts near the
-  0.95 operating threshold, spread over languages and near-duplicate clusters).
+* ``active``: the reviewer answers half of each budget from the ``learning`` queue the active sampler filled
+  (posts nearest the 0.95 removal threshold, spread over languages and near-duplicate clusters; a learning job
+  settles the policy job of the same post) and the other half from the policy's propaganda review queues, in
+  the order a reviewer gets them.
 * ``random``: the ``learning`` queue is filled with a uniform sample (``strategy: random``) and the reviewer
   answers only from it: the control.
 * The simulated reviewer answers from each post's corpus class through the review service itself
@@ -174,14 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_info), file=sys.stderr)
         done_l = done_p = 0
         for budget in budgets:
-            if strategy == "active":
-                want_l = min(budget // 2, len(learning_jobs))
-                want_p = min(budget - want_l, len(policy_jobs))
-            else:
-                want_l, want_p = min(budget, len(learning_jobs)), 0
-            answer(engine, learning_jobs[done_l:want_l], classes)
-            answer(engine, policy_jobs[done_p:want_p], classes)
-            done_l, done_p = want_l, want_p
+            want_l = min(budget // 2, len(learning_jobs)) if strategy == "active" else min(budget, len(learning_jobs))
+            done_l += answer(engine, jobs(engine, ("learning",))[:want_l - done_l], classes)
+            if strategy == "active":  # the rest of the budget from the policy queues, in the order people get them
+                want_p = budget - done_l
+                done_p += answer(engine, jobs(engine, POLICY_QUEUES)[:want_p - done_p], classes)
             t0 = time.perf_counter()
             labels = read_labels(str(db))
             model = fine_tune(base, labels, version=f"loop-{strategy}-{budget}")

@@ -127,3 +127,32 @@ def test_the_review_ui_and_the_transparency_report_name_the_live_model(world: Wo
     assert "Text model live: <b>ops-7</b>" in world.client.get("/ui/").text
     report = world.client.get("/v1/transparency/report", headers=world.h("admin")).json()
     assert report["text_model"]["live"]["version"] == "ops-7" and report["text_model"]["live"]["source"] == "registry"
+
+
+def test_a_decision_on_a_learning_job_settles_the_policy_job_of_the_same_post(world: World) -> None:
+    """Active sampling may pick a post already in a policy queue: one person's decision settles both jobs (one
+    label, no second review); deciding the policy job first settles the learning job the same way."""
+    from bastion.store.attest import tracked
+
+    engine = world.app.state.bastion.engine
+    J = t.review_jobs
+    with engine.begin() as conn:
+        policy_job = conn.execute(select(J).where(J.c.subject_id == "p-remove")).one()
+        row = {k: v for k, v in policy_job._mapping.items()}
+        row.update(id="job_learning_p_remove", queue="learning", priority=9)
+        other = dict(row, id="job_other_decision", queue="reports", decision_id="d-other", priority=2)
+        with tracked(conn, J, [row["id"], other["id"]]):
+            conn.execute(J.insert().values(**row))
+            conn.execute(J.insert().values(**other))
+    c = world.client
+    assert c.post("/v1/review/jobs/job_learning_p_remove/lease", headers=world.h("reviewer")).status_code == 200
+    r = c.post("/v1/review/jobs/job_learning_p_remove/decision", json={"outcome": "journalism"},
+               headers=world.h("reviewer"))
+    assert r.status_code == 200, r.text
+    with engine.connect() as conn:
+        settled = conn.execute(select(J.c.state, J.c.outcome, J.c.notes).where(J.c.id == policy_job.id)).one()
+    assert settled.state == "done" and settled.outcome == "journalism"
+    assert settled.notes == "settled by the decision on job_learning_p_remove"
+    assert [(x["source"], x["label"], x["queue"]) for x in rows(world)] == [("review", "journalism", "learning")]
+    with engine.connect() as conn:  # a job of another decision on the same post is left alone
+        assert conn.execute(select(J.c.state).where(J.c.id == "job_other_decision")).scalar_one() == "open"

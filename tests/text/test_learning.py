@@ -4,6 +4,7 @@ and the model registry with shadow scoring, promotion and rollback. Texts are sc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -49,7 +50,7 @@ def picked(decisions: list[Decision]) -> list[str]:
 
 
 def test_the_sampler_takes_the_closest_to_the_threshold_within_budget_and_not_what_people_see_anyway() -> None:
-    s = sampler(2)
+    s = sampler(2, around=0.6, reviewed=False)
     ds = [decision("far"), decision("near"), decision("nearer"), decision("routed", review=True), decision("mid")]
     signals = {"far": sig(0.01), "near": sig(0.5), "nearer": sig(0.58), "routed": sig(0.59), "mid": sig(0.3)}
     texts = {k: (f"word{k} other{k} third{k}", "en") for k in signals}
@@ -64,8 +65,18 @@ def test_the_sampler_takes_the_closest_to_the_threshold_within_budget_and_not_wh
     assert picked(sampler(0).pick(ds, signals, texts, NOW)) == []  # budget 0 turns it off
 
 
+def test_by_default_it_samples_near_the_removal_threshold_posts_in_review_included_never_enforced_ones() -> None:
+    s = sampler(5)
+    enforced = replace(decision("removed"), actions=(Action("remove_post", "r@1", "default@1"),))
+    ds = [decision("reviewed", review=True), enforced, decision("low"), decision("sure")]
+    signals = {"reviewed": sig(0.9), "removed": sig(0.95), "low": sig(0.3), "sure": sig(0.9999)}
+    texts = {k: (f"w{k} x{k} y{k}", "en") for k in signals}
+    assert picked(sampler(5).pick(ds, signals, texts, NOW)) == ["reviewed"]
+    assert s.spec.around == 0.95 and s.spec.reviewed
+
+
 def test_near_duplicates_and_one_language_do_not_take_the_whole_budget() -> None:
-    s = sampler(4, max_language_share=0.5)
+    s = sampler(4, max_language_share=0.5, around=0.6)
     ids = ["a", "b", "c", "d", "e", "f"]
     texts = {"a": ("same words here http://x.co/1", "en"), "b": ("RT @u: same words here http://x.co/2", "en"),
              "c": ("other text entirely", "en"), "d": ("third english post", "en"),
@@ -90,15 +101,16 @@ def test_the_policy_learning_section_is_checked(tmp_path: Path) -> None:
     good = tmp_path / "p.yaml"
     good.write_text(text + "\nlearning:\n  daily_budget: 50\n  around: 0.7\n", encoding="utf-8")
     spec = load_policy(good).learning
-    assert (spec.daily_budget, spec.around, spec.queue) == (50, 0.7, "learning")
+    assert (spec.daily_budget, spec.around, spec.queue, spec.reviewed) == (50, 0.7, "learning", True)
     assert load_policy().learning.daily_budget == 0  # off unless a deployment sets a budget
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text + "\nlearning:\n  daily_budget: -1\n  around: 1.5\n  strategy: greedy\n  colour: red\n",
-                   encoding="utf-8")
+    bad.write_text(text + "\nlearning:\n  daily_budget: -1\n  around: 1.5\n  strategy: greedy\n  colour: red\n"
+                   "  reviewed: maybe\n", encoding="utf-8")
     with pytest.raises(PolicyError) as err:
         load_policy(bad)
     msg = str(err.value)
     assert "daily_budget" in msg and "around" in msg and "strategy" in msg and "colour" in msg
+    assert "reviewed must be true or false" in msg
 
 
 def corpus(tmp_path: Path, n: int = 40) -> Path:

@@ -118,6 +118,13 @@ class _Checker:
                 self.error(knode, f"unknown key {k!r} in learning (known: {', '.join(sorted(known))})")
                 continue
             default = getattr(spec, k)
+            if isinstance(default, bool):
+                flag = self.scalar(vnode, f"learning.{k}")
+                if flag is not None and flag.lower() not in ("true", "false"):
+                    self.error(vnode, f"learning.{k} must be true or false")
+                elif flag is not None:
+                    values[k] = flag.lower() == "true"
+                continue
             if isinstance(default, str):
                 text = self.scalar(vnode, f"learning.{k}")
                 if text is not None:

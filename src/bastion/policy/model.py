@@ -105,7 +105,8 @@ class LearningSpec:
 
     daily_budget: int = 0
     signal: str = "propaganda"
-    around: float = 0.6  # the operating threshold to sample around (the default policy's review threshold)
+    around: float = 0.95  # the threshold to sample around: the default policy's removal threshold
+    reviewed: bool = True  # posts already in a review queue count too (one person's decision settles both jobs)
     band: float = 1.5  # the widest distance from it accepted, in log-odds
     strategy: str = "uncertainty"  # or "random" (a uniform sample: the control)
     queue: str = "learning"

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 from bastion.audit.log import AuditLog
 from bastion.review import enforce as fx
 from bastion.review import labels
-from bastion.review.model import LABELS, Job, LeaseConflict, Outcome, ReviewError
+from bastion.review.model import LABELS, LEARNING_QUEUE, Job, LeaseConflict, Outcome, ReviewError
 from bastion.review.queues import get_job, require_lease
 from bastion.store import schema as t
 from bastion.store.api import review_decisions
@@ -59,6 +59,24 @@ def decide(engine: Engine, job_id: str, actor: str, outcome: Outcome | str, now:
                        bulk=bulk, key_id=key_id)
 
 
+def _settle_siblings(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datetime) -> list[str]:
+    """A post sampled for the learning queue often has a policy review job from the same decision too: one
+    person's decision settles both (the open, unleased sibling is closed with the same outcome and a note), so
+    nobody reviews the post twice. Jobs of other decisions, and pairs without a learning job, are left alone."""
+    J = t.review_jobs
+    siblings = conn.execute(select(J.c.id, J.c.queue).where(
+        J.c.decision_id == job.decision_id, J.c.subject_kind == job.subject_kind,
+        J.c.subject_id == job.subject_id, J.c.id != job.id, J.c.state == "open",
+        or_(J.c.lease_owner.is_(None), J.c.lease_expires < now))).all()
+    ids = [r.id for r in siblings if LEARNING_QUEUE in (job.queue, r.queue)]
+    if ids:
+        with tracked(conn, J, ids):
+            conn.execute(update(J).where(J.c.id.in_(ids), J.c.state == "open").values(
+                state="done", outcome=outcome.value, decided_by=actor, decided_at=now,
+                notes=f"settled by the decision on {job.id}", lease_owner=None, lease_expires=None))
+    return ids
+
+
 def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datetime, *, notes: str | None,
             webhook: bool, open_case: CaseOpener | None, bulk: str | None,
             key_id: str | None = None) -> DecisionResult:
@@ -72,6 +90,7 @@ def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datet
             lease_owner=None, lease_expires=None)).rowcount
     if closed != 1:
         raise LeaseConflict(f"job {job.id} was decided or taken by someone else")
+    settled = _settle_siblings(conn, job, actor, outcome, now)
     source, category = fx.origin_of(conn, job.decision_id)
     rid = fx.review_id(job.id, actor, outcome.value, now.isoformat())
     enforced: list[fx.Effect] = []
@@ -100,6 +119,8 @@ def _decide(conn: Connection, job: Job, actor: str, outcome: Outcome, now: datet
                                "reversed": [e.to_json() for e in reversed_]}
     if case_id:
         payload["case"] = case_id
+    if settled:
+        payload["settled"] = settled
     if bulk:
         payload["bulk"] = bulk
     AuditLog().append(conn, "review.decide", actor, f"{job.subject_kind}:{job.subject_id}", payload, now=now)

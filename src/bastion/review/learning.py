@@ -2,9 +2,12 @@
 (issue #18), within the daily budget the policy's ``learning`` section sets.
 
 Why these posts: the labels that move a model most are the ones it is *unsure* of near a threshold that
-acts. Every post the policy scores at or above its review threshold (0.6 in the default policy) already goes
-to people, so the sampler looks just below it: a post is a candidate when no rule sent it to people and its
-signal lies within ``band`` log-odds of ``around``; closer is better. Two spreads keep the budget useful:
+would act. In the default policy that is the removal threshold (0.95) of ``propaganda-remove``, the rule that
+runs in shadow until a model earns it: a post is a candidate when its signal lies within ``band`` log-odds of
+``around`` (closer is better) and no rule enforced or escalated it. Such a post is often in a policy review
+queue already (everything from 0.6 up is); with ``reviewed: true`` (the default) it is still sampled, and one
+person's decision on either job settles both (``bastion.review.decide``), so nobody reviews it twice; with
+``reviewed: false`` only posts no rule sent to people are candidates. Two spreads keep the budget useful:
 
 * **near-duplicates**: a campaign posts one text hundreds of times; a post's cluster is a sketch of its words
   (the three smallest word hashes), and each cluster gives at most ``per_cluster`` posts a day;
@@ -40,7 +43,8 @@ __all__ = ["RULE", "LearningSampler", "cluster_key"]
 RULE = "learning-sample@1"
 _WORD = re.compile(r"\w{3,}")
 _NOISE = re.compile(r"https?://\S+|@\w+|\brt\b", re.I)
-_ROUTED = ENFORCING | {EffectKind.REVIEW, EffectKind.ESCALATE}
+_ENFORCED = ENFORCING | {EffectKind.ESCALATE}
+_ROUTED = _ENFORCED | {EffectKind.REVIEW}
 
 
 def cluster_key(text: str) -> str:
@@ -100,8 +104,9 @@ class LearningSampler:
         for i, d in enumerate(decisions):
             if d.subject_kind != Subject.POST:
                 continue
-            if s.strategy == "uncertainty" and any(a.action in _ROUTED for a in d.actions):
-                continue  # people see it anyway; a random sample (the control) takes every post alike
+            routed = _ENFORCED if s.reviewed else _ROUTED
+            if s.strategy == "uncertainty" and any(a.action in routed for a in d.actions):
+                continue  # decided already, or (reviewed: false) people see it anyway
             sig = signals_by_post.get(d.subject_id, {}).get(s.signal)
             if sig is None or not sig.ok or d.subject_id not in texts:
                 continue

@@ -46,6 +46,10 @@ LABELS: dict[str, str] = {
     AppealOutcome.OVERTURNED: "not_violating",
 }
 
+#: The queue active sampling fills (the policy's ``learning.queue`` default): a decision on one of its jobs and
+#: on a policy job of the same decision settle each other (``bastion.review.decide``).
+LEARNING_QUEUE = "learning"
+
 #: Default time to decision per queue when a job carries no deadline of its own. An authority's removal
 #: order carries its own one-hour deadline (EU Regulation 2021/784, Art. 3(3)).
 DEFAULT_SLA = timedelta(hours=24)
