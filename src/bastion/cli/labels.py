@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 from rich.console import Console
 
-from bastion.cli.media import DbOpt
+from bastion.cli.media import DbOpt, open_db
 
 console = Console(stderr=True)
 out = Console()
-
-
-@contextmanager
-def _engine(db: str | None) -> Iterator[Any]:
-    from bastion.store.db import open_engine
-
-    engine = open_engine(db)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def labels_export(
@@ -41,7 +28,7 @@ def labels_export(
     from bastion.review.labels import iter_labels
 
     n = 0
-    with _engine(db) as engine, out_path.open("wb") as fh:
+    with open_db(db) as engine, out_path.open("wb") as fh:
         for row in iter_labels(engine, resolved=not every_row):
             fh.write(orjson.dumps(row) + b"\n")
             n += 1
@@ -61,7 +48,7 @@ def labels_import(
 
     if not path.is_file():
         raise InputError(f"no such file: {path}")
-    with _engine(db) as engine, Progress(console=console, transient=True) as progress:
+    with open_db(db) as engine, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {path.name}", total=None)
         imported, present, problems = import_file(engine, path,
                                                   progress=lambda n: progress.advance(task, n))
@@ -76,7 +63,7 @@ def labels_stats(db: DbOpt = None) -> None:
     """Counts by source, label and language (JSON)."""
     from bastion.review.labels import stats
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         out.print_json(json.dumps(stats(engine)))
 
 
@@ -84,7 +71,7 @@ def labels_backfill(db: DbOpt = None) -> None:
     """Record labels for review and appeal decisions made before the label store existed."""
     from bastion.review.labels import backfill_reviews
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         n = backfill_reviews(engine)
     console.print(f"recorded {n:,} labels from earlier decisions")
 

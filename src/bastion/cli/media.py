@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,18 @@ FmtOpt = Annotated[str, typer.Option("--format", "-f", help="bastion (ours), te 
                                      "(HMA / python-threatexchange signal file), tat (Tech Against Terrorism), "
                                      "list (bare hashes, one per line; needs --type), csv (pytx dataset --csv), "
                                      "vpdq (vPDQ hash files: a file or a directory).")]
+
+
+@contextmanager
+def open_db(db: str | None) -> Iterator[Any]:
+    """The store's engine for one command, disposed when it ends."""
+    from bastion.store.db import open_engine
+
+    engine = open_engine(db)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _limits(max_bytes: int | None, max_pixels: int | None, max_duration: float | None,

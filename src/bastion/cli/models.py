@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from bastion.cli.media import DbOpt
+from bastion.cli.media import DbOpt, open_db
 
 console = Console(stderr=True)
 out = Console()
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who does this (recorded in the audit log).")]
-
-
-@contextmanager
-def _engine(db: str | None) -> Iterator[Any]:
-    from bastion.store.db import open_engine
-
-    engine = open_engine(db)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def models_list(db: DbOpt = None) -> None:
@@ -36,7 +23,7 @@ def models_list(db: DbOpt = None) -> None:
 
     from bastion.text.registry import list_models
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         rows = list_models(engine)
     table = Table("version", "status", "sha256", "MB", "registered", "live since", "live until")
     for r in rows:
@@ -49,7 +36,7 @@ def models_show(version: Annotated[str, typer.Argument()], db: DbOpt = None) -> 
     """One model with its card (JSON)."""
     from bastion.text.registry import show
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         out.print_json(json.dumps(show(engine, version), default=str))
 
 
@@ -58,7 +45,7 @@ def models_register(path: Annotated[Path, typer.Argument(help="A model file (.np
     """Store a model file in the registry as a candidate."""
     from bastion.text.registry import register_file
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         row = register_file(engine, path, actor=actor)
     console.print(f"registered {row['version']} ({row['status']}, sha256 {row['sha256'][:12]})")
 
@@ -72,7 +59,7 @@ def models_shadow(version: Annotated[str | None, typer.Argument(help="Omit with 
 
     if (version is None) != off:
         raise InputError("give a version, or --off")
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         set_shadow(engine, version, actor=actor)
     console.print(f"shadow model: {version or 'none'} (runs started from now on)")
 
@@ -81,7 +68,7 @@ def models_promote(version: Annotated[str, typer.Argument()], db: DbOpt = None, 
     """Make a model live (audited); the one it replaces is retired."""
     from bastion.text.registry import promote
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         previous = promote(engine, version, actor=actor)
     console.print(f"live model: {version} (was {previous or 'the shipped model'}); runs started from now on use it")
 
@@ -90,7 +77,7 @@ def models_rollback(db: DbOpt = None, actor: ActorOpt = "cli") -> None:
     """Give the live status back to the model live before (or the shipped model); audited."""
     from bastion.text.registry import rollback
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         retired, restored = rollback(engine, actor=actor)
     console.print(f"rolled back {retired}; live model: {restored or 'the shipped model'}")
 
@@ -108,7 +95,7 @@ def models_compare(
     from bastion.text.model import TextModel
     from bastion.text.registry import cached_file, compare, live_and_shadow
 
-    with _engine(db) as engine:
+    with open_db(db) as engine:
         live_path, shadow_path = live_and_shadow(engine)
         other = cached_file(engine, candidate) if candidate else shadow_path
         if other is None:
