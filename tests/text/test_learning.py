@@ -20,6 +20,7 @@ from bastion.pipeline.build import build_pipeline, iter_inputs
 from bastion.policy.loader import load_policy
 from bastion.policy.model import Action, Decision, LearningSpec, Subject
 from bastion.review.learning import RULE, LearningSampler, cluster_key
+from bastion.review.model import sla_for
 from bastion.settings import Settings
 from bastion.signals import Signal
 from bastion.store import schema as t
@@ -63,6 +64,7 @@ def test_the_sampler_takes_the_closest_to_the_threshold_within_budget_and_not_wh
     nxt = s.pick([decision("x")], {"x": sig(0.6)}, {"x": ("xx yy zz", "en")}, NOW + timedelta(days=1))
     assert picked(nxt) == ["x"]  # a new day, a new budget
     assert picked(sampler(0).pick(ds, signals, texts, NOW)) == []  # budget 0 turns it off
+    assert sla_for("learning") == timedelta(days=7) > sla_for("propaganda")  # never ahead of policy queues
 
 
 def test_by_default_it_samples_near_the_removal_threshold_posts_in_review_included_never_enforced_ones() -> None:

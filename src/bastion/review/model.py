@@ -58,6 +58,7 @@ QUEUE_SLA: dict[str, timedelta] = {
     "security": timedelta(hours=1),
     "threats": timedelta(hours=4),
     "reports": timedelta(hours=24),
+    LEARNING_QUEUE: timedelta(days=7),  # labels for the next model: worth having, never urgent
 }
 #: Queues only the security team works.
 SECURITY_QUEUES = frozenset({"security"})
