@@ -58,6 +58,7 @@ Progress = Callable[[int], None]
 class FineTuneParams:
     priors: tuple[float, ...] = (1e-3, 1e-4, 1e-5, 1e-6)  # strengths of the pull to the current weights, tried
     folds: int = 3
+    tolerance: float = 0.002  # validation AUC within which the stronger pull is preferred
     max_iter: int = 200
     data_weight: float = 1.0  # total weight of --data examples relative to the labels' (labels total 1)
     seed: int = 0
@@ -252,7 +253,13 @@ def fine_tune(base: TextModel, labels: LabelSet, data: Sequence[Example] = (),
             oof[te] = x[te] @ head.weights + head.bias
         oof_by_prior[prior] = oof
         tried[f"{prior:g}"] = _auc(y_lab, oof) if folds else None
-    best = max(params.priors, key=lambda p: (tried[f"{p:g}"] or 0.0, -p)) if folds else params.priors[0]
+    if folds:  # the strongest pull whose validation AUC is within ``tolerance`` of the best: labels are a
+        # biased sample (what people were shown), so of two fits they cannot tell apart keep the one nearer
+        # the current model on everything they do not cover
+        top = max(tried[f"{p:g}"] or 0.0 for p in params.priors)
+        best = max(p for p in params.priors if (tried[f"{p:g}"] or 0.0) >= top - params.tolerance)
+    else:
+        best = params.priors[0]
     prop, rep = _heads(x, examples, w, base, best, params.max_iter)
     oof = oof_by_prior[best]
     if folds and np.isfinite(oof).all() and y_lab.any() and (~y_lab).any():
