@@ -136,7 +136,10 @@ def problems(policy: Policy, owners: Mapping[str, str], labels: Labels | None = 
                 message = f"this condition can never hold, so this part of the rule never applies: {_why(rule, node)}"
             out.append(_at(policy, rule, node.line, path, message))
     learning = policy.learning
-    if learning.daily_budget > 0 and (learning.signal not in owners or learning.signal.endswith(SHADOW_SUFFIX)):
+    if learning.daily_budget > 0 and learning.signal.endswith(SHADOW_SUFFIX):
+        out.append(f"{policy.source}:{learning.line}: learning.signal: {learning.signal!r} is a shadow model's "
+                   "score; the learning queue samples on the live model's")
+    elif learning.daily_budget > 0 and learning.signal not in owners:
         out.append(f"{policy.source}:{learning.line}: learning.signal: no detector emits signal "
                    f"{learning.signal!r} for the learning queue to sample on (known: {known})")
     return out

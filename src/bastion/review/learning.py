@@ -12,8 +12,7 @@ person's decision on either job settles both (``bastion.review.decide``), so nob
 * **near-duplicates**: a campaign posts one text hundreds of times; a post's cluster is a sketch of its words
   (the three smallest word hashes), and each cluster gives at most ``per_cluster`` posts a day;
 * **languages**: once candidates in a second language have been seen that day, no language takes more than
-  ``max_language_share``
-  of the day's budget.
+  ``max_language_share`` of the day's budget.
 
 The selection is online (a stream has no end to wait for): within a batch candidates go closest first, and
 the day's budget is spent as candidates come. ``strategy: random`` takes posts in arrival order regardless of
@@ -85,9 +84,8 @@ class LearningSampler:
         return self.spec.daily_budget > 0
 
     def _room(self, lang: str) -> bool:
+        """Whether ``lang`` is under its share of the day's budget (the budget itself is checked by the caller)."""
         d, s = self._day, self.spec
-        if d.taken >= s.daily_budget:
-            return False
         cap = max(1, math.floor(s.max_language_share * s.daily_budget))
         return not (d.langs - {lang} and d.by_lang[lang] >= cap)
 
@@ -100,11 +98,11 @@ class LearningSampler:
             self._day = _Day(now.date())
         s = self.spec
         target = _logit(s.around)
+        routed = _ENFORCED if s.reviewed else _ROUTED
         candidates: list[tuple[float, int, str, str, float]] = []
         for i, d in enumerate(decisions):
             if d.subject_kind != Subject.POST:
                 continue
-            routed = _ENFORCED if s.reviewed else _ROUTED
             if s.strategy == "uncertainty" and any(a.action in routed for a in d.actions):
                 continue  # decided already, or (reviewed: false) people see it anyway
             sig = signals_by_post.get(d.subject_id, {}).get(s.signal)

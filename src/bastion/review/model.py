@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from bastion.errors import BastionError
+from bastion.policy.model import LearningSpec
 
 
 class Outcome(StrEnum):
@@ -48,7 +49,7 @@ LABELS: dict[str, str] = {
 
 #: The queue active sampling fills (the policy's ``learning.queue`` default): a decision on one of its jobs and
 #: on a policy job of the same decision settle each other (``bastion.review.decide``).
-LEARNING_QUEUE = "learning"
+LEARNING_QUEUE = LearningSpec().queue
 
 #: Default time to decision per queue when a job carries no deadline of its own. An authority's removal
 #: order carries its own one-hour deadline (EU Regulation 2021/784, Art. 3(3)).

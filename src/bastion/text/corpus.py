@@ -7,15 +7,16 @@ records. Only the listed fields are kept; profile fields in ``meta`` are never u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from bastion.errors import InputError, require_data
 
-__all__ = ["PERMISSIVE_DATASETS", "POSITIVE", "Example", "is_permissive", "load_corpus"]
+__all__ = ["PERMISSIVE_DATASETS", "POSITIVE", "Example", "is_permissive", "json_records", "load_corpus"]
 
 #: The positive class of the propaganda model.
 POSITIVE = "pro_isis"
@@ -48,6 +49,23 @@ def _group(obj: dict[str, object], label: str, ex_id: str) -> str:
     if label == POSITIVE and isinstance(meta, dict) and meta.get("account"):
         return f"acct:{meta['account']}"
     return f"id:{ex_id}"
+
+
+def json_records(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each record of an eval-format JSONL file; a missing file or a line that is no
+    JSON object is an :class:`~bastion.errors.InputError` naming the file and line."""
+    require_data(path, what)
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                r = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"{path}:{n}: not JSON ({exc})") from exc
+            if not isinstance(r, dict):
+                raise InputError(f"{path}:{n}: not a JSON object")
+            yield n, r
 
 
 def load_corpus(path: str | Path, datasets: Iterable[str] | None = None) -> list[Example]:

@@ -32,7 +32,7 @@ import orjson
 from scipy import optimize, sparse
 
 from bastion.errors import InputError
-from bastion.text.corpus import POSITIVE, Example
+from bastion.text.corpus import POSITIVE, Example, json_records
 from bastion.text.evaluate import REMOVE_AT, REVIEW_AT
 from bastion.text.model import Head, TextModel
 from bastion.text.train import REPORTING_CLASSES, class_weights, featurize
@@ -113,25 +113,14 @@ def read_labels(where: str, queues: Sequence[str] | None = TEXT_QUEUES) -> Label
         from bastion.review.labels import iter_labels
         from bastion.store.db import open_engine
 
-        engine = open_engine(where if "://" in where else f"sqlite:///{p}")
+        engine = open_engine(where)  # a bare path is a SQLite file
         try:
             return label_examples(list(iter_labels(engine)), queues, origin="store")
         finally:
             engine.dispose()
     if not p.is_file():
         raise InputError(f"no labels at {where}: give a database URL, a .db file or a JSONL file")
-    rows: list[dict[str, Any]] = []
-    with p.open("rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"{p}:{n}: not JSON ({exc})") from None
-            if isinstance(obj, dict):
-                rows.append(obj)
-    return label_examples(rows, queues, origin=str(p))
+    return label_examples([r for _, r in json_records(p, "labels")], queues, origin=str(p))
 
 
 def _fit_prior(x: sparse.csr_matrix, y: npt.NDArray[np.bool_], w: npt.NDArray[np.float64], base: Head,

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select, update
 from bastion.audit.log import AuditLog
 from bastion.errors import InputError
 from bastion.store.models import models as M
+from bastion.text.evaluate import REMOVE_AT, REVIEW_AT
 
 __all__ = ["cached_file", "list_models", "live_and_shadow", "promote", "register_file", "rollback",
            "set_shadow", "show"]
@@ -41,7 +42,7 @@ def _engine(where: str | Engine) -> tuple[Engine, bool]:
         return where, False
     from bastion.store.db import open_engine
 
-    return open_engine(where if "://" in where else f"sqlite:///{where}"), True
+    return open_engine(where), True  # a bare path is a SQLite file
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -169,19 +170,25 @@ def cached_file(engine: Engine, version: str) -> Path:
     return path
 
 
-def live_and_shadow(where: str | Engine, kind: str = KIND) -> tuple[Path | None, Path | None]:
-    """Local files of the live and the shadow model (``None`` where there is none, or no registry yet)."""
+def _current(engine: Engine, kind: str) -> dict[str, Any]:
+    """The live and shadow rows of ``kind`` by status (none before the registry's table exists)."""
     from sqlalchemy import inspect
 
+    if not inspect(engine).has_table("models"):
+        return {}
+    with engine.connect() as conn:
+        return {r.status: r for r in conn.execute(
+            select(M.c.status, M.c.version, M.c.live_since)
+            .where(M.c.kind == kind, M.c.status.in_(("live", "shadow"))))}
+
+
+def live_and_shadow(where: str | Engine, kind: str = KIND) -> tuple[Path | None, Path | None]:
+    """Local files of the live and the shadow model (``None`` where there is none, or no registry yet)."""
     engine, own = _engine(where)
     try:
-        if not inspect(engine).has_table("models"):
-            return None, None
-        with engine.connect() as conn:
-            rows = {r.status: r.version for r in conn.execute(
-                select(M.c.status, M.c.version).where(M.c.kind == kind, M.c.status.in_(("live", "shadow"))))}
-        return (cached_file(engine, rows["live"]) if "live" in rows else None,
-                cached_file(engine, rows["shadow"]) if "shadow" in rows else None)
+        rows = _current(engine, kind)
+        return (cached_file(engine, rows["live"].version) if "live" in rows else None,
+                cached_file(engine, rows["shadow"].version) if "shadow" in rows else None)
     finally:
         if own:
             engine.dispose()
@@ -201,8 +208,8 @@ def _band(p: float, rep: float, review_at: float, remove_at: float) -> str:
     return "review" if p >= review_at else "none"
 
 
-def compare(rows: list[dict[str, Any]], live: Any, shadow: Any, *, review_at: float = 0.6,
-            remove_at: float = 0.95) -> dict[str, Any]:
+def compare(rows: list[dict[str, Any]], live: Any, shadow: Any, *, review_at: float = REVIEW_AT,
+            remove_at: float = REMOVE_AT) -> dict[str, Any]:
     """Both models on labelled posts (``bastion labels export`` rows of the text queues): precision and
     recall at the policy's review and removal thresholds, and how many of the live model's outcomes (none,
     review, remove) the other would change, by class and by language."""
@@ -247,14 +254,7 @@ def compare(rows: list[dict[str, Any]], live: Any, shadow: Any, *, review_at: fl
 def in_use(engine: Engine, kind: str = KIND) -> dict[str, Any]:
     """Which model versions runs use now: the registry's live one (else the shipped model's version) and the
     shadow one, and when the live one went live - for the review UI and the transparency report."""
-    from sqlalchemy import inspect
-
-    rows: dict[str, Any] = {}
-    if inspect(engine).has_table("models"):
-        with engine.connect() as conn:
-            rows = {r.status: r for r in conn.execute(
-                select(M.c.status, M.c.version, M.c.live_since)
-                .where(M.c.kind == kind, M.c.status.in_(("live", "shadow"))))}
+    rows = _current(engine, kind)
     if "live" in rows:
         live = {"version": rows["live"].version, "source": "registry",
                 "since": rows["live"].live_since.isoformat() if rows["live"].live_since else None}

@@ -24,7 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.errors import InputError
-from bastion.threats.train import Labelled, featurize, fit, label_record, records
+from bastion.text.corpus import json_records
+from bastion.threats.train import Labelled, featurize, fit, label_record
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Example:
 
 def read_examples(path: Path, limit: int | None = None) -> list[Example]:
     out: list[Example] = []
-    for n, r in records(path, "evaluation data"):
+    for n, r in json_records(path, "evaluation data"):
         try:
             meta = r.get("meta") or {}
             out.append(Example(str(r.get("id", n)), str(r["text"]), int(r["class"] == POSITIVE),

@@ -20,17 +20,17 @@ bounty) are trained on: the rest never reach the heads.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bastion.errors import InputError, require_data
+from bastion.errors import InputError
+from bastion.text.corpus import json_records
 from bastion.text.normalize import fold
 from bastion.threats.analysis import Analyzer, default_analyzer
 from bastion.threats.stance import (
@@ -92,28 +92,11 @@ def _group(r: Mapping[str, Any]) -> str:
     return f"{r.get('dataset')}:{account}" if account else f"{r.get('dataset')}:{r.get('id')}"
 
 
-def records(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for each record of an eval-format JSONL file; a missing file or a line that is no
-    JSON object is an :class:`~bastion.errors.InputError` naming the file and line."""
-    require_data(path, what)
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: not JSON ({exc})") from exc
-            if not isinstance(r, dict):
-                raise InputError(f"{path}:{n}: not a JSON object")
-            yield n, r
-
-
 def read_labelled(paths: Sequence[Path], *, datasets: frozenset[str] | None = None) -> list[Labelled]:
     """Labelled records from the files, keeping only ``datasets`` when given."""
     out: list[Labelled] = []
     for path in paths:
-        for n, r in records(path, "training data"):
+        for n, r in json_records(path, "training data"):
             if datasets is not None and str(r.get("dataset")) not in datasets:
                 continue
             try:
