@@ -213,17 +213,21 @@ def worker_hashing(images: Path, rounds: int) -> dict[str, Any]:
     from bastion.media.hashers.pdq import PdqHasher
 
     ours = PdqHasher()
+
+    def ours_hash(p: Path) -> str:
+        return ours.hash_bytes(p.read_bytes()).hash
+
     out: dict[str, Any] = {"ours": {}, "reference": {}, "agreement": {}}
     for side in (512, 1024):
         files = sorted(images.glob(f"{side}_*.jpg"))
         ours.hash_file(files[0]), pdq_from_file(files[0])  # warm caches
-        for name, fn in (("ours", lambda p: ours.hash_file(p).hash), ("reference", lambda p: pdq_from_file(p)[0])):
+        for name, fn in (("ours", ours_hash), ("reference", lambda p: pdq_from_file(p)[0])):
             t = time.perf_counter()
             for _ in range(rounds):
                 for p in files:
                     fn(p)
             out[name][str(side)] = round(rounds * len(files) / (time.perf_counter() - t), 1)
-        d = [hamming(ours.hash_file(p).hash, pdq_from_file(p)[0]) for p in files]
+        d = [hamming(ours_hash(p), pdq_from_file(p)[0]) for p in files]
         out["agreement"][str(side)] = {"max_bits": max(d), "mean_bits": round(float(np.mean(d)), 2)}
     out["speedup"] = {s: round(out["ours"][s] / out["reference"][s], 2) for s in out["ours"]}
     return out
@@ -235,7 +239,8 @@ def run_worker(args: list[str], timeout: float) -> dict[str, Any]:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 def machine() -> dict[str, Any]:

@@ -34,10 +34,10 @@ def main() -> None:
 
     from bastion.detector import PostContext
     from bastion.records import AccountId, Post, PostId
+    from bastion.text.corpus import json_records
     from bastion.threats.detector import ThreatDetector
-    from bastion.threats.train import records
 
-    rows = [r for _, r in records(args.data, "benchmark data")]
+    rows = [r for _, r in json_records(args.data, "benchmark data")]
     random.Random(args.seed).shuffle(rows)
     rows = rows[: args.posts]
     posts = [Post(id=PostId(str(r.get("id", i))), account_id=AccountId("bench"), text=str(r["text"]),
