@@ -219,6 +219,17 @@ class Analyzer:
         #: lru_cache call, and the vocabulary of a stream is Zipfian; each is emptied when it reaches the cap
         self._cache: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {}
         self._cache_size = cache_size
+        #: function word -> the Latin-script languages it belongs to (one pass over a post's words votes)
+        self._stops: dict[str, tuple[str, ...]] = {}
+        for lang, lx in self._latin.items():
+            for w in lx.stop:
+                self._stops[w] = (*self._stops.get(w, ()), lang)
+        #: per language: the first words of its phrases, and the verbs whose particle may open the gate - a
+        #: post with neither skips the phrase and separable-verb look-ups of the gate (most posts)
+        self._phrase_firsts = {lx.lang: frozenset(lx.phrases) for lx in self.lexicons.values()}
+        self._split_verbs_gating = {lx.lang: frozenset(k for k, pairs in lx.split.items()
+                                                       if any(tags & GATE_TAGS for _, tags in pairs))
+                                    for lx in self.lexicons.values()}
 
     def _word(self, lang: str, word: str) -> tuple[str, str, frozenset[str]]:
         cache = self._cache.get(lang)
@@ -246,7 +257,13 @@ class Analyzer:
         post's own ``lang`` unless another language leads it by two function words or more."""
         if not self._latin:
             return None
-        votes: dict[str, float] = {lang: sum(1 for w in words if w in lx.stop) for lang, lx in self._latin.items()}
+        votes: dict[str, float] = dict.fromkeys(self._latin, 0.0)
+        stops = self._stops
+        for w in words:
+            langs = stops.get(w)
+            if langs:
+                for lang in langs:
+                    votes[lang] += 1
         ranked = sorted(votes.values(), reverse=True)
         if len(ranked) > 1 and ranked[0] == ranked[1]:  # a tie (short posts): German letters, else English
             german = any(c in w for w in words for c in "äöüß")
@@ -336,16 +353,15 @@ class Analyzer:
         if not gated:  # a phrase or a separable verb may still open it: "would be a shame if ...", "bring ... um"
             plain = [p for p, _, _ in looked]
             keys = [k for _, k, _ in looked]
-            phrased = all_tags.union(*(t for lx in lexicons for _, _, t in _phrase_hits(lx.phrases, plain)))
+            phrased = all_tags.union(*(t for lx in lexicons if not self._phrase_firsts[lx.lang].isdisjoint(plain)
+                                       for _, _, t in _phrase_hits(lx.phrases, plain)))
             gated = bool(phrased & GATE_TAGS) or ("P2" in phrased and bool(phrased & VEILED_PARTS)) \
-                or any(_split_hit(lx, keys) for lx in lexicons if lx.split)
+                or any(_split_hit(lx, keys) for lx in lexicons
+                       if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
         lang_out = "ar" if arabic else latin
         if not gated and not full:
             return Analysis(lang=lang_out, tokens=(), quotes=(), gated=False, addressed=addressed)
-        raw = self._raw(folded)
-        word_at = iter(self._words(latin, arabic, [t for _, _, k, t in raw if k in ("w", "s")]))
-        tokens, quotes = self._tokens(folded, raw, [next(word_at) if k in ("w", "s") else None
-                                                    for _, _, k, _ in raw])
+        tokens, quotes = self._tokens(folded, latin, arabic)
         tokens = self._phrases(tokens, lexicons)
         if arabic:
             tokens = _arabic_optatives(tokens)
@@ -356,38 +372,39 @@ class Analyzer:
             gated = any(t.tags & GATE_TAGS for t in tokens)
         return Analysis(lang=lang_out, tokens=tuple(tokens), quotes=tuple(quotes), gated=gated, addressed=addressed)
 
-    @staticmethod
-    def _raw(folded: str) -> list[tuple[int, int, str, str]]:
-        """(start, end, kind, text) of each token; the words of handles and links are left out, a mention kept
-        as ``@`` (an addressee)."""
-        raw: list[tuple[int, int, str, str]] = []
+    def _tokens(self, folded: str, latin: str, arabic: bool) -> tuple[list[Token], list[tuple[int, int]]]:
+        """Tokens (words with their tags, punctuation, quotation marks, mentions as ``@``) and the quotations'
+        insides, in one pass over the text. The words of handles and links are left out."""
         handles = [(m.start(), m.end(), m.group(0)[0]) for m in _HANDLE_OR_URL.finditer(folded)] \
             if ("@" in folded or "http" in folded or "www." in folded) else []
-        h = 0
-        for m in _TOKEN.finditer(folded):
-            if handles:
-                while h < len(handles) and handles[h][1] <= m.start():
-                    h += 1
-                if h < len(handles) and handles[h][0] <= m.start() < handles[h][1]:
-                    if handles[h][2] == "@" and m.start() == handles[h][0] + 1:
-                        raw.append((handles[h][0], handles[h][1], "m", "@"))
-                    continue
-            raw.append((m.start(), m.end(), m.lastgroup or "w", m.group(0)))
-        return raw
-
-    @staticmethod
-    def _tokens(folded: str, raw: list[tuple[int, int, str, str]],
-                looked: list[tuple[str, str, frozenset[str]] | None]) -> tuple[list[Token], list[tuple[int, int]]]:
         tags_at = [(m.start(), m.end()) for m in _HASHTAG_SPAN.finditer(folded)] if "#" in folded else []
+        cache = self._cache.get(latin)
+        get = cache.get if cache is not None and not arabic else None
+        word = self._word
         tokens: list[Token] = []
         sentence = 0
         in_quote = False
         quote_start = 0
         quotes: list[tuple[int, int]] = []
         new = _new_token
-        for (start, end, kind, text), word in zip(raw, looked, strict=True):
-            if word is not None:
-                plain, key, tags = word
+        h = 0
+        for m in _TOKEN.finditer(folded):
+            start, end = m.span()
+            if handles:
+                while h < len(handles) and handles[h][1] <= start:
+                    h += 1
+                if h < len(handles) and handles[h][0] <= start < handles[h][1]:
+                    if handles[h][2] == "@" and start == handles[h][0] + 1:
+                        tokens.append(new(Token, (handles[h][0], handles[h][1], "@", "@", _MENTION_TAG, in_quote,
+                                                  sentence, "")))
+                    continue
+            kind = m.lastgroup
+            text = m.group()
+            if kind == "w" or kind == "s":
+                looked = get(text) if get is not None else None
+                if looked is None:
+                    looked = word("ar" if arabic and not text.isascii() and _ARABIC.match(text) else latin, text)
+                plain, key, tags = looked
                 if tags and tags_at and any(a < start < b for a, b in tags_at):
                     tags = tags | _HASHTAG_TAG
                 tokens.append(new(Token, (start, end, plain, key, tags, in_quote, sentence, "")))
@@ -404,8 +421,6 @@ class Analyzer:
                     quote_start = end
                 in_quote = not in_quote
                 tokens.append(new(Token, (start, end, text, text, _NO_TAGS, False, sentence, "<Q>")))
-            elif kind == "m":
-                tokens.append(new(Token, (start, end, "@", "@", _MENTION_TAG, in_quote, sentence, "")))
         if in_quote:  # an unclosed quotation runs to the end
             quotes.append((quote_start, len(folded)))
         return tokens, quotes
@@ -414,12 +429,12 @@ class Analyzer:
         """Read multi-word phrases as one token with the phrase's tags, and separable verbs as their verb."""
         out = list(tokens)
         for lx in lexicons:
-            if lx.phrases:
+            if lx.phrases and not self._phrase_firsts[lx.lang].isdisjoint([t.norm for t in out]):
                 plain = [None if t.punct == "<,>" else ("" if t.punct else t.norm) for t in out]
                 hits = _phrase_hits(lx.phrases, plain)
                 if hits:
                     out = _merge(out, hits)
-            if lx.split:
+            if lx.split and not lx.split.keys().isdisjoint([t.key for t in out]):
                 out = self._split_verbs(out, lx)
         return out
 

@@ -125,6 +125,9 @@ _CONTEXT = ("REPORT", "NEWS", "THREATN", "CONDEMN", "ENDORSE", "IDIOM", "GAME", 
             "BOUNTY", "VOC", "COND")
 _HARD = frozenset({"<.>", "<?>", "<!>", "<:>"})
 _EVENT_SET = frozenset(_EVENT)
+_AGENT_SET = frozenset(_AGENT)
+_MOOD_SET = frozenset(_MOOD)
+_NEG = frozenset({"NEG"})
 _CONTEXT_SET = frozenset(_CONTEXT)
 _FRAMING = frozenset({"REPORT", "NEWS", "THREATN", "CONDEMN", "IDIOM", "GAME", "FICTION", "PRAYER", "LAUGH"})
 _TRAILING = frozenset({"<.>", "<!>", "<,>", "<:>"})
@@ -151,7 +154,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         kind = _first(ev.tags, _EVENT) or ""
         q = "q" if ev.quoted else ""
         agent = _first(ev.tags, _AGENT)
-        moods = {m for m in _MOOD if m in ev.tags}
+        moods = set(ev.tags & _MOOD_SET)
         back_target = None
         reported = False
         agent_at = i
@@ -163,12 +166,15 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if "STOP" in t.tags:  # "nothing will stop us from ...": the negation is the stopping's
                 stopped = True
                 moods.add("INTENT")
-            if agent is None and not t.tags & _NOUNISH:
-                agent = _first(t.tags, _AGENT)
+            nounish = not t.tags.isdisjoint(_NOUNISH)
+            if agent is None and not nounish:
+                agent = _first(t.tags, _AGENT) if not t.tags.isdisjoint(_AGENT_SET) else None
                 agent_at = j
-            if back_target is None and t.tags & _NOUNISH:
+            if back_target is None and nounish:
                 back_target = _first(t.tags, _TARGET)
-            moods.update(m for m in _MOOD if m in t.tags and not (stopped and m == "NEG"))
+            mt = t.tags & _MOOD_SET
+            if mt:
+                moods |= mt - _NEG if stopped else mt
         if stopped and agent == "NOONE":
             agent = None
         if agent is None and an.lang == "de":  # verb second: "Heute Nacht hängen wir ...", "Morgen zünden wir"
@@ -195,29 +201,57 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         if target is None:
             target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
         context = frozenset().union(*(c for j, c in by_sentence.get(ev.sentence, ()) if j != i))
-        ag, tg = agent or "-", target or "-"
-        negated = "NEG" in moods or ag == "NOONE"
+        negated = "NEG" in moods or agent == "NOONE"
         # a negated, quoted or reported act is another act: its features are its own
         e = f"e{q}{'r' if reported else ''}{'n' if negated else ''}:"
-        f[e + "k:" + kind] = 1.0
-        f[e + "ag:" + ag] = 1.0
-        f[e + "tg:" + tg] = 1.0
-        f[e + f"ag+tg:{ag}+{tg}"] = 1.0
+        key = (e, kind, agent or "-", target or "-", frozenset(moods), context)
+        names = _FRAME_NAMES.get(key)
+        if names is None:  # few distinct frames recur: name each once
+            names = _frame_names(*key)
+            if len(_FRAME_NAMES) < 1 << 16:
+                _FRAME_NAMES[key] = names
+        f.update(names)
+
+
+_FRAME_NAMES: dict[tuple[str, str, str, str, frozenset[str], frozenset[str]], dict[str, float]] = {}
+
+
+def _frame_names(e: str, kind: str, ag: str, tg: str, moods: frozenset[str],
+                 context: frozenset[str]) -> dict[str, float]:
+    """The features of one event frame: its parts and their conjunctions."""
+    f: dict[str, float] = {}
+    f[e + "k:" + kind] = 1.0
+    f[e + "ag:" + ag] = 1.0
+    f[e + "tg:" + tg] = 1.0
+    f[e + f"ag+tg:{ag}+{tg}"] = 1.0
+    for m in moods or {"-"}:
+        f[e + "m:" + m] = 1.0
+        f[e + f"ag+m:{ag}+{m}"] = 1.0
+        f[e + f"m+tg:{m}+{tg}"] = 1.0
+        f[e + f"ag+m+tg:{ag}+{m}+{tg}"] = 1.0
+        f[e + f"k+m:{kind}+{m}"] = 1.0
+    for c in context:
+        f[e + "ctx:" + c] = 1.0
+        f[e + f"ag+ctx:{ag}+{c}"] = 1.0
+    if not context & _FRAMING:  # the act in plain words: no game, joke, report or prayer around it
+        f[e + "plain"] = 1.0
         for m in moods or {"-"}:
-            f[e + "m:" + m] = 1.0
-            f[e + f"ag+m:{ag}+{m}"] = 1.0
-            f[e + f"m+tg:{m}+{tg}"] = 1.0
-            f[e + f"ag+m+tg:{ag}+{m}+{tg}"] = 1.0
-            f[e + f"k+m:{kind}+{m}"] = 1.0
-        for c in context:
-            f[e + "ctx:" + c] = 1.0
-            f[e + f"ag+ctx:{ag}+{c}"] = 1.0
-        if not context & _FRAMING:  # the act in plain words: no game, joke, report or prayer around it
-            f[e + "plain"] = 1.0
-            for m in moods or {"-"}:
-                f[e + f"plain:{ag}+{m}+{tg}"] = 1.0
+            f[e + f"plain:{ag}+{m}+{tg}"] = 1.0
+    return f
 
 
+_SEQ_NAMES: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, float]] = {}
+
+
+def _seq_names(prev: tuple[str, ...], labels: tuple[str, ...]) -> dict[str, float]:
+    """Unigram features of a token's labels and bigram features with the previous token's."""
+    f: dict[str, float] = {}
+    for a in labels:
+        if a[0] != "<":
+            f["u:" + a] = 1.0
+        for p in prev:
+            f["b:" + p + ">" + a] = 1.0
+    return f
 
 
 def features(an: Analysis) -> dict[str, float]:
@@ -231,16 +265,18 @@ def features(an: Analysis) -> dict[str, float]:
         seq.pop()
     f: dict[str, float] = {}
     prev: tuple[str, ...] = ()
+    cache = _SEQ_NAMES
     for labels in seq:
-        for a in labels:
-            if a[0] != "<":
-                f["u:" + a] = 1.0
-            for p in prev:
-                f["b:" + p + ">" + a] = 1.0
+        names = cache.get((prev, labels))
+        if names is None:  # the same neighbours recur across posts: name each pair once
+            names = _seq_names(prev, labels)
+            if len(cache) < 1 << 17:
+                cache[(prev, labels)] = names
+        f.update(names)
         prev = labels
-    harm_in = any(t.quoted and t.tags & HARM_TAGS for t in an.tokens)
-    harm_out = any(not t.quoted and t.tags & HARM_TAGS for t in an.tokens)
     if an.quotes:
+        harm_in = any(t.quoted and t.tags & HARM_TAGS for t in an.tokens)
+        harm_out = any(not t.quoted and t.tags & HARM_TAGS for t in an.tokens)
         f["p:quote"] = 1.0
         f["p:quote_harm" if harm_in else "p:quote_no_harm"] = 1.0
         f["p:out_harm" if harm_out else "p:out_no_harm"] = 1.0
