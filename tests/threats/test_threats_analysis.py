@@ -28,6 +28,8 @@ def tags_of(text: str, word: str, lang: str | None = None) -> frozenset[str]:
     ("we will kiiiiill them", "kill"),    # stretched letters
     ("they will be s.h.o.t", "shot"),     # spaced out
     ("ihr werdet g3tötet", "getötet"),
+    ("ich e.r.s.c.h.i.e.ß.e dich", "erschiesse"),  # ß folds to ss inside spaced-out letters
+    ("i hope a b o m b hits them", "bomb"),  # the article spaced out with the word
 ])
 def test_spelling_games_fold_to_the_word(text: str, word: str) -> None:
     assert {"KILL", "DESTROY"} & tags_of(text, word)
@@ -132,3 +134,32 @@ def test_a_language_is_one_lexicon() -> None:
                           "words": {"KILL": ["doden"]}, "forms": {"P1": ["we"], "FUT": ["zullen"]}}, "nl.yaml")
     an = Analyzer({"nl": nl}).analyze(fold("we zullen ze doden"), "nl")
     assert an.gated and {"P1", "FUT", "KILL"} <= frozenset().union(*(t.tags for t in an.tokens))
+
+
+def test_weapon_emoji_are_words_of_the_post() -> None:
+    """The full analysis keeps symbols as tokens: a knife emoji is a weapon the stance features see, not only
+    the gate."""
+    assert "WEAPON" in tags_of("enjoy your weekend 🔪", "🔪")
+
+
+@pytest.mark.parametrize("text,verb", [
+    ("سنطلق النار على موظفيكم", "سنطلق"),        # open + fire
+    ("فسنطلق النار على مؤسسكم", "فسنطلق"),
+    ("فليقطع رؤوسهم", "فليقطع"),                  # cut + heads
+    ("سأقطع رأسها بنفسي", "ساقطع"),
+    ("هنخلّص على مهندسيكم", "هنخلص"),            # Egyptian: finish + on
+])
+def test_arabic_verbs_violent_with_their_object(text: str, verb: str) -> None:
+    assert "KILL" in tags_of(text, verb, "ar")
+
+
+def test_arabic_verb_without_that_object_is_no_violence() -> None:
+    an = read("قطع العلاقات الدبلوماسية", "ar")
+    assert not an.gated and not an.harm
+
+
+def test_german_feminine_and_plural_roles_are_people() -> None:
+    """A second ``HUMAN:`` key in de.yaml once erased the first list (YAML keeps the last): roles lost their
+    tag and threats against them read as having no target."""
+    for word in ("journalistin", "moderatoren", "mitarbeiter", "ministerin"):
+        assert "HUMAN" in tags_of(f"wir töten die {word}", word, "de"), word

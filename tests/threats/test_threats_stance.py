@@ -44,7 +44,14 @@ def test_event_frames_name_agent_mood_and_target() -> None:
 
 
 def test_german_verb_second_finds_the_subject_after_the_verb() -> None:
-    assert "e:ag:P1" in feats("Morgen erschießen wir die Moderatoren", "de")
+    f = feats("Morgen erschießen wir die Moderatoren", "de")
+    assert "e:ag:P1" in f
+    assert "e:tg:HUMAN" in f and "e:tg:P1" not in f  # the subject after the verb is not also its object
+
+
+def test_a_present_tense_with_a_near_time_is_a_future() -> None:
+    assert "e:ag+m+tg:P1+FUT+HUMAN" in feats("Morgen erschießen wir die Moderatoren", "de")
+    assert "e:m:-" in feats("Wir erschießen die Moderatoren", "de")  # no time, no mood
 
 
 def test_stopping_is_not_negating() -> None:

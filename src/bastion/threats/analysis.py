@@ -33,15 +33,20 @@ from bastion.threats.words import SPACED, SYMBOL, WORD, WORDS, norm
 
 # --- tokens ---------------------------------------------------------------------------------------------------
 # words (threats/words.py), quotation marks, clause punctuation
-_QUOTE = r"[\"“”„«»‹›「」]"  # not ' or ’: they are apostrophes far more often ("employees' blood")
+_QUOTE = r"[\"“”„«»‹›「」‘]"  # not ' or ’: they are apostrophes far more often ("employees' blood")
+#: ’ after a word and not before a letter: the end of a quotation opened with ‘ ("‘we will ...’: the messages"),
+#: or an apostrophe ("employees’ blood") - read as the end only when ‘ opened one
+_CLOSE_SINGLE = r"(?<=[^\W_])’(?![^\W_])"
 _PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|<lf>|\s[–—-]\s"  # <LF>: a line break as some corpora write it
-_TOKEN = re.compile(f"(?P<s>{SPACED})|(?P<w>{WORD})|(?P<q>{_QUOTE})|(?P<p>{_PUNCT})|(?P<y>{SYMBOL})")
+_TOKEN = re.compile(f"(?P<s>{SPACED})|(?P<w>{WORD})|(?P<q>{_QUOTE})|(?P<c>{_CLOSE_SINGLE})|(?P<p>{_PUNCT})|"
+                    f"(?P<y>{SYMBOL})")
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
 _LATIN = re.compile(r"[a-z\u00df-\u00ff]")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
 _HAS_LEET = re.compile(r"[a-z\u00df-\u00ff]")
 _RUN3 = re.compile(r"(.)\1\1+")
+_SPACERS = " .-*·"
 
 #: Pseudo-tags for the structure between words: sentence end, clause break, colon, question, exclamation,
 #: quotation mark.
@@ -277,6 +282,7 @@ class Analyzer:
     def _word_uncached(self, lang: str, word: str) -> tuple[str, str, frozenset[str]]:
         """(plain spelling, stem key, tags) of one word as the text has it, in one language. Phrases match the
         plain spelling (spelling games undone), separable verbs the stem."""
+        raw = word
         word = norm(word)
         if self._any is not None and (t := self._any.form_tags.get(word)):
             return word, word, t
@@ -286,6 +292,8 @@ class Analyzer:
         if lx is None:
             return word, word, frozenset()
         variants = _latin_variants(word)
+        if len(raw) > 6 and raw[0] in "ai" and raw[1] in _SPACERS:  # "a b o m b": the article spaced out too
+            variants.append(norm(raw[2:]))
         for variant in variants:
             tags = lx.lookup(variant)
             if tags:
@@ -400,7 +408,7 @@ class Analyzer:
                     continue
             kind = m.lastgroup
             text = m.group()
-            if kind == "w" or kind == "s":
+            if kind == "w" or kind == "s" or kind == "y":  # words, spaced-out words, symbols (🔪, $)
                 looked = get(text) if get is not None else None
                 if looked is None:
                     looked = word("ar" if arabic and not text.isascii() and _ARABIC.match(text) else latin, text)
@@ -414,6 +422,11 @@ class Analyzer:
                 tokens.append(new(Token, (start, end, p, p, _NO_TAGS, in_quote, sentence, tag)))
                 if tag in ("<.>", "<?>", "<!>"):
                     sentence += 1
+            elif kind == "c":
+                if in_quote and folded[quote_start - 1] == "‘":  # closes the ‘ that opened the quotation
+                    quotes.append((quote_start, start))
+                    in_quote = False
+                    tokens.append(new(Token, (start, end, text, text, _NO_TAGS, False, sentence, "<Q>")))
             elif kind == "q":
                 if in_quote:
                     quotes.append((quote_start, start))

@@ -45,6 +45,7 @@ UNGATED = 0.001
 #: Below this threat probability a post's severity stays near zero whatever its targets (it is scaled by the
 #: probability), so only its protected assets are looked up, not every slot.
 SEVERITY_FROM = 0.1
+_NO_EXTRACTION = Extraction()
 
 
 class ThreatDetector(Detector):
@@ -142,16 +143,17 @@ class ThreatDetector(Detector):
         # threat (the rest name only the protected assets they mention, so reports attach to their case).
         # Spans need the offsets of every folded character in the text: computed only here, where needed.
         wants_extraction = prob >= SEVERITY_FROM
-        ext = Extraction()
+        ext = _NO_EXTRACTION
         spans: tuple[Span, ...] = ()
-        if res.stance != "none" or wants_extraction or self.registry.find(folded):
+        hits = None if wants_extraction or res.stance != "none" else self.registry.find(folded)
+        if wants_extraction or res.stance != "none" or hits:
             spanned, offsets = ctx.view(fold_with_offsets)
             if spanned != folded:  # rare: folding one character at a time reads the text otherwise
-                folded, an = spanned, self.analyzer.analyze(spanned, ctx.post.lang, full=True)
+                folded, an, hits = spanned, self.analyzer.analyze(spanned, ctx.post.lang, full=True), None
             if res.stance != "none":
                 spans = tuple(Span(s, e, label, t) for s, e, label, t in evidence(an, offsets, text))
             ext = extract(text, folded, offsets, self.registry) if wants_extraction else \
-                assets_only(text, folded, offsets, self.registry)
+                assets_only(text, folded, offsets, self.registry, hits)
         context = {n: ctx.score(n) for n in CONTEXT_SIGNALS if n in ctx.signals}
         lethal = any(t.tags & LETHAL for t in an.tokens)
         sev = self.severity.assess(prob, form, ext, context, lethal=lethal)

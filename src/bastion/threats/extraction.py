@@ -73,6 +73,9 @@ class Extraction:
         return (*self.targets, *self.places, *self.actors, *self.times, *self.methods)
 
     def to_json(self) -> dict[str, Any]:
+        if not (self.targets or self.places or self.actors or self.times or self.methods or self.target_kinds):
+            return {"target": [], "place": [], "actor": [], "time": [], "method": [], "target_kinds": []}
+
         def texts(spans: Sequence[Span]) -> list[str]:
             return list(dict.fromkeys(s.text for s in spans))
         return {"target": texts(self.targets), "place": texts(self.places), "actor": texts(self.actors),
@@ -134,10 +137,12 @@ def extract(text: str, folded: str, offsets: Sequence[int], registry: AssetRegis
         target_kinds=tuple(dict.fromkeys(target_kinds)))
 
 
-def assets_only(text: str, folded: str, offsets: Sequence[int], registry: AssetRegistry | None) -> Extraction:
-    """Only the protected assets a post names (one automaton pass), for posts that are no threat: enough to
-    tie a report to the case it reports on."""
-    hits: list[AssetHit] = registry.find(folded) if registry is not None else []
+def assets_only(text: str, folded: str, offsets: Sequence[int], registry: AssetRegistry | None,
+                hits: list[AssetHit] | None = None) -> Extraction:
+    """Only the protected assets a post names (one automaton pass, unless the caller has ``hits`` already),
+    for posts that are no threat: enough to tie a report to the case it reports on."""
+    if hits is None:
+        hits = registry.find(folded) if registry is not None else []
     if not hits:
         return Extraction()
     spans = [_span(text, offsets, h.start, h.end, f"{'place' if h.asset.kind == 'office' else 'target'}:"

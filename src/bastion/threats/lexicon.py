@@ -36,6 +36,7 @@ TAGS: frozenset[str] = frozenset({
     "VOC", "BOUNTY", "MOVE", "VEIL",
     "KNOW", "LOC", "FAMILY", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE",
     "INSULT",
+    "ACT",  # a verb violent only with its object, read through ``split`` ("cut" + "head", "open" + "fire")
     "POSS",  # possessive determiners: a target's owner, never the agent
     "OBJ",  # object pronouns: a target, never the agent
     "STOP",  # verbs of stopping: "nothing will stop us" negates the stopping, not the act

@@ -145,9 +145,12 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
     what frames the sentence, as conjunctions the linear heads can weigh."""
     toks = an.tokens
     by_sentence: dict[int, list[tuple[int, frozenset[str]]]] = {}  # the framing tags of each sentence
+    timed: set[int] = set()  # sentences that name a near time ("tonight", "morgen", "قريبا")
     for i, t in enumerate(toks):
         if t.tags & _CONTEXT_SET:
             by_sentence.setdefault(t.sentence, []).append((i, t.tags & _CONTEXT_SET))
+        if t.tags & _QUIET:
+            timed.add(t.sentence)
     for i, ev in enumerate(toks):
         if ev.punct or not ev.tags & _EVENT_SET:
             continue
@@ -177,10 +180,15 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 moods |= mt - _NEG if stopped else mt
         if stopped and agent == "NOONE":
             agent = None
+        if not moods and ev.sentence in timed:  # a present tense with a near time is a future one: "Morgen
+            moods.add("FUT")  # erschießen wir ...", "tonight we burn ..."
+        target_from = i + 1
         if agent is None and an.lang == "de":  # verb second: "Heute Nacht hängen wir ...", "Morgen zünden wir"
-            nxt = next((t for t in toks[i + 1: i + 3] if not t.punct), None)
-            if nxt is not None and not nxt.tags & _NOUNISH:
-                agent = _first(nxt.tags, ("P1", "P3"))
+            k = next((k for k in range(i + 1, min(len(toks), i + 3)) if not toks[k].punct), None)
+            if k is not None and not toks[k].tags & _NOUNISH:
+                agent = _first(toks[k].tags, ("P1", "P3"))
+                if agent is not None:
+                    target_from = k + 1  # the subject after the verb is not its object
         # in the scope of a verb of saying, a threat-noun or a condemnation earlier in the sentence - unless the
         # act has a first-person subject of its own after a clause break ("he said it, and we will do it")
         for j in range(agent_at - 1, -1, -1):
@@ -191,7 +199,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 reported = True
                 break
         target = None
-        for j in range(i + 1, min(len(toks), i + 1 + _AHEAD)):
+        for j in range(target_from, min(len(toks), i + 1 + _AHEAD)):
             t = toks[j]
             if t.punct in _HARD or t.punct == "<Q>":
                 break

@@ -1,15 +1,15 @@
 """How the threat analyser splits text into words: one definition for the analyser and for the lexicons'
 phrases, so a phrase matches the words as the text has them.
 
-Spaced-out letters ("k i l l", "s.h.o.t", "f-a-c-k-e-l-t") are one word; words are letters and digits with inner
-apostrophes; single symbols (emoji, currency signs) are words of their own.
+Spaced-out letters ("k i l l", "s.h.o.t", "f-a-c-k-e-l-t", "e.r.s.c.h.i.e.ß.e") are one word; words are letters
+and digits with inner apostrophes; single symbols (emoji, currency signs) are words of their own.
 """
 
 from __future__ import annotations
 
 import re
 
-SPACED = r"(?<![^\W_])[^\W\d_](?:[ .\-*·][^\W\d_]){2,}(?![^\W_])"
+SPACED = r"(?<![^\W_])[^\W\d_](?:[ .\-*·](?:ss|[^\W\d_])){2,}(?![^\W_])"  # ß folds to ss
 WORD = r"[^\W_]+(?:['’][^\W_]+)*"
 SYMBOL = r"[$€£]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
 WORDS = re.compile(f"{SPACED}|{WORD}|{SYMBOL}")
