@@ -39,7 +39,7 @@ def main() -> None:
     from bastion.pipeline.build import tune_gc
     from bastion.records import AccountId, Post, PostId
     from bastion.text.corpus import json_records
-    from bastion.text.normalize import fold
+    from bastion.text.normalize import fold_with_offsets
     from bastion.threats.detector import ThreatDetector
 
     rows = [r for _, r in json_records(args.data, "benchmark data")]
@@ -61,7 +61,7 @@ def main() -> None:
             batch = [PostContext(p) for p in posts[i: i + args.batch]]
             if shared_fold:
                 for ctx in batch:
-                    ctx.view(fold)
+                    ctx.view(fold_with_offsets)
             start = time.perf_counter()
             for sigs in det.detect(batch):
                 opened += sigs[0].details.get("gate") == "open"

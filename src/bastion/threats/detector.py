@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from bastion.detector import Detector, PostContext
 from bastion.settings import Settings
 from bastion.signals import Signal, Span
-from bastion.text.normalize import fold, fold_with_offsets
+from bastion.text.normalize import fold_with_offsets
 from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
 from bastion.threats.assets import AssetRegistry, load
 from bastion.threats.extraction import Extraction, assets_only, extract
@@ -88,24 +88,26 @@ class ThreatDetector(Detector):
 
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
         out: list[list[Signal] | None] = [None] * len(batch)
-        todo: list[tuple[int, str, Analysis]] = []
+        todo: list[tuple[int, str, list[int], Analysis]] = []
         for i, ctx in enumerate(batch):
             try:
-                folded = ctx.view(fold)
+                # the folded text with the offsets spans need: the view the lexicon detector reads too, so in a
+                # pipeline it is computed once per post
+                folded, offsets = ctx.view(fold_with_offsets)
                 an = self.analyzer.analyze(folded, ctx.post.lang)
                 if self._gate(an, folded):
                     if not an.tokens:  # a protected asset opened the gate: the analyser kept no tokens
                         an = self.analyzer.analyze(folded, ctx.post.lang, full=True)
-                    todo.append((i, folded, an))
+                    todo.append((i, folded, offsets, an))
                 else:
                     out[i] = self._closed(an)
             except Exception as exc:  # one bad post degrades its own signals, never the batch
                 out[i] = self._failed(ctx, exc)
         if todo:
-            results = self.model.predict([features(an) for _, _, an in todo])
-            for (i, folded, an), res in zip(todo, results, strict=True):
+            results = self.model.predict([features(an) for _, _, _, an in todo])
+            for (i, folded, offsets, an), res in zip(todo, results, strict=True):
                 try:
-                    out[i] = self._open(batch[i], folded, an, res)
+                    out[i] = self._open(batch[i], folded, offsets, an, res)
                 except Exception as exc:
                     out[i] = self._failed(batch[i], exc)
         return [o or [] for o in out]
@@ -134,22 +136,19 @@ class ThreatDetector(Detector):
                        details={"level": "low", "assets": (), "gate": "closed"}))
         return list(self._closed_signals)
 
-    def _open(self, ctx: PostContext, folded: str, an: Analysis, res: StanceResult) -> list[Signal]:
+    def _open(self, ctx: PostContext, folded: str, offsets: Sequence[int], an: Analysis,
+              res: StanceResult) -> list[Signal]:
         text = ctx.post.text
         prob = res.threat
         issues = res.stance == "issue" or prob >= 0.5
         form = res.form if issues else None
         # evidence for anything the post does with violence; targets, places and severity for what may be a
         # threat (the rest name only the protected assets they mention, so reports attach to their case).
-        # Spans need the offsets of every folded character in the text: computed only here, where needed.
         wants_extraction = prob >= SEVERITY_FROM
         ext = _NO_EXTRACTION
         spans: tuple[Span, ...] = ()
         hits = None if wants_extraction or res.stance != "none" else self.registry.find(folded)
         if wants_extraction or res.stance != "none" or hits:
-            spanned, offsets = ctx.view(fold_with_offsets)
-            if spanned != folded:  # rare: folding one character at a time reads the text otherwise
-                folded, an, hits = spanned, self.analyzer.analyze(spanned, ctx.post.lang, full=True), None
             if res.stance != "none":
                 spans = tuple(Span(s, e, label, t) for s, e, label, t in evidence(an, offsets, text))
             ext = extract(text, folded, offsets, self.registry) if wants_extraction else \

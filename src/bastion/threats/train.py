@@ -31,7 +31,7 @@ import numpy as np
 
 from bastion.errors import InputError
 from bastion.text.corpus import json_records
-from bastion.text.normalize import fold
+from bastion.text.normalize import fold_with_offsets
 from bastion.threats.analysis import Analyzer, default_analyzer
 from bastion.threats.stance import (
     FORM_OF_FUNCTIONALITY,
@@ -116,7 +116,7 @@ def featurize(records: Iterable[Labelled], analyzer: Analyzer | None = None
     feats: list[dict[str, float]] = []
     ungated = 0
     for r in records:
-        a = an.analyze(fold(r.text), r.lang)
+        a = an.analyze(fold_with_offsets(r.text)[0], r.lang)  # the text as the detector reads it
         if not a.gated:
             ungated += 1
             continue
