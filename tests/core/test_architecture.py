@@ -51,7 +51,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"detector", "actions"}),
     frozenset({"text", "media", "accounts", "campaigns", "threats", "review", "transparency"}),
     frozenset({"catalogue"}),
-    frozenset({"pipeline"}),
+    frozenset({"pipeline", "spark"}),  # runtimes: one process, or a Spark cluster
     frozenset({"api", "ui", "cli"}),
 )
 

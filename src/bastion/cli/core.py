@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -190,11 +191,28 @@ def audit_verify(
     public_key: Annotated[Path | None, typer.Option(
         "--public-key", help="The audit key's public half (.pub) to trust; default: the key in the checkpoint.")
     ] = None,
+    spark: Annotated[Path | None, typer.Option(
+        "--spark", help="Verify a `bastion spark scan` output directory (partition chains, Merkle root) instead.")
+    ] = None,
 ) -> None:
     """Recompute the audit chain, every decision's hash and every attested table; non-zero exit on tampering."""
     from bastion.audit import checkpoint as cp
     from bastion.audit import log as audit
     from bastion.audit import signing
+
+    if spark is not None:
+        from bastion.spark import manifest
+
+        problems = manifest.verify(spark)
+        if not problems:
+            doc = json.loads((spark / "manifest.json").read_text(encoding="utf-8"))
+            n = sum(p["count"] for p in doc["partitions"])
+            out.print(f"spark output OK: {n} decisions in {len(doc['partitions'])} partition(s), chains intact, "
+                      f"Merkle root {doc['merkle_root']}")
+            return
+        for p in problems[:200]:
+            typer.echo(f"TAMPERED: {p}")
+        raise IntegrityError(f"spark output verification failed: {len(problems)} problem(s)")
 
     trusted = signing.load_public(public_key) if public_key else None
     doc = cp.read(checkpoint) if checkpoint else None

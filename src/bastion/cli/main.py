@@ -31,7 +31,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 
 #: Capability modules that add commands. A module that is not installed is skipped.
-COMMAND_MODULES = ("core", "text", "media", "exchanges", "threats", "accounts", "campaigns", "api", "labels", "models")
+COMMAND_MODULES = ("core", "text", "media", "exchanges", "threats", "accounts", "campaigns", "api", "labels", "models",
+                   "spark")
 
 err = Console(stderr=True)
 

@@ -1,0 +1,83 @@
+"""Benchmark and check: ``bastion spark scan`` against ``bastion scan`` on the same real posts.
+
+Both runs use the same per-post detectors, the default policy and one fixed decision time; the report gives
+how many decisions each made, whether the decision ids are the same set, how many differ in their rules and
+actions, the largest score difference, and each run's wall time (Spark's includes starting the JVM).
+
+    .venv/bin/python bench/spark_parity.py --data ../shared/data/eval/tvec-dev.jsonl --posts 20000 \\
+        --json bench/results/spark-parity-tvec-20k.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NOW = "2026-12-05T00:00:00+00:00"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="JSON Lines in --format")
+    ap.add_argument("--format", default="corpus", help="native or corpus")
+    ap.add_argument("--posts", type=int, default=20000)
+    ap.add_argument("--detectors", default="lexicon,propaganda,threat")
+    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    bastion = str(Path(sys.executable).with_name("bastion"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        lines = args.data.read_bytes().splitlines(keepends=True)
+        random.Random(args.seed).shuffle(lines)
+        sample = work / "sample.jsonl"
+        sample.write_bytes(b"".join(lines[: args.posts]))
+
+        t0 = time.perf_counter()
+        subprocess.run([bastion, "scan", str(sample), "--format", args.format, "--detectors", args.detectors,
+                        "--db", f"sqlite:///{work / 'b.db'}", "--out", str(work / "scan.jsonl"), "--quiet",
+                        "--workers", "1"], check=True, capture_output=True)
+        scan_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([bastion, "spark", "scan", str(sample), "--format", args.format, "--detectors",
+                        args.detectors, "--out", str(work / "spark"), "--master", args.master, "--now", NOW],
+                       check=True, capture_output=True)
+        spark_s = time.perf_counter() - t0
+
+        import pyarrow.parquet as pq
+
+        local = {d["decision_id"]: d for d in map(json.loads, (work / "scan.jsonl").read_text().splitlines())}
+        remote = {r["id"]: json.loads(r["decision"]) for r in pq.read_table(work / "spark" / "decisions").to_pylist()}
+        summary = json.loads((work / "spark" / "_summary.json").read_text())
+
+    common = set(local) & set(remote)
+    action_diff = sum(1 for k in common if sorted((a["action"], a["rule"]) for a in local[k]["actions"])
+                      != sorted((a["action"], a["rule"]) for a in remote[k]["actions"]))
+    score_diff = max((abs(local[k]["scores"][n] - remote[k]["scores"].get(n, float("nan")))
+                      for k in common for n in local[k]["scores"]), default=0.0)
+    report: dict[str, Any] = {
+        "data": args.data.name, "posts_sampled": args.posts, "detectors": args.detectors, "master": args.master,
+        "scan_decisions": len(local), "spark_decisions": len(remote), "same_ids": set(local) == set(remote),
+        "only_scan": len(set(local) - set(remote)), "only_spark": len(set(remote) - set(local)),
+        "rules_or_actions_differ": action_diff, "max_score_difference": score_diff,
+        "spark_quarantined": summary["quarantined"],
+        "actions": sum(len(d["actions"]) for d in local.values()),
+        "scan_seconds": round(scan_s, 1), "spark_seconds": round(spark_s, 1),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The Spark batch job behind ``bastion spark scan``.
+
+    input lines ─▶ (file, line, text) ─▶ mapInPandas(score_lines) ─▶ decisions/ (Parquet, by date)
+                                                                 └▶ quarantine/ (JSON Lines)
+
+Lines are read with Spark's own text source (local paths, ``hdfs://``, ``s3a://``: whatever the cluster
+reads) and numbered per file, so a quarantined line names its file and line as ``bastion scan`` does. Each
+Python worker builds the detectors and policy once (:func:`bastion.spark.score.scorer`); models and lexicons
+ship inside the package, so nothing is downloaded at run time. Every decision is made at the run's fixed time,
+and its id depends only on the post, its content and the policy version: a retried task or a rerun writes
+the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from bastion.spark import manifest
+from bastion.spark.score import COLUMNS, SPARK_SCHEMA, Config, check, scorer
+
+
+def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
+    """A Spark session for ``master`` (``local[*]``, ``spark://...``, ``k8s://...``, ``yarn``). Python workers
+    run this interpreter unless ``PYSPARK_PYTHON`` names another (on a cluster: one with ``bastion``
+    installed)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return (SparkSession.builder.master(master).appName(app_name)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate())
+
+
+def _numbered(spark: Any, inputs: Sequence[str]) -> Any:
+    """One row per input line: (file, line number from 1, text)."""
+    sc = spark.sparkContext
+    rdds = []
+    for path in inputs:
+        rdds.append(sc.textFile(path).zipWithIndex().map(lambda t, p=path: (p, t[1] + 1, t[0])))
+    rdd = sc.union(rdds) if len(rdds) > 1 else rdds[0]
+    return spark.createDataFrame(rdd, "file string, line long, text string")
+
+
+def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> dict[str, Any]:
+    """Score ``inputs`` into ``out``: ``decisions/`` (Parquet, partitioned by ``date``; one row per post with
+    its decision as JSON), ``quarantine/`` (JSON Lines: file, line, record id, field, reason), ``_summary.json``
+    and ``manifest.json`` (:mod:`bastion.spark.manifest`). Returns the summary with the Merkle root."""
+    names = check(config)  # fail here, naming the problem, not in a task
+    conf = config.to_json()
+
+    def score(batches: Iterator[Any]) -> Iterator[Any]:
+        import pandas as pd
+
+        s = scorer(conf)
+        for df in batches:
+            rows = s.score_lines(zip(df["file"], df["line"].astype(int), df["text"], strict=True))
+            yield pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+
+    lines = _numbered(spark, inputs)
+    scored = lines.mapInPandas(score, SPARK_SCHEMA).persist()
+    try:
+        out = str(out)
+        # a post repeated in two partitions is decided twice, identically: one row per decision id
+        decisions = scored.where("kind = 'decision'").select("id", "subject_id", "date", "decision") \
+            .dropDuplicates(["id"])
+        decisions.write.mode("overwrite").partitionBy("date").parquet(f"{out}/decisions")
+        quarantined = scored.where("kind = 'quarantine'").select("file", "line", "record_id", "field", "reason",
+                                                                "raw")
+        quarantined.write.mode("overwrite").json(f"{out}/quarantine")
+        summary = {"inputs": list(inputs), "lines": lines.count(), "decisions": decisions.count(),
+                   "quarantined": quarantined.count(), "detectors": list(names), "now": config.now,
+                   "policy": config.policy or "default"}
+        # tamper evidence: each partition's hash chain computed where its rows are; only the heads come back
+        heads = decisions.groupBy("date").applyInPandas(_partition_head, "date string, count long, head string")
+        partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
+    finally:
+        scored.unpersist()
+    doc = manifest.build(partitions, summary)
+    if "://" not in out:  # a local directory: the summary and manifest beside the datasets
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        (Path(out) / "manifest.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return {**summary, "merkle_root": doc["merkle_root"]}
+
+
+def _partition_head(pdf: Any) -> Any:
+    import pandas as pd
+
+    date = str(pdf["date"].iloc[0])
+    n, head = manifest.chain(date, zip(pdf["id"], pdf["decision"], strict=True))
+    return pd.DataFrame([{"date": date, "count": n, "head": head}])
+
+
+def read_decisions(spark: Any, out: str | Path) -> list[dict[str, Any]]:
+    """The decisions a scan wrote, as the ``--out`` objects of ``bastion scan`` (for loading and checks)."""
+    rows = spark.read.parquet(f"{out}/decisions").select("decision").collect()
+    return [json.loads(r["decision"]) for r in rows]

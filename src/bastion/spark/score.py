@@ -1,0 +1,149 @@
+"""What one Spark task does with its lines, in plain Python: parse, quarantine, detect, decide.
+
+The function is the same one a test calls without Spark, so what a cluster decides can be checked line for line
+against ``bastion scan``: records are parsed by the native reader's own ``record_from`` (a bad line is
+quarantined with its file, line, field and reason, exactly as ``bastion scan`` reports it), posts are scored in
+batches by the run's per-post detectors and decided by the unchanged policy engine at the run's fixed time, so
+decision ids (post, content digest, policy version) are the same on every worker and on every retry.
+
+A post id seen again with other content is the post's next version and is decided as such, as ``bastion scan``
+does - with one difference: scan keeps only the first version when both fall in one of its batches (it dedupes
+a batch by id), while here every version is decided wherever its lines fall, so the result does not depend on
+how the input is split.
+
+Only detectors without state run per post (``Detector.pure``: lexicon, propaganda, threat, media). Account-level
+detectors (account risk, ban evasion, campaigns) need every post of an account or hashtag in one place; on Spark
+they belong to Spark's own operators (``groupBy``, joins, event-time windows) and are not part of this job yet:
+asking for them is an error that says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bastion.errors import InputError
+from bastion.ingest.base import Quarantined, parse_json_line, quarantine
+from bastion.ingest.native import record_from
+from bastion.ingest.tabular import corpus_records
+from bastion.records import Post, Record
+
+#: The columns every task returns (one row per decision or quarantined line; other records are counted).
+COLUMNS = ("kind", "id", "subject_id", "date", "decision", "file", "line", "record_id", "field", "reason", "raw")
+SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, file string, "
+                "line long, record_id string, field string, reason string, raw string")
+DEFAULT_DETECTORS = "lexicon,propaganda,threat"
+#: Formats with one record (or a post and its author) per line, by name, as ``bastion scan --format`` names them.
+LINE_FORMATS: dict[str, Callable[[Any], Sequence[Record]]] = {
+    "native": lambda obj: [record_from(obj)],
+    "corpus": corpus_records,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """What every task needs to build its detectors and policy: plain values, shipped to the workers."""
+
+    now: str  # ISO time every decision of the run is made at
+    detectors: str = DEFAULT_DETECTORS
+    format: str = "native"  # a line format: native records or the evaluation corpus layout
+    policy: str | None = None
+    assets: str | None = None
+    db_url: str | None = None  # where the media detector reads its hash banks
+    live_rules: tuple[str, ...] = ()
+    detector_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        data = json.loads(text)
+        data["live_rules"] = tuple(data.get("live_rules") or ())
+        return cls(**data)
+
+
+class Scorer:
+    """A task's detectors and policy engine, built once per Python worker (see :func:`scorer`)."""
+
+    def __init__(self, config: Config) -> None:
+        from bastion import catalogue
+        from bastion.policy.engine import PolicyEngine
+        from bastion.policy.loader import load_policy
+        from bastion.settings import Settings
+
+        self.config = config
+        names = catalogue.parse_names(config.detectors)
+        settings = Settings(db_url=config.db_url, policy=config.policy, detectors=config.detectors,
+                            assets=config.assets, live_rules=config.live_rules,
+                            detector_options={k: dict(v) for k, v in config.detector_options.items()})
+        self.detectors = catalogue.build(names, settings.detector_options, settings)
+        stateful = [d.name for d in self.detectors if not d.pure]
+        if stateful:
+            raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
+                             "on Spark yet; choose among the per-post detectors (lexicon, propaganda, threat, "
+                             "media)")
+        if config.format not in LINE_FORMATS:
+            raise InputError(f"format {config.format!r} is not read line by line on Spark; choose one of "
+                             f"{', '.join(LINE_FORMATS)}")
+        self.parse = LINE_FORMATS[config.format]
+        self.engine = PolicyEngine(load_policy(config.policy).promote(config.live_rules))
+        self.now = datetime.fromisoformat(config.now)
+
+    def score_lines(self, lines: Iterable[tuple[str, int, str]]) -> list[dict[str, Any]]:
+        """Rows for ``(file, line number, text)`` input lines: a ``decision`` row per post, a ``quarantine`` row
+        per bad line; blank lines and records that are not posts give none."""
+        from bastion.detector import PostContext, run_detectors
+        from bastion.policy.model import Subject
+
+        rows: list[dict[str, Any]] = []
+        posts: dict[tuple[str, str], Post] = {}
+        for file, n, text in lines:
+            if not text.strip():
+                continue
+            try:
+                records = self.parse(parse_json_line(text.encode("utf-8")))
+            except Exception as exc:  # one bad line is quarantined; the task goes on
+                rows.append(_quarantine_row(quarantine(Path(file), n, exc, text)))
+                continue
+            for record in records:
+                if isinstance(record, Post):  # each version of a post once, wherever its lines fall
+                    posts.setdefault((record.id, record.content_digest()), record)
+        contexts = [PostContext(p) for p in posts.values()]
+        if contexts and self.detectors:
+            run_detectors(self.detectors, contexts, {})
+        for ctx in contexts:
+            post = ctx.post
+            d = self.engine.decide(Subject.POST, post.id, ctx.signals, now=self.now, account_id=post.account_id,
+                                   content=post.content_digest())
+            day = (post.created_at or self.now).date().isoformat()
+            rows.append({"kind": "decision", "id": d.id, "subject_id": post.id, "date": day,
+                         "decision": json.dumps(d.to_json(), sort_keys=True, default=str)})
+        return rows
+
+
+def _quarantine_row(q: Quarantined) -> dict[str, Any]:
+    return {"kind": "quarantine", "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
+            "reason": q.reason, "raw": q.raw[:2000]}
+
+
+_SCORERS: dict[str, Scorer] = {}
+
+
+def scorer(config_json: str) -> Scorer:
+    """The worker's scorer for this configuration, built on first use (models, lexicons and indexes load once
+    per Python worker, not once per batch)."""
+    s = _SCORERS.get(config_json)
+    if s is None:
+        s = _SCORERS[config_json] = Scorer(Config.from_json(config_json))
+    return s
+
+
+def check(config: Config) -> Sequence[str]:
+    """Build the scorer here, before any task does, so a bad configuration fails at once and names the
+    problem; returns the detector names."""
+    return [d.name for d in scorer(config.to_json()).detectors]

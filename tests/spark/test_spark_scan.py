@@ -1,0 +1,188 @@
+"""``bastion spark scan`` on a local Spark (``local[2]``): the same decisions as ``bastion scan`` with the same
+per-post detectors, the same quarantine, and a clear error for what does not run on Spark yet.
+
+The Spark-free tests drive :class:`bastion.spark.score.Scorer`, what every Spark task runs, directly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bastion.cli.main import app
+from bastion.errors import InputError
+from bastion.spark.score import Config, Scorer
+
+SAMPLE = Path(__file__).parents[2] / "examples" / "sample-stream.jsonl"
+NOW = "2026-12-05T00:00:00+00:00"
+DETECTORS = "lexicon,propaganda,threat"
+
+
+def _spark_available() -> str | None:
+    try:
+        import pyarrow  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        return f"PySpark not installed ({exc}): pip install '.[spark]'"
+    if shutil.which("java") is None:
+        return "no Java runtime (scripts/setup-system.sh installs one)"
+    return None
+
+
+needs_spark = pytest.mark.skipif(_spark_available() is not None, reason=str(_spark_available()))
+
+
+def _bad_lines(tmp_path: Path) -> Path:
+    p = tmp_path / "mixed.jsonl"
+    p.write_text("\n".join([
+        json.dumps({"type": "post", "id": "ok1", "account_id": "a", "text": "hello there",
+                    "created_at": "2026-01-02T03:04:05Z"}),
+        "{not json",
+        json.dumps({"type": "post", "id": "bad2", "account_id": "a"}),  # no text
+        "",
+        json.dumps({"type": "post", "id": "ok2", "account_id": "b", "text": "we will kill your staff tonight",
+                    "created_at": "2026-01-03T00:00:00Z"}),
+    ]) + "\n", encoding="utf-8")
+    return p
+
+
+def test_a_task_quarantines_bad_lines_with_file_line_field_and_reason(tmp_path: Path) -> None:
+    p = _bad_lines(tmp_path)
+    lines = [(str(p), n, t) for n, t in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)]
+    rows = Scorer(Config(now=NOW, detectors=DETECTORS)).score_lines(lines)
+    q = {r["line"]: r for r in rows if r["kind"] == "quarantine"}
+    assert set(q) == {2, 3}
+    assert "JSON" in q[2]["reason"] and q[2]["file"] == str(p)
+    assert q[3]["field"] == "text" and q[3]["record_id"] == "bad2"
+    decided = {r["subject_id"]: r for r in rows if r["kind"] == "decision"}
+    assert set(decided) == {"ok1", "ok2"} and decided["ok2"]["date"] == "2026-01-03"
+
+
+def test_detectors_with_state_are_refused_by_name() -> None:
+    with pytest.raises(InputError, match="campaign"):
+        Scorer(Config(now=NOW, detectors="lexicon,campaign"))
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    if _spark_available() is not None:
+        pytest.skip(str(_spark_available()))
+    from bastion.spark.job import session
+
+    s = session("local[2]", "bastion-tests")
+    yield s
+    s.stop()
+
+
+@needs_spark
+def test_spark_and_scan_make_the_same_decisions_on_the_sample(spark: Any, tmp_path: Path) -> None:
+    from bastion.spark.job import read_decisions, scan
+
+    summary = scan(spark, [str(SAMPLE)], tmp_path / "out", Config(now=NOW, detectors=DETECTORS))
+    res = CliRunner().invoke(app, ["scan", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--detectors",
+                                   DETECTORS, "--out", str(tmp_path / "scan.jsonl"), "--quiet", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    local = {d["decision_id"]: d for d in map(json.loads, (tmp_path / "scan.jsonl").read_text().splitlines())}
+    on_spark = {d["decision_id"]: d for d in read_decisions(spark, tmp_path / "out")}
+    assert summary["decisions"] == len(local) > 20 and summary["quarantined"] == 0
+    assert set(on_spark) == set(local)  # deterministic ids: post, content, policy version
+    for did, d in local.items():
+        s = on_spark[did]
+        assert sorted((a["action"], a["rule"]) for a in s["actions"]) == \
+            sorted((a["action"], a["rule"]) for a in d["actions"]), did
+        assert s["scores"].keys() == d["scores"].keys()
+        assert all(abs(s["scores"][k] - v) <= 1e-6 for k, v in d["scores"].items()), did
+    assert any(d["actions"] for d in local.values())  # the sample does trigger rules
+    assert (tmp_path / "out" / "_summary.json").is_file()
+
+
+@needs_spark
+def test_spark_quarantine_matches_scan(spark: Any, tmp_path: Path) -> None:
+    from bastion.spark.job import scan
+
+    p = _bad_lines(tmp_path)
+    out = tmp_path / "out"
+    summary = scan(spark, [str(p)], out, Config(now=NOW, detectors=DETECTORS))
+    res = CliRunner().invoke(app, ["scan", str(p), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--detectors",
+                                   DETECTORS, "--quarantine", str(tmp_path / "q.jsonl"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    local = [json.loads(x) for x in (tmp_path / "q.jsonl").read_text().splitlines()]
+    spark_q = [json.loads(x) for f in sorted((out / "quarantine").glob("part-*")) for x in f.read_text().splitlines()]
+    key = lambda q: (q["line"], q.get("field"), q["reason"])  # noqa: E731
+    assert sorted(map(key, spark_q)) == sorted(map(key, local)) and len(local) == 2
+    assert summary["lines"] == 5 and summary["decisions"] == 2 and summary["quarantined"] == 2
+
+
+@needs_spark
+def test_a_rerun_writes_the_same_rows(spark: Any, tmp_path: Path) -> None:
+    from bastion.spark.job import read_decisions, scan
+
+    cfg = Config(now=NOW, detectors=DETECTORS)
+    scan(spark, [str(SAMPLE)], tmp_path / "a", cfg)
+    scan(spark, [str(SAMPLE)], tmp_path / "b", cfg)
+    a = sorted(json.dumps(d, sort_keys=True) for d in read_decisions(spark, tmp_path / "a"))
+    b = sorted(json.dumps(d, sort_keys=True) for d in read_decisions(spark, tmp_path / "b"))
+    assert a == b
+
+
+def test_every_version_of_a_post_is_decided_wherever_its_lines_fall(tmp_path: Path) -> None:
+    """The one documented difference from ``bastion scan``: scan dedupes a batch by post id, so a second version
+    in the same batch is not decided (in a later batch it is); a Spark task decides each (id, content) once, so
+    the result does not depend on how the input is split."""
+    p = tmp_path / "versions.jsonl"
+    p.write_text("\n".join(json.dumps({"type": "post", "id": "p1", "account_id": "a", "text": t})
+                           for t in ("first version", "second version", "first version")) + "\n", encoding="utf-8")
+    lines = [(str(p), n, t) for n, t in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)]
+    rows = Scorer(Config(now=NOW, detectors=DETECTORS)).score_lines(lines)
+    assert [r["subject_id"] for r in rows if r["kind"] == "decision"] == ["p1", "p1"]
+    assert len({r["id"] for r in rows}) == 2
+    res = CliRunner().invoke(app, ["scan", str(p), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--detectors",
+                                   DETECTORS, "--out", str(tmp_path / "scan.jsonl"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "scan.jsonl").read_text().splitlines()) == 1  # scan: one batch, first version only
+
+
+def test_a_partition_chain_and_root_change_with_any_decision() -> None:
+    from bastion.spark.manifest import chain, merkle_root
+
+    rows = [("d1", '{"a": 1}'), ("d2", '{"a": 2}')]
+    n, head = chain("2026-01-02", rows)
+    assert n == 2 and chain("2026-01-02", list(reversed(rows))) == (n, head)  # id order, not input order
+    assert chain("2026-01-02", [rows[0], ("d2", '{"a": 3}')])[1] != head
+    assert chain("2026-01-03", rows)[1] != head  # the date is part of the chain
+    assert merkle_root([head, head]) != merkle_root([head])
+
+
+@needs_spark
+def test_audit_verify_spark_catches_edits_and_removals(spark: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bastion.spark.job import scan
+
+    out = tmp_path / "out"
+    summary = scan(spark, [str(SAMPLE)], out, Config(now=NOW, detectors=DETECTORS))
+    ok = CliRunner().invoke(app, ["audit", "verify", "--spark", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert summary["merkle_root"] in ok.output
+
+    # edit one decision in place: its partition's chain no longer matches
+    part = next(p for p in sorted((out / "decisions").glob("date=*/*.parquet")) if pq.read_table(p).num_rows)
+    table = pq.read_table(part)
+    decisions = table.column("decision").to_pylist()
+    decisions[0] = decisions[0].replace('"actions": [', '"actions": [ ', 1) if '"actions": [' in decisions[0] \
+        else decisions[0] + " "
+    pq.write_table(table.set_column(table.schema.get_field_index("decision"), "decision",
+                                    pa.array(decisions, pa.string())), part)
+    bad = CliRunner().invoke(app, ["audit", "verify", "--spark", str(out)])
+    assert bad.exit_code != 0 and "chain head" in bad.output, bad.output
+
+    # remove a whole partition
+    scan(spark, [str(SAMPLE)], out, Config(now=NOW, detectors=DETECTORS))
+    shutil.rmtree(next((out / "decisions").glob("date=*")))
+    gone = CliRunner().invoke(app, ["audit", "verify", "--spark", str(out)])
+    assert gone.exit_code != 0 and "missing from decisions/" in gone.output, gone.output
