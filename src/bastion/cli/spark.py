@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,18 +29,9 @@ def spark_scan(
                                             "time makes a rerun write the same rows.")] = None,
 ) -> None:
     """Scan records on Spark into decisions (Parquet), with the quarantine beside them."""
-    from bastion.errors import DependencyError, InputError
-    from bastion.spark.score import Config
+    from bastion.spark.job import scan, session
 
-    try:
-        from bastion.spark.job import scan, session
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise DependencyError(f"bastion spark needs PySpark: pip install 'bastion[spark]' ({exc})") from exc
-    at = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    if at.tzinfo is None:
-        raise InputError(f"--now {now!r}: give a time zone (e.g. 2026-12-05T00:00:00+00:00)")
-    config = Config(now=at.isoformat(), detectors=detectors, format=fmt, policy=str(policy) if policy else None,
-                    assets=str(assets) if assets else None, db_url=db)
+    config = _config(now, detectors, fmt, policy, assets, db)
     spark = session(master)
     try:
         summary = scan(spark, inputs, out, config)
@@ -50,7 +41,52 @@ def spark_scan(
                   f"{summary['quarantined']} quarantined -> {out}; Merkle root {summary['merkle_root']}")
 
 
+def spark_stream(
+    out: Annotated[str, typer.Option("--out", help="Output directory (Parquet by kind and date).")],
+    checkpoint: Annotated[str, typer.Option(help="Checkpoint directory: a restart resumes exactly once.")],
+    source: Annotated[str, typer.Option(help="files or kafka.")] = "files",
+    path: Annotated[str | None, typer.Option(help="With --source files: the directory new files arrive in.")]
+    = None,
+    bootstrap: Annotated[str | None, typer.Option(help="With --source kafka: HOST:PORT.")] = None,
+    topic: Annotated[str | None, typer.Option(help="With --source kafka: the topic of posts.")] = None,
+    master: Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")] = "local[*]",
+    fmt: Annotated[str, typer.Option("--format", help="native (records) or corpus (the evaluation layout).")]
+    = "native",
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
+    assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,
+    detectors: Annotated[str, typer.Option(help="Comma-separated per-post detectors.")]
+    = "lexicon,propaganda,threat",
+    once: Annotated[bool, typer.Option("--once", help="Process what has arrived, then stop.")] = False,
+    now: Annotated[str | None, typer.Option(help="ISO time every decision is made at (default: start).")] = None,
+) -> None:
+    """Run the scan as a Structured Streaming query (files or Kafka), exactly once through the checkpoint."""
+    from bastion.spark.job import session, stream
+
+    config = _config(now, detectors, fmt, policy, assets, None)
+    spark = session(master)
+    try:
+        progress = stream(spark, out, checkpoint, config, source=source, path=path, bootstrap=bootstrap,
+                          topic=topic, once=once)
+    finally:
+        spark.stop()
+    console.print(f"[bold]spark stream[/]: {progress['micro_batches']} micro-batch(es), "
+                  f"{progress['input_rows']} input rows -> {out}")
+
+
+def _config(now: str | None, detectors: str, fmt: str, policy: Path | None, assets: Path | None,
+            db: str | None) -> Any:
+    from bastion.errors import InputError
+    from bastion.spark.score import Config
+
+    at = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    if at.tzinfo is None:
+        raise InputError(f"--now {now!r}: give a time zone (e.g. 2026-12-05T00:00:00+00:00)")
+    return Config(now=at.isoformat(), detectors=detectors, format=fmt, policy=str(policy) if policy else None,
+                  assets=str(assets) if assets else None, db_url=db)
+
+
 def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer) -> None:
     sp = typer.Typer(help="Run the scan on Apache Spark.", no_args_is_help=True)
     sp.command("scan")(spark_scan)
+    sp.command("stream")(spark_stream)
     app.add_typer(sp, name="spark")

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bastion.errors import DependencyError, InputError
 from bastion.spark import manifest
 from bastion.spark.score import COLUMNS, SPARK_SCHEMA, Config, check, scorer
 
@@ -28,8 +29,11 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
     """A Spark session for ``master`` (``local[*]``, ``spark://...``, ``k8s://...``, ``yarn``). Python workers
     run this interpreter unless ``PYSPARK_PYTHON`` names another (on a cluster: one with ``bastion``
     installed)."""
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise DependencyError(f"bastion spark needs PySpark and a Java runtime: pip install 'bastion[spark]' "
+                              f"({exc})") from exc
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (SparkSession.builder.master(master).appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
@@ -55,16 +59,8 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
     names = check(config)  # fail here, naming the problem, not in a task
     conf = config.to_json()
 
-    def score(batches: Iterator[Any]) -> Iterator[Any]:
-        import pandas as pd
-
-        s = scorer(conf)
-        for df in batches:
-            rows = s.score_lines(zip(df["file"], df["line"].astype(int), df["text"], strict=True))
-            yield pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
-
     lines = _numbered(spark, inputs)
-    scored = lines.mapInPandas(score, SPARK_SCHEMA).persist()
+    scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA).persist()
     try:
         out = str(out)
         # a post repeated in two partitions is decided twice, identically: one row per decision id
@@ -96,6 +92,81 @@ def _partition_head(pdf: Any) -> Any:
     date = str(pdf["date"].iloc[0])
     n, head = manifest.chain(date, zip(pdf["id"], pdf["decision"], strict=True))
     return pd.DataFrame([{"date": date, "count": n, "head": head}])
+
+
+def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, *, source: str = "files",
+           path: str | None = None, bootstrap: str | None = None, topic: str | None = None,
+           once: bool = True, every: str = "10 seconds") -> dict[str, Any]:
+    """The same scoring as a Structured Streaming query. ``source="files"``: every new file under ``path``
+    (JSON Lines; a quarantined line names its file and line); ``source="kafka"``: each message of ``topic`` is
+    one line (file = ``topic:partition``, line = offset; the Kafka connector comes with the deployment,
+    ``--packages org.apache.spark:spark-sql-kafka-0-10_2.13:<spark version>``).
+
+    Rows go to Spark's Parquet file sink under ``out`` (partitioned by ``kind``: decision or quarantine, and
+    ``date``), whose commit log and the ``checkpoint`` make the output exactly-once: a restarted query neither
+    loses nor repeats a micro-batch. A post that arrives again in a later micro-batch is decided again with the
+    same decision id (:func:`read_stream` keeps one). ``once``: process what is there and stop (the
+    ``availableNow`` trigger); else run until stopped, a micro-batch every ``every``. Returns the progress
+    counts."""
+    from pyspark.sql import functions as F
+
+    check(config)
+    conf = config.to_json()
+    if source == "files":
+        if not path:
+            raise InputError("--source files needs --path DIR")
+        files = (spark.readStream.format("text").option("wholetext", "true").load(path)
+                 .select(F.input_file_name().alias("file"), F.col("value").alias("text")))
+
+        def score_files(batches: Iterator[Any]) -> Iterator[Any]:
+            s = scorer(conf)
+            for df in batches:
+                lines = [(f, n, line) for f, text in zip(df["file"], df["text"], strict=True)
+                         for n, line in enumerate(text.splitlines(), 1)]
+                yield _frame(s.score_lines(lines))
+
+        scored = files.mapInPandas(score_files, SPARK_SCHEMA)
+    elif source == "kafka":
+        if not (bootstrap and topic):
+            raise InputError("--source kafka needs --bootstrap HOST:PORT and --topic NAME")
+        lines = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", bootstrap)
+                 .option("subscribe", topic).option("startingOffsets", "earliest").load()
+                 .selectExpr("concat(topic, ':', cast(partition as string)) as file", "offset as line",
+                             "cast(value as string) as text"))
+        scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA)
+    else:
+        raise InputError(f"unknown --source {source!r}; known: files, kafka")
+    writer = (scored.writeStream.format("parquet").option("checkpointLocation", str(checkpoint))
+              .partitionBy("kind", "date").outputMode("append"))
+    writer = writer.trigger(availableNow=True) if once else writer.trigger(processingTime=every)
+    query = writer.start(str(out))
+    query.awaitTermination()
+    progress = [p for p in query.recentProgress if p.get("numInputRows")]
+    return {"micro_batches": len(progress), "input_rows": sum(int(p["numInputRows"]) for p in progress)}
+
+
+def _score_batches(conf: str) -> Any:
+    def score(batches: Iterator[Any]) -> Iterator[Any]:
+        s = scorer(conf)
+        for df in batches:
+            yield _frame(s.score_lines(zip(df["file"], df["line"].astype(int), df["text"], strict=True)))
+
+    return score
+
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+
+
+def read_stream(spark: Any, out: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(decisions, quarantined) a streaming query has written, one decision per id."""
+    df = spark.read.parquet(str(out))
+    decisions = {r["id"]: json.loads(r["decision"]) for r in df.where("kind = 'decision'").collect()}
+    quarantined = [{k: r[k] for k in ("file", "line", "record_id", "field", "reason")}
+                   for r in df.where("kind = 'quarantine'").collect()]
+    return list(decisions.values()), quarantined
 
 
 def read_decisions(spark: Any, out: str | Path) -> list[dict[str, Any]]:
