@@ -78,6 +78,13 @@ def spark() -> Any:
     s.stop()
 
 
+SINK_PARAMS = {"case_id", "severity", "assets", "sink_error"}  # what the security sink adds
+
+
+def _no_sink_params(action: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in action.items() if k not in SINK_PARAMS}
+
+
 @needs_spark
 def test_spark_and_scan_make_the_same_decisions_on_the_sample(spark: Any, tmp_path: Path) -> None:
     from bastion.spark.job import read_decisions, scan
@@ -92,8 +99,9 @@ def test_spark_and_scan_make_the_same_decisions_on_the_sample(spark: Any, tmp_pa
     assert set(on_spark) == set(local)  # deterministic ids: post, content, policy version
     for did, d in local.items():
         s = on_spark[did]
-        assert sorted((a["action"], a["rule"]) for a in s["actions"]) == \
-            sorted((a["action"], a["rule"]) for a in d["actions"]), did
+        # the same actions with the same parameters; only what the act stage's sinks add locally (a case id)
+        # is not made on Spark, which writes decisions and carries out no effects
+        assert [_no_sink_params(a) for a in s["actions"]] == [_no_sink_params(a) for a in d["actions"]], did
         assert s["scores"].keys() == d["scores"].keys()
         assert all(abs(s["scores"][k] - v) <= 1e-6 for k, v in d["scores"].items()), did
     assert any(d["actions"] for d in local.values())  # the sample does trigger rules

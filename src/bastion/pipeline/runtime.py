@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +35,7 @@ from bastion.batch import Batch
 from bastion.detector import Detector, PostContext, run_detectors
 from bastion.ingest.base import Item, Quarantined
 from bastion.pipeline.workers import Ahead, DetectorPool, leading_pure
-from bastion.policy.engine import PolicyEngine
+from bastion.policy.engine import PolicyEngine, resolve_params
 from bastion.policy.model import Action, Decision, Subject
 from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, Post, Report, TargetKind
 from bastion.review.learning import LearningSampler
@@ -160,25 +160,6 @@ def own_suspensions(decisions: Iterable[Decision], now: datetime) -> list[Enforc
                     id=f"{d.id}:suspend", kind=EnforcementKind.SUSPEND, target_kind=TargetKind.ACCOUNT,
                     target_id=target, created_at=now, reason=act.rule, source="bastion"))
     return list(events.values())
-
-
-def resolve_params(decision: Decision, signals: Mapping[str, Signal]) -> Decision:
-    """Fill declarative ``<field>_from: SIGNAL`` effect parameters from that signal's details.
-
-    E.g. ``detrend_hashtag: {hashtags_from: campaign}`` de-trends exactly the hashtags the campaign detector
-    names (a barrage's own hashtags), not every hashtag on the post (a hijacked public hashtag stays)."""
-    if not any(k.endswith("_from") for a in decision.actions for k in a.params):
-        return decision
-    actions = []
-    for act in decision.actions:
-        params = dict(act.params)
-        for key, source in act.params.items():
-            if key.endswith("_from"):
-                sig = signals.get(str(source))
-                value = sig.details.get(key[: -len("_from")]) if sig is not None and sig.ok else None
-                params[key[: -len("_from")]] = list(value) if isinstance(value, list | tuple) else []
-        actions.append(replace(act, params=params))
-    return replace(decision, actions=tuple(actions))
 
 
 class Pipeline:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -287,3 +287,22 @@ def _effect_text(eff: Effect) -> str:
         return eff.kind.value
     inner = ", ".join(f"{k}={v}" for k, v in eff.params.items())
     return f"{eff.kind.value}({inner})"
+
+
+def resolve_params(decision: Decision, signals: Mapping[str, Signal]) -> Decision:
+    """Fill declarative ``<field>_from: SIGNAL`` effect parameters from that signal's details.
+
+    E.g. ``detrend_hashtag: {hashtags_from: campaign}`` de-trends exactly the hashtags the campaign detector
+    names (a barrage's own hashtags), not every hashtag on the post (a hijacked public hashtag stays)."""
+    if not any(k.endswith("_from") for a in decision.actions for k in a.params):
+        return decision
+    actions = []
+    for act in decision.actions:
+        params = dict(act.params)
+        for key, source in act.params.items():
+            if key.endswith("_from"):
+                sig = signals.get(str(source))
+                value = sig.details.get(key[: -len("_from")]) if sig is not None and sig.ok else None
+                params[key[: -len("_from")]] = list(value) if isinstance(value, list | tuple) else []
+        actions.append(replace(act, params=params))
+    return replace(decision, actions=tuple(actions))

@@ -98,6 +98,7 @@ class Scorer:
         """Rows for ``(file, line number, text)`` input lines: a ``decision`` row per post, a ``quarantine`` row
         per bad line; blank lines and records that are not posts give none."""
         from bastion.detector import PostContext, run_detectors
+        from bastion.policy.engine import resolve_params
         from bastion.policy.model import Subject
 
         rows: list[dict[str, Any]] = []
@@ -118,8 +119,9 @@ class Scorer:
             run_detectors(self.detectors, contexts, {})
         for ctx in contexts:
             post = ctx.post
-            d = self.engine.decide(Subject.POST, post.id, ctx.signals, now=self.now, account_id=post.account_id,
-                                   content=post.content_digest())
+            d = resolve_params(self.engine.decide(Subject.POST, post.id, ctx.signals, now=self.now,
+                                                  account_id=post.account_id, content=post.content_digest()),
+                               ctx.signals)
             day = (post.created_at or self.now).date().isoformat()
             rows.append({"kind": "decision", "id": d.id, "subject_id": post.id, "date": day,
                          "decision": json.dumps(d.to_json(), sort_keys=True, default=str)})
