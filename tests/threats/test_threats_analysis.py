@@ -48,6 +48,7 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("بنطعن", {"KILL", "PRES", "P1"}),              # Levantine present
     ("لنحرقن", {"DESTROY", "FUT", "P1"}),          # oath lam + nun
     ("ينقتلون", {"KILL", "PASS", "P3"}),            # form VII: they are killed
+    ("ستموتون", {"DEATH", "FUT", "P2"}),            # a listed form still says who and when
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)

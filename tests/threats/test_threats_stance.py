@@ -116,3 +116,16 @@ def test_round_trip_and_format_check(tmp_path: Path) -> None:
         StanceModel.load(p)
     with pytest.raises(InputError, match="does not exist"):
         StanceModel.load(tmp_path / "missing.json")
+
+
+def test_the_object_of_a_phrase_is_not_the_agent_of_the_next_act() -> None:
+    """"I will find you and kill you": "you" ends the phrase "will find you" as its object; I kill."""
+    kill = [k for k in feats("I will find you and kill you") if k.startswith("e:ag+m:")]
+    assert "e:ag+m:P1+FUT" in kill or any(k.startswith("e:ag+m:P1") for k in kill), kill
+
+
+@pytest.mark.parametrize("text", ["Nothing will stop us from shooting your staff",
+                                  "No ban can stop us from torching your building"])
+def test_the_one_not_stopped_is_who_acts(text: str) -> None:
+    f = feats(text)
+    assert "e:ag:P1" in f and "e:m:INTENT" in f

@@ -55,7 +55,8 @@ PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":":
 EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION"})
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
-                           "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG"}
+                           "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
+                           "STOP"}
 _HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 _HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
 
@@ -326,6 +327,11 @@ class Analyzer:
         if direct:
             if direct <= _NOUN_TAGS:  # a listed noun form: its possessive suffix still says whose
                 direct |= next((frozenset({t}) for suf, t in _AR_POSSESSIVE if word.endswith(suf)), frozenset())
+            elif direct & EVENT_TAGS:  # a listed verb form ("ستموتون"): its clitics still say who and when
+                cores = self._ar_cores
+                direct |= next((morph for core, morph in _arabic_parses(word)
+                                if core != word and len(core) > 2 and cores.get(core, frozenset()) & EVENT_TAGS),
+                               frozenset())
             return word, word, direct
         for core, morph in _arabic_parses(word):
             tags = self._ar_cores.get(core)
@@ -521,6 +527,8 @@ def _optatives(tokens: list[Token]) -> list[Token]:
 _new_token = tuple.__new__
 _NO_TAGS: frozenset[str] = frozenset()
 _HASHTAG_TAG = frozenset({"HASHTAG"})
+_PERSONS = frozenset({"P1", "P2", "P3"})
+_OBJ_TAG = frozenset({"OBJ"})
 _MENTION_TAG = frozenset({"MENTION"})
 
 
@@ -582,6 +590,12 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         if tags & _FIGURATIVE:
             inner -= HARM_TAGS
         first = span[0]
+        # a pronoun that ends the phrase is its object ("will find you", "watch your back"), never the agent of
+        # the act that follows ("I will find you and kill you": I kill) - unless the phrase says who will not
+        # be stopped ("nothing will stop us": we act)
+        if len(span) > 1 and span[-1].tags & _PERSONS and not first.tags & _PERSONS \
+                and not tags & {"STOP", "INTENT", "NEG"}:
+            inner |= _OBJ_TAG
         out.append(Token(first.start, span[-1].end, " ".join(t.norm for t in span), first.key, tags | inner,
                          first.quoted, first.sentence))
         prev = end

@@ -169,6 +169,9 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if "STOP" in t.tags:  # "nothing will stop us from ...": the negation is the stopping's
                 stopped = True
                 moods.add("INTENT")
+                if agent is None and j + 1 < i:  # ... and the one not stopped is who acts
+                    agent = _first(toks[j + 1].tags, ("P1", "P2", "P3"))
+                    agent_at = j + 1 if agent else agent_at
             nounish = not t.tags.isdisjoint(_NOUNISH)
             if agent is None and not nounish:
                 agent = _first(t.tags, _AGENT) if not t.tags.isdisjoint(_AGENT_SET) else None
