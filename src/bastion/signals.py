@@ -44,6 +44,15 @@ class Signal:
     def ok(self) -> bool:
         return self.unavailable is None
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Signal:
+        """The signal :meth:`to_json` wrote (its value rounded to six places)."""
+        return cls(name=str(obj["name"]), value=float(obj["value"]), detector=str(obj["detector"]),
+                   version=str(obj["version"]), labels=tuple(obj.get("labels", ())),
+                   spans=tuple(Span(int(s["start"]), int(s["end"]), str(s["label"]), str(s.get("text", "")))
+                               for s in obj.get("spans", ())),
+                   details=dict(obj.get("details", {})), unavailable=obj.get("unavailable"))
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "value": round(self.value, 6), "detector": self.detector,
                                "version": self.version}

@@ -73,6 +73,21 @@ def spark_stream(
                   f"{progress['input_rows']} input rows -> {out}")
 
 
+def spark_load(
+    out: Annotated[Path, typer.Argument(help="A `bastion spark scan` output directory.")],
+    db: Annotated[str | None, typer.Option(help="Database URL (default: the configured store).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Decisions per transaction.")] = 1000,
+) -> None:
+    """Load a Spark job's decisions into the store: cases, review jobs, ledger and audit, exactly once."""
+    from bastion.settings import Settings
+    from bastion.spark.load import load
+
+    res = load(out, Settings.load(db_url=db).db_url, batch_size=batch_size)
+    acts = ", ".join(f"{k} {v}" for k, v in sorted(res["actions"].items())) or "no actions"
+    console.print(f"[bold]spark load[/]: {res['decisions']} decisions ({acts}) from {out}; Merkle root "
+                  f"{res['merkle_root']} recorded in the audit chain ({res['run_id']})")
+
+
 def _config(now: str | None, detectors: str, fmt: str, policy: Path | None, assets: Path | None,
             db: str | None) -> Any:
     from bastion.errors import InputError
@@ -89,4 +104,5 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
     sp = typer.Typer(help="Run the scan on Apache Spark.", no_args_is_help=True)
     sp.command("scan")(spark_scan)
     sp.command("stream")(spark_stream)
+    sp.command("load")(spark_load)
     app.add_typer(sp, name="spark")

@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -264,9 +264,12 @@ class Pipeline:
         finally:
             pool.close()
 
-    def process(self, batch: Batch, stats: ScanStats, ahead: Ahead | None = None) -> list[Decision]:
+    def process(self, batch: Batch, stats: ScanStats, ahead: Ahead | None = None,
+                decided: Mapping[tuple[str, str], Decision] | None = None) -> list[Decision]:
         """One batch through every stage. ``ahead``: the leading pure detectors' signals for the batch's
-        posts, computed elsewhere (:meth:`_ahead`); those detectors are then not run here."""
+        posts, computed elsewhere (:meth:`_ahead`); those detectors are then not run here. ``decided``: posts'
+        decisions made elsewhere (a Spark job), by (post id, content digest); they are acted on and stored as
+        they are, not decided again."""
         now = self.clock()
         stats.records += len(batch) - len(batch.quarantined)
         stats.quarantined += len(batch.quarantined)
@@ -326,8 +329,10 @@ class Pipeline:
         with _Timer(stats, "decide"):
             decide = self.policy.decide
             for ctx in contexts:
-                decisions.append(decide(Subject.POST, ctx.post.id, ctx.signals, now=now,
-                                        account_id=ctx.post.account_id, content=ctx.post.content_digest()))
+                given = decided.get((ctx.post.id, ctx.post.content_digest())) if decided else None
+                decisions.append(given or decide(Subject.POST, ctx.post.id, ctx.signals, now=now,
+                                                 account_id=ctx.post.account_id,
+                                                 content=ctx.post.content_digest()))
             for aid, acct_sigs in account_signals.items():
                 decisions.append(decide(Subject.ACCOUNT, aid, acct_sigs, now=now, account_id=aid))
             for r in batch.reports:

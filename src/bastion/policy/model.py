@@ -160,6 +160,14 @@ class Action:
     shadow: bool = False
     params: Mapping[str, Any] = field(default_factory=empty)
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Action:
+        """The action :meth:`to_json` wrote: its fixed fields, and every other key a parameter."""
+        fixed = {"action", "rule", "policy", "automated", "shadow"}
+        return cls(action=str(obj["action"]), rule=str(obj["rule"]), policy=str(obj["policy"]),
+                   automated=bool(obj.get("automated", True)), shadow=bool(obj.get("shadow", False)),
+                   params={k: v for k, v in obj.items() if k not in fixed})
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action, "rule": self.rule, "policy": self.policy,
                                "automated": self.automated}
@@ -207,3 +215,18 @@ class Decision:
             "versions": dict(self.versions),
             "created_at": self.created_at.isoformat(),
         }
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything the decision holds, signals included: what :meth:`from_record` rebuilds it from (a
+        decision made on one machine and stored on another)."""
+        return {**self.to_json(), "signals": [dict(s) for s in self.signals]}
+
+    @classmethod
+    def from_record(cls, obj: Mapping[str, Any]) -> Decision:
+        return cls(id=str(obj["decision_id"]), subject_kind=Subject(obj["subject"]), subject_id=str(obj["id"]),
+                   account_id=obj.get("account_id"), created_at=datetime.fromisoformat(obj["created_at"]),
+                   scores=dict(obj.get("scores", {})), labels=tuple(obj.get("labels", ())),
+                   actions=tuple(Action.from_json(a) for a in obj.get("actions", ())),
+                   shadow_actions=tuple(Action.from_json(a) for a in obj.get("shadow_actions", ())),
+                   explanation=str(obj.get("explanation", "")), category=obj.get("category"),
+                   versions=dict(obj.get("versions", {})), signals=tuple(obj.get("signals", ())))

@@ -64,7 +64,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
     try:
         out = str(out)
         # a post repeated in two partitions is decided twice, identically: one row per decision id
-        decisions = scored.where("kind = 'decision'").select("id", "subject_id", "date", "decision") \
+        decisions = scored.where("kind = 'decision'").select("id", "subject_id", "date", "decision", "raw") \
             .dropDuplicates(["id"])
         decisions.write.mode("overwrite").partitionBy("date").parquet(f"{out}/decisions")
         quarantined = scored.where("kind = 'quarantine'").select("file", "line", "record_id", "field", "reason",
@@ -72,6 +72,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         quarantined.write.mode("overwrite").json(f"{out}/quarantine")
         summary = {"inputs": list(inputs), "lines": lines.count(), "decisions": decisions.count(),
                    "quarantined": quarantined.count(), "detectors": list(names), "now": config.now,
+                   "format": config.format,
                    "policy": config.policy or "default"}
         # tamper evidence: each partition's hash chain computed where its rows are; only the heads come back
         heads = decisions.groupBy("date").applyInPandas(_partition_head, "date string, count long, head string")

@@ -103,6 +103,7 @@ class Scorer:
 
         rows: list[dict[str, Any]] = []
         posts: dict[tuple[str, str], Post] = {}
+        raws: dict[tuple[str, str], str] = {}
         for file, n, text in lines:
             if not text.strip():
                 continue
@@ -113,7 +114,10 @@ class Scorer:
                 continue
             for record in records:
                 if isinstance(record, Post):  # each version of a post once, wherever its lines fall
-                    posts.setdefault((record.id, record.content_digest()), record)
+                    key = (record.id, record.content_digest())
+                    if key not in posts:
+                        posts[key] = record
+                        raws[key] = text  # the line itself travels with the decision, for `spark load`
         contexts = [PostContext(p) for p in posts.values()]
         if contexts and self.detectors:
             run_detectors(self.detectors, contexts, {})
@@ -124,7 +128,8 @@ class Scorer:
                                ctx.signals)
             day = (post.created_at or self.now).date().isoformat()
             rows.append({"kind": "decision", "id": d.id, "subject_id": post.id, "date": day,
-                         "decision": json.dumps(d.to_json(), sort_keys=True, default=str)})
+                         "decision": json.dumps(d.to_record(), sort_keys=True, default=str),
+                         "raw": raws[(post.id, post.content_digest())]})
         return rows
 
 
