@@ -305,3 +305,20 @@ def test_spark_load_is_idempotent_on_each_backend(spark: Any, db_url: str, tmp_p
     second = load(out, db_url)
     assert counts() == once and once["decisions"] == first["decisions"] == second["decisions"] > 20
     assert once["threat_cases"] == 1 and once["review_jobs"] > 0
+
+
+@needs_spark
+def test_parquet_input_is_decided_as_its_json_lines(spark: Any, tmp_path: Path) -> None:
+    from bastion.spark.job import read_decisions, scan
+
+    posts = [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines()
+             if x.strip() and json.loads(x).get("type") == "post"]
+    as_lines = tmp_path / "posts.jsonl"
+    as_lines.write_text("\n".join(json.dumps(p) for p in posts) + "\n", encoding="utf-8")
+    # the platform's Parquet: the same records with a schema inferred over all of them (media structs too)
+    spark.read.json(str(as_lines)).write.parquet(str(tmp_path / "pq"))
+    scan(spark, [str(as_lines)], tmp_path / "a", Config(now=NOW, detectors=DETECTORS))
+    scan(spark, [str(tmp_path / "pq")], tmp_path / "b", Config(now=NOW, detectors=DETECTORS, format="parquet"))
+    a = {d["decision_id"]: (d["scores"], d["actions"]) for d in read_decisions(spark, tmp_path / "a")}
+    b = {d["decision_id"]: (d["scores"], d["actions"]) for d in read_decisions(spark, tmp_path / "b")}
+    assert a == b and len(a) == len(posts)

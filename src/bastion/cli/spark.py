@@ -18,7 +18,8 @@ def spark_scan(
     out: Annotated[str, typer.Option("--out", help="Output directory: decisions/ (Parquet by date), "
                                      "quarantine/ (JSON Lines), _summary.json.")],
     master: Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")] = "local[*]",
-    fmt: Annotated[str, typer.Option("--format", help="native (records) or corpus (the evaluation layout).")]
+    fmt: Annotated[str, typer.Option("--format", help="native (records, JSON Lines), corpus (the evaluation layout) "
+                                     "or parquet (native records as rows).")]
     = "native",
     policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
     assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,

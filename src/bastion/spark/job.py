@@ -52,6 +52,16 @@ def _numbered(spark: Any, inputs: Sequence[str]) -> Any:
     return spark.createDataFrame(rdd, "file string, line long, text string")
 
 
+def _rows_of(spark: Any, inputs: Sequence[str]) -> Any:
+    """Parquet input: one row per record (native record fields as columns), as its JSON object; the "line" is
+    the row's place in its file (Spark's row id, which orders rows within a file)."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(*inputs)
+    return df.select(F.input_file_name().alias("file"), (F.monotonically_increasing_id() + 1).alias("line"),
+                     F.to_json(F.struct(*df.columns)).alias("text"))
+
+
 def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> dict[str, Any]:
     """Score ``inputs`` into ``out``: ``decisions/`` (Parquet, partitioned by ``date``; one row per post with
     its decision as JSON), ``quarantine/`` (JSON Lines: file, line, record id, field, reason), ``_summary.json``
@@ -59,7 +69,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
     names = check(config)  # fail here, naming the problem, not in a task
     conf = config.to_json()
 
-    lines = _numbered(spark, inputs)
+    lines = _rows_of(spark, inputs) if config.format == "parquet" else _numbered(spark, inputs)
     scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA).persist()
     try:
         out = str(out)
@@ -113,6 +123,8 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
 
     check(config)
     conf = config.to_json()
+    if config.format == "parquet":
+        raise InputError("the stream reads JSON Lines (native or corpus); Parquet input is for `spark scan`")
     if source == "files":
         if not path:
             raise InputError("--source files needs --path DIR")

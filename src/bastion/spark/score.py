@@ -41,6 +41,7 @@ DEFAULT_DETECTORS = "lexicon,propaganda,threat"
 LINE_FORMATS: dict[str, Callable[[Any], Sequence[Record]]] = {
     "native": lambda obj: [record_from(obj)],
     "corpus": corpus_records,
+    "parquet": lambda obj: [record_from(obj)],  # native records as Parquet rows, each read as its JSON object
 }
 
 
