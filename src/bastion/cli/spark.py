@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from bastion.spark.score import DEFAULT_DETECTORS
+
 console = Console()
+
+MasterOpt = Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")]
+PolicyOpt = Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")]
+AssetsOpt = Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")]
+DetectorsOpt = Annotated[str, typer.Option(help="Comma-separated per-post detectors (lexicon, propaganda, threat, "
+                                           "media).")]
 
 
 def spark_scan(
@@ -17,14 +25,13 @@ def spark_scan(
                                                 "in the --format given.", show_default=False)],
     out: Annotated[str, typer.Option("--out", help="Output directory: decisions/ (Parquet by date), "
                                      "quarantine/ (JSON Lines), _summary.json.")],
-    master: Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")] = "local[*]",
+    master: MasterOpt = "local[*]",
     fmt: Annotated[str, typer.Option("--format", help="native (records, JSON Lines), corpus (the evaluation layout) "
                                      "or parquet (native records as rows).")]
     = "native",
-    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
-    assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,
-    detectors: Annotated[str, typer.Option(help="Comma-separated per-post detectors (lexicon, propaganda, "
-                                           "threat, media).")] = "lexicon,propaganda,threat",
+    policy: PolicyOpt = None,
+    assets: AssetsOpt = None,
+    detectors: DetectorsOpt = DEFAULT_DETECTORS,
     db: Annotated[str | None, typer.Option(help="Database the media detector reads its hash banks from.")] = None,
     now: Annotated[str | None, typer.Option(help="ISO time every decision is made at (default: now); the same "
                                             "time makes a rerun write the same rows.")] = None,
@@ -50,13 +57,12 @@ def spark_stream(
     = None,
     bootstrap: Annotated[str | None, typer.Option(help="With --source kafka: HOST:PORT.")] = None,
     topic: Annotated[str | None, typer.Option(help="With --source kafka: the topic of posts.")] = None,
-    master: Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")] = "local[*]",
+    master: MasterOpt = "local[*]",
     fmt: Annotated[str, typer.Option("--format", help="native (records) or corpus (the evaluation layout).")]
     = "native",
-    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")] = None,
-    assets: Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")] = None,
-    detectors: Annotated[str, typer.Option(help="Comma-separated per-post detectors.")]
-    = "lexicon,propaganda,threat",
+    policy: PolicyOpt = None,
+    assets: AssetsOpt = None,
+    detectors: DetectorsOpt = DEFAULT_DETECTORS,
     once: Annotated[bool, typer.Option("--once", help="Process what has arrived, then stop.")] = False,
     now: Annotated[str | None, typer.Option(help="ISO time every decision is made at (default: start).")] = None,
 ) -> None:

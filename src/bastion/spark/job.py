@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,14 +131,7 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
         files = (spark.readStream.format("text").option("wholetext", "true").load(path)
                  .select(F.input_file_name().alias("file"), F.col("value").alias("text")))
 
-        def score_files(batches: Iterator[Any]) -> Iterator[Any]:
-            s = scorer(conf)
-            for df in batches:
-                lines = [(f, n, line) for f, text in zip(df["file"], df["text"], strict=True)
-                         for n, line in enumerate(text.splitlines(), 1)]
-                yield _frame(s.score_lines(lines))
-
-        scored = files.mapInPandas(score_files, SPARK_SCHEMA)
+        scored = files.mapInPandas(_score_batches(conf, _file_lines), SPARK_SCHEMA)
     elif source == "kafka":
         if not (bootstrap and topic):
             raise InputError("--source kafka needs --bootstrap HOST:PORT and --topic NAME")
@@ -158,11 +151,23 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
     return {"micro_batches": len(progress), "input_rows": sum(int(p["numInputRows"]) for p in progress)}
 
 
-def _score_batches(conf: str) -> Any:
+def _numbered_lines(df: Any) -> Iterable[tuple[str, int, str]]:
+    """A batch of (file, line, text) rows as they are."""
+    return zip(df["file"], df["line"].astype(int), df["text"], strict=True)
+
+
+def _file_lines(df: Any) -> Iterable[tuple[str, int, str]]:
+    """A batch of whole files (file, text), split into numbered lines."""
+    return [(f, n, line) for f, text in zip(df["file"], df["text"], strict=True)
+            for n, line in enumerate(text.splitlines(), 1)]
+
+
+def _score_batches(conf: str, lines_of: Callable[[Any], Iterable[tuple[str, int, str]]] = _numbered_lines) -> Any:
+    """The ``mapInPandas`` function: each Arrow batch's lines through the worker's scorer."""
     def score(batches: Iterator[Any]) -> Iterator[Any]:
         s = scorer(conf)
         for df in batches:
-            yield _frame(s.score_lines(zip(df["file"], df["line"].astype(int), df["text"], strict=True)))
+            yield _frame(s.score_lines(lines_of(df)))
 
     return score
 
@@ -183,6 +188,6 @@ def read_stream(spark: Any, out: str | Path) -> tuple[list[dict[str, Any]], list
 
 
 def read_decisions(spark: Any, out: str | Path) -> list[dict[str, Any]]:
-    """The decisions a scan wrote, as the ``--out`` objects of ``bastion scan`` (for loading and checks)."""
+    """The decisions a scan wrote, as the ``--out`` objects of ``bastion scan`` (with their signals)."""
     rows = spark.read.parquet(f"{out}/decisions").select("decision").collect()
     return [json.loads(r["decision"]) for r in rows]

@@ -51,10 +51,9 @@ def _signals(d: Decision) -> dict[str, Signal]:
 def _rows(out: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
     import pyarrow.parquet as pq
 
-    for part in sorted((out / "decisions").glob("date=*")):
-        for f in sorted(part.glob("*.parquet")):
-            for chunk in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=["id", "decision", "raw"]):
-                yield chunk.to_pylist()
+    for _, f in manifest.decision_files(out):
+        for chunk in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=["id", "decision", "raw"]):
+            yield chunk.to_pylist()
 
 
 def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: Any = None) -> dict[str, Any]:

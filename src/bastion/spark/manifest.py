@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,14 @@ def build(partitions: Mapping[str, tuple[int, str]], summary: Mapping[str, Any])
             "summary": dict(summary)}
 
 
+def decision_files(out: str | Path) -> Iterator[tuple[str, Path]]:
+    """(date, Parquet file) of every file of a job's ``decisions/``, in date and file order."""
+    for part in sorted((Path(out) / "decisions").glob("date=*")):
+        date = part.name.removeprefix("date=")
+        for f in sorted(part.glob("*.parquet")):
+            yield date, f
+
+
 def verify(out: str | Path) -> list[str]:
     """Problems found in a job's output directory (empty: intact)."""
     import pyarrow.parquet as pq
@@ -67,12 +75,10 @@ def verify(out: str | Path) -> list[str]:
     if manifest.get("format") != FORMAT:
         return [f"manifest.json: format {manifest.get('format')!r}, expected {FORMAT!r}"]
     found: dict[str, list[tuple[str, str]]] = {}
-    for part in sorted((root / "decisions").glob("date=*")):
-        date = part.name.removeprefix("date=")
-        for f in sorted(part.glob("*.parquet")):
-            table = pq.read_table(f, columns=["id", "decision"])
-            found.setdefault(date, []).extend(zip(table.column("id").to_pylist(),
-                                                  table.column("decision").to_pylist(), strict=True))
+    for date, f in decision_files(root):
+        table = pq.read_table(f, columns=["id", "decision"])
+        found.setdefault(date, []).extend(zip(table.column("id").to_pylist(),
+                                              table.column("decision").to_pylist(), strict=True))
     problems: list[str] = []
     listed = {p["date"]: p for p in manifest.get("partitions", [])}
     for date in sorted(set(listed) | set(found)):
