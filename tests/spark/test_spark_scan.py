@@ -67,17 +67,6 @@ def test_detectors_with_state_are_refused_by_name() -> None:
         Scorer(Config(now=NOW, detectors="lexicon,campaign"))
 
 
-@pytest.fixture(scope="module")
-def spark() -> Any:
-    if _spark_available() is not None:
-        pytest.skip(str(_spark_available()))
-    from bastion.spark.job import session
-
-    s = session("local[2]", "bastion-tests")
-    yield s
-    s.stop()
-
-
 SINK_PARAMS = {"case_id", "severity", "assets", "sink_error"}  # what the security sink adds
 
 
@@ -123,6 +112,48 @@ def test_spark_quarantine_matches_scan(spark: Any, tmp_path: Path) -> None:
     key = lambda q: (q["line"], q.get("field"), q["reason"])  # noqa: E731
     assert sorted(map(key, spark_q)) == sorted(map(key, local)) and len(local) == 2
     assert summary["lines"] == 5 and summary["decisions"] == 2 and summary["quarantined"] == 2
+
+
+@needs_spark
+def test_lines_are_numbered_per_file_across_the_blocks_spark_splits_it_into(spark: Any, tmp_path: Path) -> None:
+    from bastion.spark.job import _numbered
+
+    big, small = tmp_path / "big.jsonl", tmp_path / "d" / "small.jsonl"
+    small.parent.mkdir()
+    big.write_text("".join(f"line {n} " + "x" * (n % 37) + "\n" for n in range(1, 3001)), encoding="utf-8")
+    small.write_text("one\n\nthree\n", encoding="utf-8")
+    conf = spark.conf
+    saved = {k: conf.get(k) for k in ("spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes")}
+    conf.set("spark.sql.files.maxPartitionBytes", "4096")  # ~10 blocks for the big file
+    conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        df = _numbered(spark, [str(big), str(small.parent)])
+        assert df.rdd.getNumPartitions() > 5
+        rows = df.collect()
+    finally:
+        for k, v in saved.items():
+            conf.set(k, v)
+    got = sorted((r["file"], r["line"], r["text"]) for r in rows)
+    want = sorted([(str(big), n, t) for n, t in enumerate(big.read_text().splitlines(), 1)]
+                  + [(str(small), n, t) for n, t in enumerate(small.read_text().splitlines(), 1)])
+    assert got == want  # the file as given, or found in the directory; every line once, numbered from 1
+
+
+@needs_spark
+def test_a_post_read_twice_is_one_decision_row(spark: Any, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from bastion.spark.job import scan
+    from bastion.spark.manifest import verify
+
+    copy = tmp_path / "copy.jsonl"
+    shutil.copy(SAMPLE, copy)
+    once = scan(spark, [str(SAMPLE)], tmp_path / "once", Config(now=NOW, detectors=DETECTORS))
+    twice = scan(spark, [str(SAMPLE), str(copy)], tmp_path / "twice", Config(now=NOW, detectors=DETECTORS))
+    ids = pq.read_table(tmp_path / "twice" / "decisions").column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == twice["decisions"] == once["decisions"]
+    assert twice["lines"] == 2 * once["lines"] and twice["merkle_root"] == once["merkle_root"]
+    assert verify(tmp_path / "twice") == []
 
 
 @needs_spark

@@ -16,8 +16,9 @@ console = Console()
 MasterOpt = Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s://..., yarn.")]
 PolicyOpt = Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")]
 AssetsOpt = Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")]
-DetectorsOpt = Annotated[str, typer.Option(help="Comma-separated per-post detectors (lexicon, propaganda, threat, "
-                                           "media).")]
+DetectorsOpt = Annotated[str, typer.Option(help="Comma-separated detectors: the per-post ones (lexicon, propaganda, "
+                                           "threat, media) and account_risk (account decisions by Spark's own "
+                                           "operators).")]
 
 
 def spark_scan(
@@ -64,6 +65,8 @@ def spark_stream(
     assets: AssetsOpt = None,
     detectors: DetectorsOpt = DEFAULT_DETECTORS,
     once: Annotated[bool, typer.Option("--once", help="Process what has arrived, then stop.")] = False,
+    every: Annotated[str, typer.Option(help="Without --once: the trigger interval (a micro-batch every ...).")]
+    = "10 seconds",
     now: Annotated[str | None, typer.Option(help="ISO time every decision is made at (default: start).")] = None,
 ) -> None:
     """Run the scan as a Structured Streaming query (files or Kafka), exactly once through the checkpoint."""
@@ -73,7 +76,7 @@ def spark_stream(
     spark = session(master)
     try:
         progress = stream(spark, out, checkpoint, config, source=source, path=path, bootstrap=bootstrap,
-                          topic=topic, once=once)
+                          topic=topic, once=once, every=every)
     finally:
         spark.stop()
     console.print(f"[bold]spark stream[/]: {progress['micro_batches']} micro-batch(es), "

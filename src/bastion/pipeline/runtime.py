@@ -265,11 +265,13 @@ class Pipeline:
             pool.close()
 
     def process(self, batch: Batch, stats: ScanStats, ahead: Ahead | None = None,
-                decided: Mapping[tuple[str, str], Decision] | None = None) -> list[Decision]:
+                decided: Mapping[tuple[str, str], Decision] | None = None,
+                elsewhere: Sequence[Decision] = ()) -> list[Decision]:
         """One batch through every stage. ``ahead``: the leading pure detectors' signals for the batch's
         posts, computed elsewhere (:meth:`_ahead`); those detectors are then not run here. ``decided``: posts'
         decisions made elsewhere (a Spark job), by (post id, content digest); they are acted on and stored as
-        they are, not decided again."""
+        they are, not decided again. ``elsewhere``: other decisions made elsewhere (a Spark job's account
+        decisions), acted on and stored with the batch's own."""
         now = self.clock()
         stats.records += len(batch) - len(batch.quarantined)
         stats.quarantined += len(batch.quarantined)
@@ -335,6 +337,7 @@ class Pipeline:
                                                  content=ctx.post.content_digest()))
             for aid, acct_sigs in account_signals.items():
                 decisions.append(decide(Subject.ACCOUNT, aid, acct_sigs, now=now, account_id=aid))
+            decisions.extend(elsewhere)
             for r in batch.reports:
                 decisions.append(decide(Subject.REPORT, r.id, {}, now=now, reporter=r.reporter_kind.value,
                                         account_id=r.target_id if r.target_kind.value == "account" else None))

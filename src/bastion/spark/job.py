@@ -19,10 +19,11 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from bastion.errors import DependencyError, InputError
 from bastion.spark import manifest
-from bastion.spark.score import COLUMNS, SPARK_SCHEMA, Config, check, scorer
+from bastion.spark.score import ACCOUNT_STAGE, COLUMNS, SPARK_SCHEMA, Config, check, scorer
 
 
 def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
@@ -35,21 +36,58 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
         raise DependencyError(f"bastion spark needs PySpark and a Java runtime: pip install 'bastion[spark]' "
                               f"({exc})") from exc
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.master(master).appName(app_name)
+    if master.startswith("local"):  # one machine: a few shuffle partitions per core, not a cluster's 200
+        builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
+    return (builder
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
+            # blocks of at most 16 MB: a large file gives each core several tasks, so no core idles while
+            # the last, slowest task of a few big ones finishes (Python scoring dominates, not reading)
+            .config("spark.sql.files.maxPartitionBytes", "16m")
             .getOrCreate())
 
 
 def _numbered(spark: Any, inputs: Sequence[str]) -> Any:
-    """One row per input line: (file, line number from 1, text)."""
-    sc = spark.sparkContext
-    rdds = []
+    """One row per input line: (file, line number from 1, text), numbered in the JVM.
+
+    Spark's text source reads each file in blocks, in parallel; a line's number is its place in its block
+    plus the lines of the file's earlier blocks. A first pass counts each block's lines (in the JVM, no Python
+    involved: only a row per block reaches the driver), the driver turns the counts into each block's first
+    line number, and the scan itself adds it to each row's id (``monotonically_increasing_id`` numbers a
+    partition's rows in order, so a block's rows are consecutive)."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.text(list(inputs)).select(
+        F.col("_metadata.file_path").alias("uri"), F.col("_metadata.file_block_start").alias("block"),
+        F.monotonically_increasing_id().alias("row"), F.col("value").alias("text"))
+    blocks: dict[str, list[tuple[int, int, int]]] = {}
+    for r in df.groupBy("uri", "block").agg(F.min("row").alias("first"), F.count("*").alias("n")).collect():
+        blocks.setdefault(r["uri"], []).append((int(r["block"]), int(r["first"]), int(r["n"])))
+    shifts = []
+    for uri, parts in blocks.items():
+        before = 0  # lines in the file's earlier blocks
+        for block, first, n in sorted(parts):
+            shifts.append((uri, block, _given(uri, inputs), before + 1 - first))
+            before += n
+    if not shifts:  # nothing but empty files
+        return spark.createDataFrame([], "file string, line long, text string")
+    offsets = spark.createDataFrame(shifts, "uri string, block long, file string, shift long")
+    return df.join(F.broadcast(offsets), ["uri", "block"]) \
+        .select("file", (F.col("row") + F.col("shift")).alias("line"), "text")
+
+
+def _given(uri: str, inputs: Sequence[str]) -> str:
+    """The name a quarantined line's file goes by: the input path as given when the user named the file itself
+    (as ``bastion scan`` reports it), else the file's own path (a file found in a directory or by a glob)."""
+    local = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
     for path in inputs:
-        rdds.append(sc.textFile(path).zipWithIndex().map(lambda t, p=path: (p, t[1] + 1, t[0])))
-    rdd = sc.union(rdds) if len(rdds) > 1 else rdds[0]
-    return spark.createDataFrame(rdd, "file string, line long, text string")
+        if "://" not in path and os.path.abspath(path) == os.path.normpath(local):
+            return path
+        if path == uri:
+            return path
+    return local
 
 
 def _rows_of(spark: Any, inputs: Sequence[str]) -> Any:
@@ -66,6 +104,8 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
     """Score ``inputs`` into ``out``: ``decisions/`` (Parquet, partitioned by ``date``; one row per post with
     its decision as JSON), ``quarantine/`` (JSON Lines: file, line, record id, field, reason), ``_summary.json``
     and ``manifest.json`` (:mod:`bastion.spark.manifest`). Returns the summary with the Merkle root."""
+    from pyspark.sql import functions as F
+
     names = check(config)  # fail here, naming the problem, not in a task
     conf = config.to_json()
 
@@ -73,20 +113,39 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
     scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA).persist()
     try:
         out = str(out)
-        # a post repeated in two partitions is decided twice, identically: one row per decision id
-        decisions = scored.where("kind = 'decision'").select("id", "subject_id", "date", "decision", "raw") \
-            .dropDuplicates(["id"])
+        rows = scored.where("kind = 'decision'")
+        # tamper evidence: each partition's hash chain over the digests the tasks made (a post decided in two
+        # tasks has one id and one digest: kept once); only ids and digests travel, only the heads come back
+        heads = rows.select("date", "id", "digest").groupBy("date") \
+            .applyInPandas(_partition_head, "date string, count long, head string")
+        partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
+        decided = sum(n for n, _ in partitions.values())
+        # the tasks counted their lines as they read them: the input is read once, not again to count it
+        read, made = scored.where("kind in ('lines', 'decision')") \
+            .agg(F.sum(F.when(F.col("kind") == "lines", F.col("line"))), F.sum((F.col("kind") == "decision")
+                                                                             .cast("long"))).first()
+        decisions = rows.select("id", "subject_id", "date", "decision", "raw")
+        if (made or 0) != decided:  # a post repeated in two tasks was decided twice, identically: keep one row
+            decisions = decisions.dropDuplicates(["id"])  # (a shuffle, needed only then)
         decisions.write.mode("overwrite").partitionBy("date").parquet(f"{out}/decisions")
         quarantined = scored.where("kind = 'quarantine'").select("file", "line", "record_id", "field", "reason",
                                                                 "raw")
         quarantined.write.mode("overwrite").json(f"{out}/quarantine")
-        summary = {"inputs": list(inputs), "lines": lines.count(), "decisions": decisions.count(),
-                   "quarantined": quarantined.count(), "detectors": list(names), "now": config.now,
-                   "format": config.format,
+        accounts = 0
+        if ACCOUNT_STAGE in names:  # account risk: Spark's operators over what the tasks emitted
+            from bastion.spark.accounts import account_decisions
+
+            acct = account_decisions(spark, scored, conf).persist()
+            acct.write.mode("overwrite").parquet(f"{out}/{manifest.ACCOUNTS}")
+            for r in acct.select(F.lit(manifest.ACCOUNTS).alias("date"), "id", "digest").groupBy("date") \
+                    .applyInPandas(_partition_head, "date string, count long, head string").collect():
+                partitions[manifest.ACCOUNTS] = (int(r["count"]), r["head"])
+                accounts = int(r["count"])
+            acct.unpersist()
+        summary = {"inputs": list(inputs), "lines": int(read or 0), "decisions": decided,
+                   "account_decisions": accounts, "quarantined": quarantined.count(),
+                   "detectors": list(names), "now": config.now, "format": config.format,
                    "policy": config.policy or "default"}
-        # tamper evidence: each partition's hash chain computed where its rows are; only the heads come back
-        heads = decisions.groupBy("date").applyInPandas(_partition_head, "date string, count long, head string")
-        partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
     finally:
         scored.unpersist()
     doc = manifest.build(partitions, summary)
@@ -101,7 +160,7 @@ def _partition_head(pdf: Any) -> Any:
     import pandas as pd
 
     date = str(pdf["date"].iloc[0])
-    n, head = manifest.chain(date, zip(pdf["id"], pdf["decision"], strict=True))
+    n, head = manifest.chain_digests(date, set(zip(pdf["id"], pdf["digest"], strict=True)))
     return pd.DataFrame([{"date": date, "count": n, "head": head}])
 
 
@@ -121,7 +180,8 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
     counts."""
     from pyspark.sql import functions as F
 
-    check(config)
+    if ACCOUNT_STAGE in check(config):
+        raise InputError(f"{ACCOUNT_STAGE} runs in `spark scan` (over a whole input); the stream decides posts only")
     conf = config.to_json()
     if config.format == "parquet":
         raise InputError("the stream reads JSON Lines (native or corpus); Parquet input is for `spark scan`")
@@ -142,8 +202,8 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
         scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA)
     else:
         raise InputError(f"unknown --source {source!r}; known: files, kafka")
-    writer = (scored.writeStream.format("parquet").option("checkpointLocation", str(checkpoint))
-              .partitionBy("kind", "date").outputMode("append"))
+    writer = (scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet")
+              .option("checkpointLocation", str(checkpoint)).partitionBy("kind", "date").outputMode("append"))
     writer = writer.trigger(availableNow=True) if once else writer.trigger(processingTime=every)
     query = writer.start(str(out))
     query.awaitTermination()
@@ -163,11 +223,13 @@ def _file_lines(df: Any) -> Iterable[tuple[str, int, str]]:
 
 
 def _score_batches(conf: str, lines_of: Callable[[Any], Iterable[tuple[str, int, str]]] = _numbered_lines) -> Any:
-    """The ``mapInPandas`` function: each Arrow batch's lines through the worker's scorer."""
+    """The ``mapInPandas`` function: each Arrow batch's lines through the worker's scorer, and one ``lines``
+    row counting the lines it read (the job's summary sums them)."""
     def score(batches: Iterator[Any]) -> Iterator[Any]:
         s = scorer(conf)
         for df in batches:
-            yield _frame(s.score_lines(lines_of(df)))
+            lines = list(lines_of(df))
+            yield _frame([*s.score_lines(lines), {"kind": "lines", "line": len(lines)}])
 
     return score
 

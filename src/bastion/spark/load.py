@@ -49,10 +49,12 @@ def _signals(d: Decision) -> dict[str, Signal]:
 
 
 def _rows(out: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Batches of decision rows, post decisions (with their input lines) first, then account decisions."""
     import pyarrow.parquet as pq
 
-    for _, f in manifest.decision_files(out):
-        for chunk in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=["id", "decision", "raw"]):
+    for part, f in manifest.decision_files(out):
+        columns = ["id", "decision"] if part == manifest.ACCOUNTS else ["id", "decision", "raw"]
+        for chunk in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns):
             yield chunk.to_pylist()
 
 
@@ -82,7 +84,11 @@ def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: 
         now = pipeline.clock()
         pipeline.store.start_run(stats.run_id, [str(root)], now)
         for rows in _rows(root, batch_size):
-            pending = [(Decision.from_record(json.loads(r["decision"])), r["raw"]) for r in rows]
+            accounts = [Decision.from_record(json.loads(r["decision"])) for r in rows if r.get("raw") is None]
+            if accounts:  # the account stage's decisions: acted on and stored as made
+                pipeline.process(Batch(), stats, elsewhere=accounts)
+            pending = [(Decision.from_record(json.loads(r["decision"])), r["raw"]) for r in rows
+                       if r.get("raw") is not None]
             # one version of a post per batch (the pipeline dedupes a batch by post id); the rest go next
             while pending:
                 seen: set[str] = set()

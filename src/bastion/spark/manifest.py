@@ -24,14 +24,27 @@ from typing import Any
 
 FORMAT = "bastion-spark-manifest/1"
 _SEED = b"bastion-spark-partition/1\n"
+#: The partition (and directory) of the account decisions, chained like a date partition.
+ACCOUNTS = "accounts"
+
+
+def digest(decision: str) -> str:
+    """A decision's link in its partition's chain: sha256 of its JSON as stored (hex)."""
+    return hashlib.sha256(decision.encode("utf-8")).hexdigest()
 
 
 def chain(date: str, decisions: Iterable[tuple[str, str]]) -> tuple[int, str]:
     """(count, head) of one partition's chain over ``(decision id, decision JSON)`` pairs, taken in id order."""
+    return chain_digests(date, ((i, digest(text)) for i, text in decisions))
+
+
+def chain_digests(date: str, digests: Iterable[tuple[str, str]]) -> tuple[int, str]:
+    """:func:`chain` over ``(decision id, digest)`` pairs: what a job computes from the digests its tasks
+    made, so that only ids and digests (not the decisions) travel to the task that builds a partition's chain."""
     h = hashlib.sha256(_SEED + date.encode("utf-8")).digest()
     n = 0
-    for _, text in sorted(decisions):
-        h = hashlib.sha256(h + hashlib.sha256(text.encode("utf-8")).digest()).digest()
+    for _, link in sorted(digests):
+        h = hashlib.sha256(h + bytes.fromhex(link)).digest()
         n += 1
     return n, h.hex()
 
@@ -56,11 +69,14 @@ def build(partitions: Mapping[str, tuple[int, str]], summary: Mapping[str, Any])
 
 
 def decision_files(out: str | Path) -> Iterator[tuple[str, Path]]:
-    """(date, Parquet file) of every file of a job's ``decisions/``, in date and file order."""
+    """(partition, Parquet file) of every file of a job's decisions: ``decisions/`` by date, in date and file
+    order, then the account decisions (partition ``accounts``) where the job made them."""
     for part in sorted((Path(out) / "decisions").glob("date=*")):
         date = part.name.removeprefix("date=")
         for f in sorted(part.glob("*.parquet")):
             yield date, f
+    for f in sorted((Path(out) / ACCOUNTS).glob("*.parquet")):
+        yield ACCOUNTS, f
 
 
 def verify(out: str | Path) -> list[str]:
@@ -77,6 +93,8 @@ def verify(out: str | Path) -> list[str]:
     found: dict[str, list[tuple[str, str]]] = {}
     for date, f in decision_files(root):
         table = pq.read_table(f, columns=["id", "decision"])
+        if table.num_rows == 0:  # (an empty dataset is written as one file without rows)
+            continue
         found.setdefault(date, []).extend(zip(table.column("id").to_pylist(),
                                               table.column("decision").to_pylist(), strict=True))
     problems: list[str] = []

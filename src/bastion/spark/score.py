@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,17 @@ from bastion.ingest.base import Quarantined, parse_json_line, quarantine
 from bastion.ingest.native import record_from
 from bastion.ingest.tabular import corpus_records
 from bastion.records import Post, Record
+from bastion.spark import manifest
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
 #: The columns every task returns (one row per decision or quarantined line; other records are counted).
-COLUMNS = ("kind", "id", "subject_id", "date", "decision", "file", "line", "record_id", "field", "reason", "raw")
-SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, file string, "
-                "line long, record_id string, field string, reason string, raw string")
+COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "line", "record_id", "field", "reason",
+           "raw", "account", "value", "at")
+SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, digest string, "
+                "file string, line long, record_id string, field string, reason string, raw string, "
+                "account string, value double, at double")
+#: The detector whose work runs on Spark's own operators after the per-post scoring (:mod:`bastion.spark.accounts`)
+ACCOUNT_STAGE = "account_risk"
 DEFAULT_DETECTORS = "lexicon,propaganda,threat"
 #: Formats with one record (or a post and its author) per line, by name, as ``bastion scan --format`` names them.
 LINE_FORMATS: dict[str, Callable[[Any], Sequence[Record]]] = {
@@ -82,12 +88,16 @@ class Scorer:
         settings = Settings(db_url=config.db_url, policy=config.policy, detectors=config.detectors,
                             assets=config.assets, live_rules=config.live_rules,
                             detector_options={k: dict(v) for k, v in config.detector_options.items()})
-        self.detectors = catalogue.build(names, settings.detector_options, settings)
+        self.detectors = catalogue.build([n for n in names if n != ACCOUNT_STAGE], settings.detector_options,
+                                         settings)
+        # account risk: the tasks emit each post's strike and interactions, each profile and suspension; the
+        # job's account stage (Spark operators) puts them together per account
+        self.accounts = AccountRows(config) if ACCOUNT_STAGE in names else None
         stateful = [d.name for d in self.detectors if not d.pure]
         if stateful:
             raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
                              "on Spark yet; choose among the per-post detectors (lexicon, propaganda, threat, "
-                             "media)")
+                             f"media) and {ACCOUNT_STAGE} (the job's account stage)")
         if config.format not in LINE_FORMATS:
             raise InputError(f"format {config.format!r} is not read line by line on Spark; choose one of "
                              f"{', '.join(LINE_FORMATS)}")
@@ -105,6 +115,7 @@ class Scorer:
         rows: list[dict[str, Any]] = []
         posts: dict[tuple[str, str], Post] = {}
         raws: dict[tuple[str, str], str] = {}
+        where: dict[tuple[str, str], tuple[str, int]] = {}
         for file, n, text in lines:
             if not text.strip():
                 continue
@@ -119,6 +130,9 @@ class Scorer:
                     if key not in posts:
                         posts[key] = record
                         raws[key] = text  # the line itself travels with the decision, for `spark load`
+                        where[key] = (file, n)
+                elif self.accounts is not None:
+                    rows.extend(self.accounts.record(record, file, n))
         contexts = [PostContext(p) for p in posts.values()]
         if contexts and self.detectors:
             run_detectors(self.detectors, contexts, {})
@@ -128,10 +142,63 @@ class Scorer:
                                                   account_id=post.account_id, content=post.content_digest()),
                                ctx.signals)
             day = (post.created_at or self.now).date().isoformat()
-            rows.append({"kind": "decision", "id": d.id, "subject_id": post.id, "date": day,
-                         "decision": json.dumps(d.to_record(), sort_keys=True, default=str),
-                         "raw": raws[(post.id, post.content_digest())]})
+            text = json.dumps(d.to_record(), sort_keys=True, default=str)
+            key = (post.id, post.content_digest())
+            rows.append({"kind": "decision", "id": d.id, "subject_id": post.id, "date": day, "decision": text,
+                         "digest": manifest.digest(text), "raw": raws[key]})
+            if self.accounts is not None:
+                rows.extend(self.accounts.post(post, d, ctx.signals, *where[key]))
         return rows
+
+
+class AccountRows:
+    """What a task contributes to the account stage, as rows (see :mod:`bastion.spark.accounts`):
+
+    * ``strike``: a post's strike through the policy (``value``), its time (``at``), why (``reason``), its
+      interactions (``raw``: mentions and reposts, as JSON) and whether its decision suspends the author
+      (``field`` = ``suspends``); ``id`` is the decision id, so a post read twice counts once;
+    * ``profile``: an account record's profile score and markers;
+    * ``edge``: an interaction record (``account`` -> ``record_id``, ``reason`` = its kind);
+    * ``suspension``: an enforcement record on an account (``value`` 1 suspends, 0 reinstates).
+
+    ``file`` and ``line`` keep the input order, which decides the last profile and the last enforcement, and
+    the order strikes are added in, as ``bastion scan`` reads them."""
+
+    def __init__(self, config: Config) -> None:
+        from bastion.accounts.risk import RiskWeights, StrikePolicy
+        from bastion.policy.loader import load_policy
+
+        self.strikes = StrikePolicy(load_policy(config.policy).promote(config.live_rules), RiskWeights())
+
+    def post(self, post: Post, decision: Any, signals: Mapping[str, Any], file: str, line: int
+             ) -> list[dict[str, Any]]:
+        from bastion.accounts.detector import post_edges
+
+        strike, reason = self.strikes.strike(str(post.id), signals, post.created_at or _EPOCH)
+        suspends = any(a.action == "suspend_account" for a in decision.actions)
+        return [{"kind": "strike", "id": decision.id, "record_id": post.id, "account": str(post.account_id),
+                 "value": strike, "at": post.created_at.timestamp() if post.created_at else None,
+                 "reason": reason, "raw": json.dumps(post_edges(post)), "field": "suspends" if suspends else None,
+                 "file": file, "line": line}]
+
+    def record(self, record: Record, file: str, line: int) -> list[dict[str, Any]]:
+        from bastion.accounts.features import profile_score
+        from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, TargetKind
+
+        where = {"file": file, "line": line}
+        if isinstance(record, Account):  # (avatar look-alikes of suspended accounts: not on Spark yet)
+            prof = profile_score(record)
+            markers = [f"{m.field}:{m.kind}" + (f":{m.term}" if m.term else "") for m in prof.markers][:5]
+            return [{"kind": "profile", "account": str(record.id), "value": prof.value,
+                     "reason": json.dumps(markers), **where}]
+        if isinstance(record, Edge):
+            return [{"kind": "edge", "account": str(record.src), "record_id": str(record.dst),
+                     "reason": record.kind.value, **where}]
+        if (isinstance(record, EnforcementEvent) and record.target_kind == TargetKind.ACCOUNT
+                and record.kind in (EnforcementKind.SUSPEND, EnforcementKind.REINSTATE)):
+            return [{"kind": "suspension", "account": str(record.target_id),
+                     "value": 1.0 if record.kind == EnforcementKind.SUSPEND else 0.0, **where}]
+        return []
 
 
 def _quarantine_row(q: Quarantined) -> dict[str, Any]:
@@ -154,4 +221,5 @@ def scorer(config_json: str) -> Scorer:
 def check(config: Config) -> Sequence[str]:
     """Build the scorer here, before any task does, so a bad configuration fails at once and names the
     problem; returns the detector names."""
-    return [d.name for d in scorer(config.to_json()).detectors]
+    s = scorer(config.to_json())
+    return [d.name for d in s.detectors] + ([ACCOUNT_STAGE] if s.accounts is not None else [])
