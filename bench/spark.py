@@ -12,8 +12,9 @@ decisions.
     .venv/bin/python bench/spark.py --data ../shared/data/eval/tvec-dev.jsonl --posts 100000,1000000 \\
         --masters 'local[1],local[2]' --detectors none,all --stream --json bench/results/spark.json
 
-``all`` on Spark means every per-post detector (lexicon, propaganda, threat); account-level detectors do not
-run on Spark yet (docs/scale.md).
+``all`` means the detectors Spark runs: the per-post ones (lexicon, propaganda, threat) and account risk (the
+job's account stage); ``bastion scan`` is compared with the same four. Ban evasion and campaigns do not run on
+Spark yet (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 NOW = "2026-12-05T00:00:00+00:00"
 PER_POST = "lexicon,propaganda,threat"
+ALL = f"{PER_POST},account_risk"  # what "all" runs on Spark (and in the scan compared with it)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -63,10 +65,13 @@ def generate(corpus: Path, dest: Path, n_posts: int, seed: int = 1) -> None:
                                      "created_at": post["created_at"]}) + "\n")
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants, in MB (from /proc)."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root: int) -> dict[int, tuple[int, int]]:
+    """``root`` and all its descendants: pid -> (resident bytes, CPU ticks in user and system mode), from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    stat: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -77,26 +82,34 @@ def _tree_rss_mb(root: int) -> float:
             continue
         pid = int(entry)
         children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: the parent's pid
-        rss[pid] = int(fields[21]) * PAGE  # fields[21]: resident pages
-    total, todo = 0, [root]
+        # fields[21]: resident pages; fields[11], fields[12]: utime and stime
+        stat[pid] = (int(fields[21]) * PAGE, int(fields[11]) + int(fields[12]))
+    tree, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in stat:
+            tree[pid] = stat[pid]
         todo.extend(children.get(pid, []))
-    return total / 2**20
+    return tree
 
 
 def timed(cmd: list[str]) -> dict[str, Any]:
-    """Run ``cmd``; wall seconds and the peak resident memory of its process tree."""
+    """Run ``cmd``; wall seconds, the peak resident memory of its process tree and the CPU seconds the tree used
+    (each process's last sampled user + system time: a local[1] master is one task slot, not one core, as the
+    JVM's own threads and the Python workers run beside it)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0.0
+    ticks: dict[int, int] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_mb(proc.pid))
+            tree = _tree(proc.pid)
+            peak = max(peak, sum(rss for rss, _ in tree.values()) / 2**20)
+            for pid, (_, cpu) in tree.items():
+                ticks[pid] = max(ticks.get(pid, 0), cpu)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -107,19 +120,21 @@ def timed(cmd: list[str]) -> dict[str, Any]:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak, 1), "stdout": out}
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak, 1),
+            "cpu_seconds": round(sum(ticks.values()) / TICK, 1), "stdout": out}
 
 
 def spark_run(bastion: str, data: Path, posts: int, master: str, detectors: str, work: Path) -> dict[str, Any]:
     out = work / "spark-out"
     shutil.rmtree(out, ignore_errors=True)
-    names = PER_POST if detectors == "all" else detectors
+    names = ALL if detectors == "all" else detectors
     res = timed([bastion, "spark", "scan", str(data), "--out", str(out), "--master", master,
                  "--detectors", names, "--now", NOW])
     summary = json.loads((out / "_summary.json").read_text(encoding="utf-8"))
     shutil.rmtree(out, ignore_errors=True)
     return {"posts": posts, "master": master, "detectors": detectors, "seconds": res["seconds"],
             "posts_per_s": round(posts / res["seconds"], 1), "peak_rss_mb": res["peak_rss_mb"],
+            "cpu_seconds": res["cpu_seconds"], "posts_per_cpu_s": round(posts / max(res["cpu_seconds"], 0.1), 1),
             "lines": summary["lines"], "decisions": summary["decisions"], "quarantined": summary["quarantined"]}
 
 
@@ -127,11 +142,12 @@ def scan_run(bastion: str, data: Path, posts: int, detectors: str, work: Path) -
     db = work / "scan.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    names = PER_POST if detectors == "all" else detectors
+    names = ALL if detectors == "all" else detectors
     res = timed([bastion, "scan", str(data), "--db", f"sqlite:///{db}", "--detectors", names, "--workers", "1",
                  "--quiet"])
     return {"posts": posts, "detectors": detectors, "seconds": res["seconds"],
-            "posts_per_s": round(posts / res["seconds"], 1), "peak_rss_mb": res["peak_rss_mb"]}
+            "posts_per_s": round(posts / res["seconds"], 1), "peak_rss_mb": res["peak_rss_mb"],
+            "cpu_seconds": res["cpu_seconds"], "posts_per_cpu_s": round(posts / max(res["cpu_seconds"], 0.1), 1)}
 
 
 def stream_latency(bastion: str, corpus: Path, work: Path, drops: int = 5) -> dict[str, Any]:
@@ -193,15 +209,18 @@ def stream_latency(bastion: str, corpus: Path, work: Path, drops: int = 5) -> di
 
 
 def markdown(report: dict[str, Any]) -> str:
-    rows = ["| posts | master | detectors | seconds | posts/s | per core vs scan | peak RSS MB |",
-            "|---:|---|---|---:|---:|---:|---:|"]
+    rows = ["| posts | master | detectors | seconds | posts/s | per core vs scan | CPU s | posts per CPU s "
+            "| peak RSS MB |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         rel = r.get("per_core_vs_scan")
         rows.append(f"| {r['posts']:,} | {r['master']} | {r['detectors']} | {r['seconds']} | {r['posts_per_s']:,} "
-                    f"| {'' if rel is None else f'{rel:.2f}'} | {r['peak_rss_mb']:,} |")
+                    f"| {'' if rel is None else f'{rel:.2f}'} | {r.get('cpu_seconds', '')} "
+                    f"| {r.get('posts_per_cpu_s', '')} | {r['peak_rss_mb']:,} |")
     lines = [f"# bastion spark scan benchmark ({report['measured_at']})", "", *rows, ""]
     for det, s in report["scan"].items():
-        lines.append(f"- `bastion scan` (one process, one core), {det}: {s['posts_per_s']:,} posts/s "
+        per_cpu = f", {s['posts_per_cpu_s']:,} per CPU second" if "posts_per_cpu_s" in s else ""
+        lines.append(f"- `bastion scan` (one process, one core), {det}: {s['posts_per_s']:,} posts/s{per_cpu} "
                      f"on {s['posts']:,} posts")
     for key, v in report.get("scaling", {}).items():
         lines.append(f"- scaling local[1] -> local[2], {key}: {v}x")
@@ -218,7 +237,7 @@ def main() -> None:
                     help="corpus JSON Lines whose texts the posts carry")
     ap.add_argument("--posts", default="100000", help="comma-separated post counts")
     ap.add_argument("--masters", default="local[1],local[2]")
-    ap.add_argument("--detectors", default="none,all", help="none and/or all (the per-post detectors)")
+    ap.add_argument("--detectors", default="none,all", help="none and/or all (every detector Spark runs)")
     ap.add_argument("--scan-posts", type=int, default=100_000,
                     help="posts for the single-process comparison (the first of the generated file's size)")
     ap.add_argument("--no-scan", action="store_true", help="skip the single-process comparison")
