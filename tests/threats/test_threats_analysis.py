@@ -49,6 +49,8 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("لنحرقن", {"DESTROY", "FUT", "P1"}),          # oath lam + nun
     ("ينقتلون", {"KILL", "PASS", "P3"}),            # form VII: they are killed
     ("ستموتون", {"DEATH", "FUT", "P2"}),            # a listed form still says who and when
+    ("بيذبحني", {"KILL", "PRES", "P3", "P1", "O1"}),  # he slaughters me: the object suffix is marked as such
+    ("اعدموه", {"KILL", "IMP", "P2", "O3"}),        # a listed imperative keeps its clitics
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)
@@ -164,3 +166,19 @@ def test_german_feminine_and_plural_roles_are_people() -> None:
     tag and threats against them read as having no target."""
     for word in ("journalistin", "moderatoren", "mitarbeiter", "ministerin"):
         assert "HUMAN" in tags_of(f"wir töten die {word}", word, "de"), word
+
+
+def test_a_plural_verb_after_a_call_is_an_imperative() -> None:
+    """"يا إخوة، غردوا": past and imperative are written alike; after a vocative it is a command."""
+    an = default_analyzer().analyze(fold("يا إخوة، غردوا على الوسم"), "ar", full=True)
+    tweet = next(t for t in an.tokens if t.norm == "غردوا")
+    assert {"IMP", "P2"} <= tweet.tags and "PAST" not in tweet.tags
+    alone = default_analyzer().analyze(fold("غردوا على الوسم"), "ar", full=True)
+    assert "PAST" in next(t for t in alone.tokens if t.norm == "غردوا").tags
+
+
+def test_a_phrase_of_hearsay_carries_no_modality() -> None:
+    """"gedroht haben soll": the "soll" is the report's, not an obligation."""
+    an = default_analyzer().analyze(fold("Er soll gedroht haben, die Moderatoren zu erschießen."), "de", full=True)
+    hearsay = next(t for t in an.tokens if "REPORT" in t.tags)
+    assert "DEONT" not in hearsay.tags

@@ -129,3 +129,49 @@ def test_the_object_of_a_phrase_is_not_the_agent_of_the_next_act() -> None:
 def test_the_one_not_stopped_is_who_acts(text: str) -> None:
     f = feats(text)
     assert "e:ag:P1" in f and "e:m:INTENT" in f
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("If you do not unblock our accounts, we will kill your moderators", "en"),
+    ("Falls ihr unsere Konten nicht freigebt, werden wir eure Moderatoren töten.", "de"),
+])
+def test_the_negation_of_a_condition_does_not_negate_what_follows(text: str, lang: str) -> None:
+    f = feats(text, lang)
+    assert "e:k:KILL" in f and not any(k.startswith("en:") for k in f)
+    an = default_analyzer().analyze(fold(text), lang)
+    marks = [s for t, s in zip(an.tokens, scopes(an), strict=True) if t.tags & {"KILL"}]
+    assert marks == [""]
+    # a negation in the main clause still negates
+    assert any(k.startswith("en:") for k in feats("If you ask, we will not kill anyone", "en"))
+
+
+def test_an_act_after_a_colon_takes_the_obligation_before_it() -> None:
+    assert "e:k+m:DEATH+DEONT" in feats("Für den Chef gibt es nur eine Strafe: den Tod.", "de")
+    assert "e:k+m:DEATH+DEONT" not in feats("Der Chef sagte: den Tod.", "de")
+
+
+def test_a_report_before_the_subject_reports_the_act() -> None:
+    """The frame looks for a verb of saying before the act's subject, not before the last word it looked at."""
+    f = feats("Die Polizei hat einen Mann festgenommen, der gedroht haben soll, Mitarbeiter zu erschießen.", "de")
+    assert "er:k:KILL" in f and "e:k:KILL" not in f
+
+
+def test_the_arabic_object_suffix_is_the_target_not_the_agent() -> None:
+    f = feats("مديري بيذبحني", "ar")  # my boss slaughters me
+    assert "e:ag+tg:P3+P1" in f
+    assert "e:ag+tg:P1+P2" in feats("سنقتلكم", "ar")  # we will kill you
+
+
+def test_a_german_subject_after_the_verb_beats_a_fronted_phrase() -> None:
+    f = feats("Für jeden gelöschten Account töten wir einen eurer Mitarbeiter.", "de")
+    assert "e:ag:P1" in f and "e:ag:GEN" not in f
+
+
+def test_the_target_is_looked_for_in_the_act_s_own_clause() -> None:
+    f = feats("Wir wollen den Chef kaltmachen, und wir werden es tun.", "de")
+    assert "e:tg:HUMAN" in f and "e:tg:P1" not in f
+
+
+def test_not_living_through_it_is_death_not_a_denial() -> None:
+    f = feats("Keep banning us and nobody in your office will go home alive.", "en")
+    assert "e:k:DEATH" in f and not any(k.startswith("en:") for k in f)

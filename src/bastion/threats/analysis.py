@@ -53,10 +53,15 @@ _SPACERS = " .-*·"
 PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":": "<:>", "\n": "<.>", "?": "<?>",
               "؟": "<?>", "!": "<!>", "…": "<.>"}
 EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
+_VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics say who acts and when
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION"})
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
-                           "STOP"}
+                           "STOP", "O1", "O2", "O3"}
+#: a phrase of saying or hearsay ("gedroht haben soll", "is said to have") reports; its words' modal verbs are the
+#: report's, not an obligation or intent of the speaker's
+_REPORTING = frozenset({"REPORT", "THREATN"})
+_MODALITY = frozenset({"FUT", "INTENT", "DEONT", "WISH"})
 _HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 _HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
 
@@ -146,11 +151,14 @@ _NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "
                         "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
 
 
-def _verb_endings(core0: str) -> Iterator[tuple[str, str, str]]:
-    """(stem, object tag, plural ending) for each way to strip a verb's object suffix and plural ending."""
-    for obj, otag in _AR_OBJECT.items():
+def _verb_endings(core0: str) -> Iterator[tuple[str, frozenset[str], str]]:
+    """(stem, object tags, plural ending) for each way to strip a verb's object suffix and plural ending. An object
+    suffix gives its person and an ``O`` tag naming it as the object ("ني": P1 and O1), so the person of the
+    prefix stays the agent: "بيذبحني" is he (P3) slaughtering me (O1), not me slaughtering him."""
+    for obj, person in _AR_OBJECT.items():
         if obj and not core0.endswith(obj):
             continue
+        otag = frozenset({person, "O" + person[1]}) if person else frozenset()
         core1 = core0[: len(core0) - len(obj)] if obj else core0
         for plural in _AR_PLURAL:
             if plural and not core1.endswith(plural):
@@ -181,11 +189,11 @@ def _arabic_parses(word: str) -> list[tuple[str, frozenset[str]]]:
                 core0 = body[len(person):]
                 if person and core0[:1] in ("ن", "ت") and len(core0) > 4:  # ينقتل, يتدبح: forms VII and V
                     for core, otag, _ in _verb_endings(core0[1:]):
-                        out.append((core, frozenset(base | {"PASS"} | ({otag} if otag else set()))))
+                        out.append((core, frozenset(base | {"PASS"} | otag)))
                 for core, otag, plural in _verb_endings(core0):
-                    tags = base | ({otag} if otag else set())
+                    tags = base | otag
                     if person == "ا" and plural in ("وا", "و") and not tense:
-                        tags = {"IMP", "P2"} | ({otag} if otag else set())
+                        tags = {"IMP", "P2"} | otag
                     elif not person and plural in ("وا", "و") and not tense:
                         tags |= {"PAST", "P3"}
                     out.append((core, frozenset(tags)))
@@ -327,11 +335,14 @@ class Analyzer:
         if direct:
             if direct <= _NOUN_TAGS:  # a listed noun form: its possessive suffix still says whose
                 direct |= next((frozenset({t}) for suf, t in _AR_POSSESSIVE if word.endswith(suf)), frozenset())
-            elif direct & EVENT_TAGS:  # a listed verb form ("ستموتون"): its clitics still say who and when
+            elif direct & _VERBISH:  # a listed verb form ("ستموتون"): its clitics still say who and when
                 cores = self._ar_cores
-                direct |= next((morph for core, morph in _arabic_parses(word)
-                                if core != word and len(core) > 2 and cores.get(core, frozenset()) & EVENT_TAGS),
-                               frozenset())
+                parses = _arabic_parses(word)
+                morph = next((morph for core, morph in parses
+                              if core != word and len(core) > 2 and cores.get(core, frozenset()) & _VERBISH), None)
+                if morph is None:  # a listed imperative ("اعدموه", "ابحثوا"): alef, stem, plural, object
+                    morph = next((m for _, m in parses if "IMP" in m), frozenset())
+                direct |= morph
             return word, word, direct
         for core, morph in _arabic_parses(word):
             tags = self._ar_cores.get(core)
@@ -533,12 +544,18 @@ _MENTION_TAG = frozenset({"MENTION"})
 
 
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:
-    """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam."""
+    """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam. And a
+    plural verb without prefix right after a call ("يا إخوة، غردوا"): an imperative, not a past tense - the two
+    are written alike for many verbs."""
     out = list(tokens)
-    for i, tok in enumerate(out[:-1]):
-        nxt = out[i + 1]
-        if tok.norm in ("الموت", "موت") and not nxt.punct and nxt.norm.startswith("ل") and len(nxt.norm) > 2:
+    for i, tok in enumerate(out):
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if nxt is not None and tok.norm in ("الموت", "موت") and not nxt.punct and nxt.norm.startswith("ل") \
+                and len(nxt.norm) > 2:
             out[i] = tok._replace(tags=tok.tags | {"WISH", "DEATH"})
+        elif {"PAST", "P3"} <= tok.tags and tok.norm.endswith(("وا", "وه", "وهم", "وها")) and i and any(
+                "VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence):
+            out[i] = tok._replace(tags=(tok.tags - {"PAST", "P3"}) | {"IMP", "P2"})
     return out
 
 
@@ -589,6 +606,8 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
         if tags & _FIGURATIVE:
             inner -= HARM_TAGS
+        if tags & _REPORTING:
+            inner -= _MODALITY
         first = span[0]
         # a pronoun that ends the phrase is its object ("will find you", "watch your back"), never the agent of
         # the act that follows ("I will find you and kill you": I kill) - unless the phrase says who will not

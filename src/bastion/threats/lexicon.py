@@ -41,6 +41,7 @@ TAGS: frozenset[str] = frozenset({
     "OBJ",  # object pronouns: a target, never the agent
     "STOP",  # verbs of stopping: "nothing will stop us" negates the stopping, not the act
     "IMP", "PASS", "PRES", "MENTION", "HASHTAG",  # set by the analyser from a word's form or place
+    "O1", "O2", "O3",  # an Arabic verb's object suffix ("يذبحني": he slaughters me): the person it harms
 })
 #: Tags that name violence itself; a post with none of them (and no veiled-threat phrase, call on others or
 #: bounty) is not parsed further.

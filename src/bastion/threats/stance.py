@@ -85,17 +85,19 @@ def scopes(an: Analysis) -> list[str]:
     """Per token, the voice it stands in: ``q`` inside a quotation, ``r`` in the scope of a verb of saying, a
     threat-noun or a condemnation earlier in its sentence ("police said he threatened to ..."), ``n`` within
     a few words after a negation in its clause. A first-person subject after a clause break ends a report's
-    scope ("he said it, and we will do it")."""
+    scope ("he said it, and we will do it"); the comma that closes a condition ends the scope of a negation
+    inside it ("if you do not unblock us, we will ...": the harm is not negated)."""
     out: list[str] = []
     reported = False
     neg_left = 0
     sentence = -1
     after_break = False
-    for tok in an.tokens:
+    conditional = _conditional_clauses(an)
+    for k, tok in enumerate(an.tokens):
         if tok.sentence != sentence:
             sentence, reported, neg_left, after_break = tok.sentence, False, 0, False
         if tok.punct:
-            if tok.punct in _HARD:
+            if tok.punct in _HARD or (tok.punct == "<,>" and k and conditional[k - 1]):
                 neg_left = 0
             after_break = tok.punct in ("<,>", "<:>") or after_break
             out.append("")
@@ -112,6 +114,21 @@ def scopes(an: Analysis) -> list[str]:
             neg_left = 8
         elif neg_left:
             neg_left -= 1
+    return out
+
+
+def _conditional_clauses(an: Analysis) -> list[bool]:
+    """Per token, whether it stands in a condition: after a conditional word ("if", "falls", "إذا") in a clause
+    that a comma closes ("if you do not stop, ..."). Its negation negates the condition, not what follows."""
+    out: list[bool] = [False] * len(an.tokens)
+    start, seen = 0, False
+    for k, tok in enumerate(an.tokens):
+        if tok.punct in _HARD or tok.punct == "<,>":
+            if seen and tok.punct == "<,>":
+                out[start:k] = [True] * (k - start)
+            start, seen = k + 1, False
+        elif "COND" in tok.tags and not seen:
+            start, seen = k, True
     return out
 
 
@@ -134,6 +151,9 @@ _TRAILING = frozenset({"<.>", "<!>", "<,>", "<:>"})
 _NOUNISH = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "POSS", "BODY", "OBJ"})
 _SAYING = frozenset({"REPORT", "THREATN", "CONDEMN"})
 _BACK, _AHEAD = 10, 6
+_EXPLAINED = frozenset({"DEONT", "WISH"})
+_OBJECT_MARKS = ("O1", "O2", "O3")
+_OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 
 
 def _first(tags: frozenset[str], order: Sequence[str]) -> str | None:
@@ -144,6 +164,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
     """For each word of violence (or veiled-threat phrase): its agent, mood and target within the clause, and
     what frames the sentence, as conjunctions the linear heads can weigh."""
     toks = an.tokens
+    conditional: list[bool] | None = None  # computed when a frame first looks back across a comma
     by_sentence: dict[int, list[tuple[int, frozenset[str]]]] = {}  # the framing tags of each sentence
     timed: set[int] = set()  # sentences that name a near time ("tonight", "morgen", "قريبا")
     for i, t in enumerate(toks):
@@ -156,42 +177,69 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             continue
         kind = _first(ev.tags, _EVENT) or ""
         q = "q" if ev.quoted else ""
-        agent = _first(ev.tags, _AGENT)
+        suffixed = _first(ev.tags, _OBJECT_MARKS)  # an Arabic object suffix names whom the act harms
+        obj = _OBJECT_PERSON[suffixed] if suffixed else None
+        agent = _first(ev.tags - {obj} if obj else ev.tags, _AGENT)
         moods = set(ev.tags & _MOOD_SET)
         back_target = None
         reported = False
         agent_at = i
         stopped = False
+        crossed = False  # a comma between this word and the one looked at
+        explained = False  # a colon between: "only one punishment for them: death"
         for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
             t = toks[j]
+            if t.punct == "<:>" and not explained and j + 2 >= i:
+                explained = True  # the act right after a colon takes the obligation or wish before it, nothing else
+                continue
             if t.punct in _HARD or t.punct == "<Q>":
                 break
+            if t.punct == "<,>":
+                crossed = True
+            if explained:
+                moods |= t.tags & _EXPLAINED
+                continue
             if "STOP" in t.tags:  # "nothing will stop us from ...": the negation is the stopping's
                 stopped = True
                 moods.add("INTENT")
-                if agent is None and j + 1 < i:  # ... and the one not stopped is who acts
-                    agent = _first(toks[j + 1].tags, ("P1", "P2", "P3"))
-                    agent_at = j + 1 if agent else agent_at
+                if agent is None:  # ... and the one not stopped is who acts: the pronoun right after it, or the
+                    for k in (j + 1, j - 1, j - 2, j - 3):  # object before it ("nichts wird mich davon abhalten")
+                        if 0 <= k < i and k != j and not toks[k].punct and (k == j + 1 or "OBJ" in toks[k].tags):
+                            agent = _first(toks[k].tags, ("P1", "P2", "P3"))
+                            if agent:
+                                agent_at = k
+                                break
             nounish = not t.tags.isdisjoint(_NOUNISH)
-            if agent is None and not nounish:
-                agent = _first(t.tags, _AGENT) if not t.tags.isdisjoint(_AGENT_SET) else None
-                agent_at = j
+            if agent is None and not nounish and not t.tags.isdisjoint(_AGENT_SET):
+                agent = _first(t.tags, _AGENT)
+                agent_at = j  # where the subject stands: a frame of saying before it reports the act
             if back_target is None and nounish:
                 back_target = _first(t.tags, _TARGET)
             mt = t.tags & _MOOD_SET
+            if crossed and "NEG" in mt:  # "if you do not stop, we will ...": the condition's negation
+                if conditional is None:
+                    conditional = _conditional_clauses(an)
+                if conditional[j]:
+                    mt = mt - _NEG
             if mt:
                 moods |= mt - _NEG if stopped else mt
         if stopped and agent == "NOONE":
             agent = None
+        if kind == "DEATH" and "LIVE" in ev.tags and ("NEG" in moods or agent == "NOONE"):
+            moods.discard("NEG")  # "nobody will go home alive": not living through it is the death
+            agent = None if agent == "NOONE" else agent
         if not moods and ev.sentence in timed:  # a present tense with a near time is a future one: "Morgen
             moods.add("FUT")  # erschießen wir ...", "tonight we burn ..."
         target_from = i + 1
-        if agent is None and an.lang == "de":  # verb second: "Heute Nacht hängen wir ...", "Morgen zünden wir"
-            k = next((k for k in range(i + 1, min(len(toks), i + 3)) if not toks[k].punct), None)
-            if k is not None and not toks[k].tags & _NOUNISH:
-                agent = _first(toks[k].tags, ("P1", "P3"))
-                if agent is not None:
-                    target_from = k + 1  # the subject after the verb is not its object
+        if an.lang == "de" and (agent is None or agent_at < i) and ev.tags.isdisjoint(_AGENT_SET):
+            # verb second: "Heute Nacht hängen wir ...", "Für jeden gelöschten Account töten wir einen ...": a
+            # subject pronoun right after the verb is who acts, whatever the fronted words before it were
+            after = toks[i + 1] if i + 1 < len(toks) and not toks[i + 1].punct else None
+            if after is not None and not after.tags & _NOUNISH:
+                subject = _first(after.tags, ("P1", "P3"))
+                if subject is not None:
+                    agent, agent_at = subject, i
+                    target_from = i + 2  # the subject after the verb is not its object
         # in the scope of a verb of saying, a threat-noun or a condemnation earlier in the sentence - unless the
         # act has a first-person subject of its own after a clause break ("he said it, and we will do it")
         for j in range(agent_at - 1, -1, -1):
@@ -201,10 +249,10 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if t.tags & _SAYING and "IMP" not in t.tags:
                 reported = True
                 break
-        target = None
-        for j in range(target_from, min(len(toks), i + 1 + _AHEAD)):
+        target = obj
+        for j in range(target_from if obj is None else len(toks), min(len(toks), i + 1 + _AHEAD)):
             t = toks[j]
-            if t.punct in _HARD or t.punct == "<Q>":
+            if t.punct in _HARD or t.punct in ("<Q>", "<,>"):  # the next clause's words are not this act's object
                 break
             target = _first(t.tags, _TARGET)
             if target:
