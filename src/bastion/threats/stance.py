@@ -92,16 +92,21 @@ def scopes(an: Analysis) -> list[str]:
     neg_left = 0
     sentence = -1
     after_break = False
-    conditional = _conditional_clauses(an)
-    for k, tok in enumerate(an.tokens):
+    condition = negated_condition = False  # in a condition since its conditional word; negated inside it
+    for tok in an.tokens:
         if tok.sentence != sentence:
             sentence, reported, neg_left, after_break = tok.sentence, False, 0, False
+            condition = negated_condition = False
         if tok.punct:
-            if tok.punct in _HARD or (tok.punct == "<,>" and k and conditional[k - 1]):
+            if tok.punct in _HARD or (tok.punct == "<,>" and negated_condition):
                 neg_left = 0
+            if tok.punct in _HARD or tok.punct == "<,>":
+                condition = negated_condition = False
             after_break = tok.punct in ("<,>", "<:>") or after_break
             out.append("")
             continue
+        if "COND" in tok.tags:
+            condition = True
         if reported and after_break and "P1" in tok.tags and "POSS" not in tok.tags:
             reported = False
         scope = ("q" if tok.quoted else "") + ("r" if reported else "") + ("n" if neg_left > 0 else "")
@@ -112,6 +117,7 @@ def scopes(an: Analysis) -> list[str]:
             neg_left = 0
         elif tok.tags & {"NEG", "NOONE"}:
             neg_left = 8
+            negated_condition = condition
         elif neg_left:
             neg_left -= 1
     return out
