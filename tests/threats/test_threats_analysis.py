@@ -51,6 +51,7 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("ستموتون", {"DEATH", "FUT", "P2"}),            # a listed form still says who and when
     ("بيذبحني", {"KILL", "PRES", "P3", "P1", "O1"}),  # he slaughters me: the object suffix is marked as such
     ("اعدموه", {"KILL", "IMP", "P2", "O3"}),        # a listed imperative keeps its clitics
+    ("فليقتحم", {"HURT", "IMP", "P3"}),             # the lam of command: let him storm
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)
@@ -182,3 +183,24 @@ def test_a_phrase_of_hearsay_carries_no_modality() -> None:
     an = default_analyzer().analyze(fold("Er soll gedroht haben, die Moderatoren zu erschießen."), "de", full=True)
     hearsay = next(t for t in an.tokens if "REPORT" in t.tags)
     assert "DEONT" not in hearsay.tags
+
+
+def test_a_plural_verb_after_another_command_is_one() -> None:
+    """"اعرفوا وين ساكنين. بعدين صفوهم": find out where they live, then liquidate them."""
+    an = default_analyzer().analyze(fold("اعرفوا وين ساكنين. بعدين صفوهم."), "ar", full=True)
+    assert "IMP" in next(t for t in an.tokens if t.norm == "صفوهم").tags
+    news = default_analyzer().analyze(fold("قتلوا خمسة أشخاص في الهجوم"), "ar", full=True)
+    assert {"PAST", "P3"} <= next(t for t in news.tokens if t.norm == "قتلوا").tags
+
+
+@pytest.mark.parametrize("text,lang", [("heute Abend wirst du bei FIFA vernichtet", "de"),
+                                       ("we will bury them in the second half", "en"),
+                                       ("رح اقتلك في الطاولة اليوم", "ar")])
+def test_games_are_named_as_games(text: str, lang: str) -> None:
+    an = default_analyzer().analyze(fold(text), lang, full=True)
+    assert any("GAME" in t.tags for t in an.tokens)
+
+
+def test_take_care_is_a_wish_not_a_veiled_threat() -> None:
+    an = default_analyzer().analyze(fold("Passt auf euch auf, Gott schütze euch."), "de", full=True)
+    assert not any("VEIL" in t.tags for t in an.tokens)

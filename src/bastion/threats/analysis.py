@@ -186,6 +186,8 @@ def _arabic_parses(word: str) -> list[tuple[str, frozenset[str]]]:
                 if tense and not person:  # Egyptian/Levantine first person singular drops its alef: هقتل
                     ptag = "P1"
                 base = {t for t in (ttag, ptag) if t}
+                if conj and tense == "ل" and person in ("ي", "ت"):  # the lam of command: "فليقتحم", let him storm
+                    base = {"IMP", ptag}
                 core0 = body[len(person):]
                 if person and core0[:1] in ("ن", "ت") and len(core0) > 4:  # ينقتل, يتدبح: forms VII and V
                     for core, otag, _ in _verb_endings(core0[1:]):
@@ -543,6 +545,10 @@ _OBJ_TAG = frozenset({"OBJ"})
 _MENTION_TAG = frozenset({"MENTION"})
 
 
+_AR_PLURAL_VERB = ("وا", "وه", "وهم", "وها")
+_AR_COMMANDABLE = EVENT_TAGS | {"MOVE", "REPORT", "WEAPON"}
+
+
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:
     """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam. And a
     plural verb without prefix right after a call ("يا إخوة، غردوا"): an imperative, not a past tense - the two
@@ -553,8 +559,11 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
         if nxt is not None and tok.norm in ("الموت", "موت") and not nxt.punct and nxt.norm.startswith("ل") \
                 and len(nxt.norm) > 2:
             out[i] = tok._replace(tags=tok.tags | {"WISH", "DEATH"})
-        elif {"PAST", "P3"} <= tok.tags and tok.norm.endswith(("وا", "وه", "وهم", "وها")) and i and any(
-                "VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence):
+        elif tok.norm.endswith(_AR_PLURAL_VERB) and tok.tags & _AR_COMMANDABLE and (
+                {"PAST", "P3"} <= tok.tags or tok.tags.isdisjoint(_PERSONS)) and i and (
+                any("VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence)
+                or any("IMP" in t.tags for t in out[max(0, i - 15): i])):
+            # after a call, or after another command ("اعرفوا أين يسكنون، ثم صفّوهم"): a command too
             out[i] = tok._replace(tags=(tok.tags - {"PAST", "P3"}) | {"IMP", "P2"})
     return out
 
