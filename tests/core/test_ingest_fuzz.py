@@ -156,6 +156,21 @@ def test_pretty_printed_documents_lose_nothing(tmp_path: Path, fmt: str,
     check(items, records, damaged, text_kept)
 
 
+def test_a_record_cut_right_after_a_backslash_loses_only_itself(tmp_path: Path) -> None:
+    """Found by the test above: a pretty-printed record cut just after the backslash of an escape (``"\\r``),
+    then a newline. The newline is no escaped character: the string ends broken there, and the next record is
+    read (it had been swallowed into the broken one)."""
+    first = json.dumps(twitter_v2({"id": "r0", "text": "a\rb"}), indent=2).encode()
+    cut = first[: first.index(b"\\") + 1]
+    assert cut.endswith(b"\\")
+    second = json.dumps(twitter_v2({"id": "r1", "text": "kept"}), indent=2).encode()
+    f = tmp_path / "cut.json"
+    f.write_bytes(cut + b"\n" + second + b"\n")
+    items = list(read(f, "twitter_v2"))
+    assert [p.id for p in items if isinstance(p, Post)] == ["r1"]
+    assert [q.reason for q in items if isinstance(q, Quarantined)] == ["bad JSON: a string runs past the end of its line"]
+
+
 def test_csv_rows_lose_nothing_and_split_nothing(tmp_path: Path) -> None:
     rows = [[f"N{i}", f"u{i}", "bio, with comma", "here", "10", "20", "1/6/2015 21:07", text]
             for i, text in enumerate(["plain", 'with "quotes"', "two\nlines", "عربي ✓ \ufffd", "last"])]

@@ -235,6 +235,12 @@ def _scan(s: _Scanner, chunk: bytes) -> Iterator[Value]:
             continue
         if s.in_string:
             if s.escape:
+                if chunk[i] == 10:  # a record cut right after a backslash: the newline is no escape
+                    yield s.broken("a string runs past the end of its line")
+                    s.line += 1
+                    s.skipping, s.line_start = True, True
+                    i += 1
+                    continue
                 s.keep(chunk[i:i + 1])
                 s.escape = False
                 i += 1
