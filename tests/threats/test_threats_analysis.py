@@ -204,3 +204,10 @@ def test_games_are_named_as_games(text: str, lang: str) -> None:
 def test_take_care_is_a_wish_not_a_veiled_threat() -> None:
     an = default_analyzer().analyze(fold("Passt auf euch auf, Gott schütze euch."), "de", full=True)
     assert not any("VEIL" in t.tags for t in an.tokens)
+
+
+def test_in_front_of_the_office_is_a_place_not_a_veiled_threat() -> None:
+    an = default_analyzer().analyze(fold("Unser Protest vor dem Büro ist friedlich."), "de", full=True)
+    assert not any("VEIL" in t.tags for t in an.tokens)
+    veiled = default_analyzer().analyze(fold("Wir stehen vor deiner Tür."), "de", full=True)
+    assert any("VEIL" in t.tags for t in veiled.tokens)

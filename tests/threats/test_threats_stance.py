@@ -175,3 +175,16 @@ def test_the_target_is_looked_for_in_the_act_s_own_clause() -> None:
 def test_not_living_through_it_is_death_not_a_denial() -> None:
     f = feats("Keep banning us and nobody in your office will go home alive.", "en")
     assert "e:k:DEATH" in f and not any(k.startswith("en:") for k in f)
+
+
+def test_a_compound_s_last_noun_is_the_target() -> None:
+    assert "e:tg:NONHUMAN" in feats("Tomorrow we shoot the team photos at HQ", "en")  # photos, not the team
+    assert "e:tg:HUMAN" in feats("We will kill the office staff", "en")  # staff, not the office
+
+
+def test_a_participle_after_a_noun_has_no_agent_of_its_own() -> None:
+    """"We pray for the aid workers killed last week": nobody here kills; the wish before a participle stays."""
+    prayer = feats("We pray for the souls of the aid workers killed last week.", "en")
+    assert "e:ag:-" in prayer and "e:m:PASS" in prayer and "e:ag:P1" not in prayer
+    wish = feats("Nothing would make me happier than seeing their employees executed.", "en")
+    assert "e:m:PASS" in wish and "e:m:WISH" in wish

@@ -159,6 +159,7 @@ _SAYING = frozenset({"REPORT", "THREATN", "CONDEMN"})
 _BACK, _AHEAD = 10, 6
 _EXPLAINED = frozenset({"DEONT", "WISH"})
 _OBJECT_MARKS = ("O1", "O2", "O3")
+_HEAD_NOUNS = frozenset({"HUMAN", "PLACE", "NONHUMAN"})
 _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 
 
@@ -193,6 +194,13 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         stopped = False
         crossed = False  # a comma between this word and the one looked at
         explained = False  # a colon between: "only one punishment for them: death"
+        # a participle right after a noun says what was done to it: "the aid workers killed last week" (no agent
+        # of its own; the moods before it stay: "nothing would make me happier than seeing them executed")
+        relative = an.lang == "en" and "ED" in ev.tags and i > 0 and bool(toks[i - 1].tags & _HEAD_NOUNS) \
+            and not toks[i - 1].punct
+        if relative:
+            obj = _first(toks[i - 1].tags, _TARGET)
+            moods.add("PASS")
         for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
             t = toks[j]
             if t.punct == "<:>" and not explained and j + 2 >= i:
@@ -216,7 +224,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                                 agent_at = k
                                 break
             nounish = not t.tags.isdisjoint(_NOUNISH)
-            if agent is None and not nounish and not t.tags.isdisjoint(_AGENT_SET):
+            if agent is None and not relative and not nounish and not t.tags.isdisjoint(_AGENT_SET):
                 agent = _first(t.tags, _AGENT)
                 agent_at = j  # where the subject stands: a frame of saying before it reports the act
             if back_target is None and nounish:
@@ -262,6 +270,11 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 break
             target = _first(t.tags, _TARGET)
             if target:
+                if an.lang == "en" and t.tags & _HEAD_NOUNS:  # a compound's last noun is its head: "the team
+                    # photos" are photos (a possessive stays the target: "your staff" are the reader's)
+                    while j + 1 < len(toks) and not toks[j + 1].punct and toks[j + 1].tags & _HEAD_NOUNS:
+                        j += 1
+                        target = _first(toks[j].tags, _TARGET)
                 break
         if target is None:
             target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
