@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from bastion.cli.main import app
 from bastion.errors import InputError
+from bastion.spark import unavailable
 from bastion.spark.score import Config, Scorer
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "sample-stream.jsonl"
@@ -22,18 +23,7 @@ NOW = "2026-12-05T00:00:00+00:00"
 DETECTORS = "lexicon,propaganda,threat"
 
 
-def _spark_available() -> str | None:
-    try:
-        import pyarrow  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        return f"PySpark not installed ({exc}): pip install '.[spark]'"
-    if shutil.which("java") is None:
-        return "no Java runtime (scripts/setup-system.sh installs one)"
-    return None
-
-
-needs_spark = pytest.mark.skipif(_spark_available() is not None, reason=str(_spark_available()))
+needs_spark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
 
 def _bad_lines(tmp_path: Path) -> Path:
@@ -353,3 +343,14 @@ def test_parquet_input_is_decided_as_its_json_lines(spark: Any, tmp_path: Path) 
     a = {d["decision_id"]: (d["scores"], d["actions"]) for d in read_decisions(spark, tmp_path / "a")}
     b = {d["decision_id"]: (d["scores"], d["actions"]) for d in read_decisions(spark, tmp_path / "b")}
     assert a == b and len(a) == len(posts)
+
+
+def test_no_java_is_a_clear_error_before_any_jvm(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from bastion.errors import DependencyError
+    from bastion.spark.job import session
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(DependencyError, match="no Java runtime"):
+        session("local[1]")

@@ -6,3 +6,18 @@ Spark side: it reads the inputs in parallel, runs :func:`~bastion.spark.score.sc
 (``mapInPandas``; each Python worker builds its detectors once) and writes the decisions as Parquet, partitioned
 by date, with the quarantine beside them. PySpark is an optional dependency (``bastion[spark]``).
 """
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+
+def unavailable() -> str | None:
+    """Why Spark cannot run on this machine (PySpark, pyarrow or a Java runtime missing), or None."""
+    for module in ("pyspark", "pyarrow"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} not installed: pip install 'bastion[spark]'"
+    if shutil.which("java") is None:
+        return "no Java runtime (scripts/setup-system.sh installs one)"
+    return None

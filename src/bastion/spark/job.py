@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from bastion.errors import DependencyError, InputError
-from bastion.spark import manifest
+from bastion.spark import manifest, unavailable
 from bastion.spark.score import ACCOUNT_STAGE, COLUMNS, SPARK_SCHEMA, Config, check, scorer
 
 
@@ -30,11 +30,11 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
     """A Spark session for ``master`` (``local[*]``, ``spark://...``, ``k8s://...``, ``yarn``). Python workers
     run this interpreter unless ``PYSPARK_PYTHON`` names another (on a cluster: one with ``bastion``
     installed)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise DependencyError(f"bastion spark needs PySpark and a Java runtime: pip install 'bastion[spark]' "
-                              f"({exc})") from exc
+    why = unavailable()  # before PySpark tries to launch a JVM that is not there (its error names no cause)
+    if why is not None:
+        raise DependencyError(f"bastion spark cannot run here: {why}")
+    from pyspark.sql import SparkSession
+
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):  # one machine: a few shuffle partitions per core, not a cluster's 200
