@@ -211,3 +211,17 @@ def test_in_front_of_the_office_is_a_place_not_a_veiled_threat() -> None:
     assert not any("VEIL" in t.tags for t in an.tokens)
     veiled = default_analyzer().analyze(fold("Wir stehen vor deiner Tür."), "de", full=True)
     assert any("VEIL" in t.tags for t in veiled.tokens)
+
+
+def test_the_quick_reject_of_arabic_words_never_loses_a_parse() -> None:
+    """``_may_parse`` settles words without listed stems early; any word a parse would tag passes it."""
+    from bastion.threats.analysis import EVENT_TAGS, _arabic_parses
+
+    a = default_analyzer()
+    cores = a._ar_cores
+    stems = sorted(c for c, t in cores.items() if len(c) > 2 or t & EVENT_TAGS)[:300]
+    affixed = [pre + stem + suf for stem in stems for pre in ("", "و", "سن", "بي", "وال", "فلي")
+               for suf in ("", "كم", "وهم", "ني", "ها")]
+    for word in [*affixed, "مرحبا", "صباح", "الخير", "كتاب"]:
+        parsed = any((t := cores.get(c)) and (len(c) > 2 or t & EVENT_TAGS) for c, _ in _arabic_parses(word))
+        assert a._may_parse(word) or not parsed, word

@@ -147,6 +147,9 @@ _AR_NOUN_PRE = ("", "ال", "بال", "لل", "كال", "ب", "ل", "ك")
 _AR_NOUN_SUF = {"": "", "ا": "", "كم": "P2", "ك": "P2", "كن": "P2", "هم": "P3", "ه": "P3", "ها": "P3", "نا": "P1",
                 "ي": "P1", "ات": "", "ين": "", "ون": ""}
 _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3"))
+#: the most letters a parse strips before a stem (conjunction, tense, person, a form's t/n; or conjunction and
+#: article with preposition) and after it (object and plural; or possessive)
+_AR_MAX_AFFIX = 4
 _NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "WEAPON", "NEWS", "GAME",
                         "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
 
@@ -346,7 +349,7 @@ class Analyzer:
                     morph = next((m for _, m in parses if "IMP" in m), frozenset())
                 direct |= morph
             return word, word, direct
-        for core, morph in _arabic_parses(word):
+        for core, morph in _arabic_parses(word) if self._may_parse(word) else ():
             tags = self._ar_cores.get(core)
             if tags and (len(core) > 2 or tags & EVENT_TAGS):  # two letters: a doubled verb (طخ), no particle
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
@@ -357,6 +360,21 @@ class Analyzer:
             if stemmed and stemmed <= _NOUN_TAGS:
                 return word, word, stemmed
         return word, word, frozenset()
+
+    def _may_parse(self, word: str) -> bool:
+        """Whether any reading of ``word`` as clitics around a stem could find a listed stem: every stem a
+        parse yields is the word less at most four letters before and four after (a ta marbuta restored), so
+        most words - which hold no stem of the lexicon - are settled by 25 look-ups instead of every parse."""
+        cores, n = self._ar_cores, len(word)
+        for a in range(min(_AR_MAX_AFFIX, n - 2) + 1):
+            for b in range(min(_AR_MAX_AFFIX, n - a - 2) + 1):
+                core = word[a:n - b]
+                tags = cores.get(core)
+                if tags and (len(core) > 2 or tags & EVENT_TAGS):  # as the parse loop takes them
+                    return True
+                if core[-1] == "ت" and core[:-1] + "ه" in cores:
+                    return True
+        return False
 
     # -- a post --------------------------------------------------------------------------------------------------
     def analyze(self, folded: str, lang: str | None = None, *, full: bool = False) -> Analysis:
