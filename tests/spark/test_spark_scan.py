@@ -73,9 +73,20 @@ def test_spark_and_scan_make_the_same_decisions_on_the_sample(spark: Any, tmp_pa
                                    DETECTORS, "--out", str(tmp_path / "scan.jsonl"), "--quiet", "--workers", "1"])
     assert res.exit_code == 0, res.output
     local = {d["decision_id"]: d for d in map(json.loads, (tmp_path / "scan.jsonl").read_text().splitlines())}
-    on_spark = {d["decision_id"]: d for d in read_decisions(spark, tmp_path / "out")}
-    assert summary["decisions"] == len(local) > 20 and summary["quarantined"] == 0
+    decided = {d["decision_id"]: d for d in read_decisions(spark, tmp_path / "out")}
+    on_spark = {k: d for k, d in decided.items() if d["subject"] == "post"}
+    assert summary["decisions"] == len(decided) and summary["quarantined"] == 0 and len(local) > 20
     assert set(on_spark) == set(local)  # deterministic ids: post, content, policy version
+    # reports are decided too, as scan decides them (scan --out holds post decisions; its store holds the rest)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "b.db") as c:
+        reports = {i: json.loads(a) for i, a in c.execute("select id, actions from decisions "
+                                                          "where subject_kind = 'report'")}
+    on_spark_reports = {k: d for k, d in decided.items() if d["subject"] == "report"}
+    assert set(on_spark_reports) == set(reports) and len(reports) == 2
+    for did, actions in reports.items():
+        assert [a["action"] for a in on_spark_reports[did]["actions"]] == [a["action"] for a in actions], did
     for did, d in local.items():
         s = on_spark[did]
         # the same actions with the same parameters; only what the act stage's sinks add locally (a case id)
@@ -251,11 +262,13 @@ def _counts(db: Path) -> dict[str, Any]:
     with sqlite3.connect(db) as c:
         return {
             "post_decisions": sorted(r[0] for r in c.execute("select id from decisions where subject_kind='post'")),
-            # review jobs of post decisions (a report's decision also opens one on its post: reports are not
-            # decided on Spark yet)
+            "report_decisions": sorted(r[0] for r in c.execute(
+                "select id from decisions where subject_kind='report'")),
+            "reports": c.execute("select count(*) from reports").fetchone()[0],
             "post_review_jobs": sorted(r[0] for r in c.execute(
                 "select r.decision_id from review_jobs r join decisions d on d.id = r.decision_id "
                 "where d.subject_kind = 'post'")),
+            "review_jobs": sorted(r[0] for r in c.execute("select decision_id from review_jobs")),
             "cases": c.execute("select count(*) from threat_cases").fetchone()[0],
             "ledger": c.execute("select count(*) from ledger").fetchone()[0],
             "posts": c.execute("select count(*) from posts").fetchone()[0],
@@ -286,6 +299,9 @@ def test_spark_load_stores_what_scan_stores_exactly_once(spark: Any, tmp_path: P
     local = _counts(local_db)
     assert loaded["post_decisions"] == local["post_decisions"] and loaded["cases"] == local["cases"] == 1
     assert loaded["post_review_jobs"] == local["post_review_jobs"] and loaded["post_review_jobs"]
+    # reports: stored, decided and their review jobs opened as scan does
+    assert loaded["report_decisions"] == local["report_decisions"] and loaded["reports"] == local["reports"] == 2
+    assert loaded["review_jobs"] == local["review_jobs"]
 
     ok = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{db}"])
     assert ok.exit_code == 0, ok.output

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 STATE_EVERY_S = 30.0  # detector snapshots are saved at least this often during a scan (and at its end)
+#: ``Pipeline.process(decided=...)`` holds a report's decision made elsewhere under (report id, REPORT_KEY)
+REPORT_KEY = "report"
 OBSERVE_MIN = 0.2  # a sink observes posts whose signal is at least this (or that report on it)
 AUTHOR_CACHE = 200_000  # accounts kept in memory for PostContext.author (bounded: constant memory)
 
@@ -269,9 +271,9 @@ class Pipeline:
                 elsewhere: Sequence[Decision] = ()) -> list[Decision]:
         """One batch through every stage. ``ahead``: the leading pure detectors' signals for the batch's
         posts, computed elsewhere (:meth:`_ahead`); those detectors are then not run here. ``decided``: posts'
-        decisions made elsewhere (a Spark job), by (post id, content digest); they are acted on and stored as
-        they are, not decided again. ``elsewhere``: other decisions made elsewhere (a Spark job's account
-        decisions), acted on and stored with the batch's own."""
+        decisions made elsewhere (a Spark job), by (post id, content digest), and reports' by (report id,
+        ``REPORT_KEY``); they are acted on and stored as they are, not decided again. ``elsewhere``: other
+        decisions made elsewhere (a Spark job's account decisions), acted on and stored with the batch's own."""
         now = self.clock()
         stats.records += len(batch) - len(batch.quarantined)
         stats.quarantined += len(batch.quarantined)
@@ -339,8 +341,9 @@ class Pipeline:
                 decisions.append(decide(Subject.ACCOUNT, aid, acct_sigs, now=now, account_id=aid))
             decisions.extend(elsewhere)
             for r in batch.reports:
-                decisions.append(decide(Subject.REPORT, r.id, {}, now=now, reporter=r.reporter_kind.value,
-                                        account_id=r.target_id if r.target_kind.value == "account" else None))
+                given = decided.get((r.id, REPORT_KEY)) if decided else None
+                decisions.append(given or decide(Subject.REPORT, r.id, {}, now=now, reporter=r.reporter_kind.value,
+                                                 account_id=r.target_id if r.target_kind.value == "account" else None))
         if self.sampler is not None:
             with _Timer(stats, "learning"):
                 decisions = self.sampler.pick(decisions, {c.post.id: c.signals for c in contexts},

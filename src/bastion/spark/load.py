@@ -22,8 +22,8 @@ from typing import Any
 
 from bastion.batch import Batch
 from bastion.errors import IntegrityError
-from bastion.policy.model import Decision
-from bastion.records import Post
+from bastion.policy.model import Decision, Subject
+from bastion.records import Post, Report
 from bastion.signals import Signal
 from bastion.spark import manifest
 from bastion.spark.score import LINE_FORMATS
@@ -109,12 +109,20 @@ def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: 
 
 
 def _load_batch(pipeline: Any, stats: Any, rows: list[tuple[Decision, str]], parse: Any) -> None:
+    from bastion.pipeline.runtime import REPORT_KEY
+
     posts: list[Post] = []
+    reports: list[Report] = []
     decided: dict[tuple[str, str], Decision] = {}
     signals: list[dict[str, Signal]] = []
     for d, raw in rows:
+        if d.subject_kind == Subject.REPORT:  # the report itself is stored with its decision
+            report = next(r for r in parse(json.loads(raw)) if isinstance(r, Report) and r.id == d.subject_id)
+            reports.append(report)
+            decided[(report.id, REPORT_KEY)] = d
+            continue
         post = next(p for p in parse(json.loads(raw)) if isinstance(p, Post) and p.id == d.subject_id)
         posts.append(post)
         decided[(post.id, post.content_digest())] = d
         signals.append(_signals(d))
-    pipeline.process(Batch(posts=posts), stats, _Given(signals), decided=decided)
+    pipeline.process(Batch(posts=posts, reports=reports), stats, _Given(signals), decided=decided)

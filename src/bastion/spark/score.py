@@ -30,7 +30,7 @@ from bastion.errors import InputError
 from bastion.ingest.base import Quarantined, parse_json_line, quarantine
 from bastion.ingest.native import record_from
 from bastion.ingest.tabular import corpus_records
-from bastion.records import Post, Record
+from bastion.records import Post, Record, Report
 from bastion.spark import manifest
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
@@ -106,13 +106,15 @@ class Scorer:
         self.now = datetime.fromisoformat(config.now)
 
     def score_lines(self, lines: Iterable[tuple[str, int, str]]) -> list[dict[str, Any]]:
-        """Rows for ``(file, line number, text)`` input lines: a ``decision`` row per post, a ``quarantine`` row
-        per bad line; blank lines and records that are not posts give none."""
+        """Rows for ``(file, line number, text)`` input lines: a ``decision`` row per post and per report, a
+        ``quarantine`` row per bad line; blank lines and other records give none (but the account stage's rows,
+        when it runs)."""
         from bastion.detector import PostContext, run_detectors
         from bastion.policy.engine import resolve_params
         from bastion.policy.model import Subject
 
         rows: list[dict[str, Any]] = []
+        reports: dict[str, tuple[Report, str]] = {}
         posts: dict[tuple[str, str], Post] = {}
         raws: dict[tuple[str, str], str] = {}
         where: dict[tuple[str, str], tuple[str, int]] = {}
@@ -131,6 +133,8 @@ class Scorer:
                         posts[key] = record
                         raws[key] = text  # the line itself travels with the decision, for `spark load`
                         where[key] = (file, n)
+                elif isinstance(record, Report):
+                    reports.setdefault(record.id, (record, text))
                 elif self.accounts is not None:
                     rows.extend(self.accounts.record(record, file, n))
         contexts = [PostContext(p) for p in posts.values()]
@@ -148,6 +152,13 @@ class Scorer:
                          "digest": manifest.digest(text), "raw": raws[key]})
             if self.accounts is not None:
                 rows.extend(self.accounts.post(post, d, ctx.signals, *where[key]))
+        for report, text in reports.values():  # a report's own decision, as `bastion scan` makes it
+            d = self.engine.decide(Subject.REPORT, report.id, {}, now=self.now, reporter=report.reporter_kind.value,
+                                   account_id=report.target_id if report.target_kind.value == "account" else None)
+            made = json.dumps(d.to_record(), sort_keys=True, default=str)
+            rows.append({"kind": "decision", "id": d.id, "subject_id": report.id,
+                         "date": report.created_at.date().isoformat(), "decision": made,
+                         "digest": manifest.digest(made), "raw": text})
         return rows
 
 
