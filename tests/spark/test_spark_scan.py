@@ -52,6 +52,55 @@ def test_a_task_quarantines_bad_lines_with_file_line_field_and_reason(tmp_path: 
     assert set(decided) == {"ok1", "ok2"} and decided["ok2"]["date"] == "2026-01-03"
 
 
+SOCIAL = Path(__file__).parents[1] / "fixtures" / "social"
+
+
+@pytest.mark.parametrize(("fmt", "name"), [
+    ("twitter_v1", "tweepy-v1-user-timeline.jsonl"), ("twitter_v1", "tweepy-v1-search-tweets.jsonl"),
+    ("twitter_v2", "tweepy-v2-get-tweets.jsonl"), ("twitter_v2", "tweepy-v2-search-recent.jsonl"),
+    ("activitypub", "activitypub-mastodon-spec.jsonl"),
+])
+def test_platform_json_lines_are_decided_as_scan_decides_them(tmp_path: Path, fmt: str, name: str) -> None:
+    """The platform readers' own units and conversion, one JSON value per line: the same decisions as
+    ``bastion scan --format`` on the same file."""
+    path = SOCIAL / name
+    lines = [(str(path), n, t) for n, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+    rows = Scorer(Config(now=NOW, detectors=DETECTORS, format=fmt)).score_lines(lines)
+    res = CliRunner().invoke(app, ["scan", str(path), "--format", fmt, "--db", f"sqlite:///{tmp_path / 'b.db'}",
+                                   "--detectors", DETECTORS, "--out", str(tmp_path / "scan.jsonl"), "--quiet",
+                                   "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    local = {d["decision_id"]: d for d in map(json.loads, (tmp_path / "scan.jsonl").read_text().splitlines())}
+    on_spark = {r["id"]: json.loads(r["decision"]) for r in rows if r["kind"] == "decision"}
+    posts = {k: d for k, d in on_spark.items() if d["subject"] == "post"}
+    assert posts.keys() == local.keys() and local
+    for did, d in local.items():
+        assert [a["action"] for a in posts[did]["actions"]] == [a["action"] for a in d["actions"]], did
+        assert all(abs(posts[did]["scores"][k] - v) <= 1e-6 for k, v in d["scores"].items()), did
+    assert not [r for r in rows if r["kind"] == "quarantine"]
+
+
+def test_a_bad_status_in_a_page_is_quarantined_alone(tmp_path: Path) -> None:
+    """A line holding a page of statuses, one of them broken: that status is quarantined with its line, the
+    others are decided (as the reader quarantines it in ``bastion scan``)."""
+    page = json.loads((SOCIAL / "tweepy-v1-user-timeline.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert isinstance(page, list) and len(page) > 2
+    del page[1]["user"]  # a status without its author
+    p = tmp_path / "page.jsonl"
+    p.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    rows = Scorer(Config(now=NOW, detectors=DETECTORS, format="twitter_v1")).score_lines([(str(p), 1, p.read_text())])
+    quarantined = [r for r in rows if r["kind"] == "quarantine"]
+    decided = [r for r in rows if r["kind"] == "decision"]
+    assert len(quarantined) == 1 and quarantined[0]["line"] == 1 and quarantined[0]["file"] == str(p)
+    assert len(decided) == len(page) - 1
+    res = CliRunner().invoke(app, ["scan", str(p), "--format", "twitter_v1", "--db", f"sqlite:///{tmp_path / 'b.db'}",
+                                   "--detectors", DETECTORS, "--quarantine", str(tmp_path / "q.jsonl"), "--quiet",
+                                   "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    q = json.loads((tmp_path / "q.jsonl").read_text().splitlines()[0])
+    assert (q["line"], q["reason"]) == (quarantined[0]["line"], quarantined[0]["reason"])
+
+
 def test_detectors_with_state_are_refused_by_name() -> None:
     with pytest.raises(InputError, match="campaign"):
         Scorer(Config(now=NOW, detectors="lexicon,campaign"))

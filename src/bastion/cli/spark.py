@@ -27,8 +27,9 @@ def spark_scan(
     out: Annotated[str, typer.Option("--out", help="Output directory: decisions/ (Parquet by date), "
                                      "quarantine/ (JSON Lines), _summary.json.")],
     master: MasterOpt = "local[*]",
-    fmt: Annotated[str, typer.Option("--format", help="native (records, JSON Lines), corpus (the evaluation layout) "
-                                     "or parquet (native records as rows).")]
+    fmt: Annotated[str, typer.Option("--format", help="native (records, JSON Lines), corpus (the evaluation layout), "
+                                     "twitter_v1, twitter_v2, mastodon, activitypub (the platforms' JSON Lines) or "
+                                     "parquet (native records as rows).")]
     = "native",
     policy: PolicyOpt = None,
     assets: AssetsOpt = None,
@@ -59,7 +60,8 @@ def spark_stream(
     bootstrap: Annotated[str | None, typer.Option(help="With --source kafka: HOST:PORT.")] = None,
     topic: Annotated[str | None, typer.Option(help="With --source kafka: the topic of posts.")] = None,
     master: MasterOpt = "local[*]",
-    fmt: Annotated[str, typer.Option("--format", help="native (records) or corpus (the evaluation layout).")]
+    fmt: Annotated[str, typer.Option("--format", help="native (records), corpus (the evaluation layout), "
+                                     "twitter_v1, twitter_v2, mastodon or activitypub (a JSON value per line).")]
     = "native",
     policy: PolicyOpt = None,
     assets: AssetsOpt = None,

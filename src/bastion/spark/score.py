@@ -43,12 +43,46 @@ SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decisio
 #: The detector whose work runs on Spark's own operators after the per-post scoring (:mod:`bastion.spark.accounts`)
 ACCOUNT_STAGE = "account_risk"
 DEFAULT_DETECTORS = "lexicon,propaganda,threat"
-#: Formats with one record (or a post and its author) per line, by name, as ``bastion scan --format`` names them.
-LINE_FORMATS: dict[str, Callable[[Any], Sequence[Record]]] = {
-    "native": lambda obj: [record_from(obj)],
-    "corpus": corpus_records,
-    "parquet": lambda obj: [record_from(obj)],  # native records as Parquet rows, each read as its JSON object
-}
+@dataclass(frozen=True)
+class BadUnit:
+    """One unit of a line that could not be converted (a status in a page): quarantined alone, as ``bastion
+    scan`` quarantines it, while the line's other units go on."""
+
+    error: Exception
+    preview: str
+
+
+def _units(reader: Any) -> Callable[[Any], Sequence[Record | BadUnit]]:
+    """A platform reader's own ``units`` and ``convert`` (:class:`bastion.ingest.social.JsonValuesReader`) as a
+    parser of one JSON value: its records, and a :class:`BadUnit` for each unit it cannot convert."""
+
+    def parse(value: Any) -> list[Record | BadUnit]:
+        out: list[Record | BadUnit] = []
+        for unit in reader.units(value):
+            try:
+                out.extend(reader.convert(unit))
+            except Exception as exc:
+                out.append(BadUnit(exc, repr(unit)[:500]))
+        return out
+
+    return parse
+
+
+def _line_formats() -> dict[str, Callable[[Any], Sequence[Record | BadUnit]]]:
+    from bastion.ingest.activitypub import ActivityPubReader
+    from bastion.ingest.social import MastodonReader, TwitterV1Reader, TwitterV2Reader
+
+    return {
+        "native": lambda obj: [record_from(obj)],
+        "corpus": corpus_records,
+        "parquet": lambda obj: [record_from(obj)],  # native records as Parquet rows, each read as its JSON object
+        # the platforms' JSON Lines (a streaming API's output: a status, a page or an activity per line)
+        **{r.name: _units(r) for r in (TwitterV1Reader(), TwitterV2Reader(), MastodonReader(), ActivityPubReader())},
+    }
+
+
+#: Formats read line by line (one JSON value per line), by name, as ``bastion scan --format`` names them.
+LINE_FORMATS: dict[str, Callable[[Any], Sequence[Record | BadUnit]]] = _line_formats()
 
 
 @dataclass(frozen=True)
@@ -127,7 +161,9 @@ class Scorer:
                 rows.append(_quarantine_row(quarantine(Path(file), n, exc, text)))
                 continue
             for record in records:
-                if isinstance(record, Post):  # each version of a post once, wherever its lines fall
+                if isinstance(record, BadUnit):
+                    rows.append(_quarantine_row(quarantine(Path(file), n, record.error, record.preview)))
+                elif isinstance(record, Post):  # each version of a post once, wherever its lines fall
                     key = (record.id, record.content_digest())
                     if key not in posts:
                         posts[key] = record
