@@ -135,7 +135,8 @@ def spark_run(bastion: str, data: Path, posts: int, master: str, detectors: str,
     return {"posts": posts, "master": master, "detectors": detectors, "seconds": res["seconds"],
             "posts_per_s": round(posts / res["seconds"], 1), "peak_rss_mb": res["peak_rss_mb"],
             "cpu_seconds": res["cpu_seconds"], "posts_per_cpu_s": round(posts / max(res["cpu_seconds"], 0.1), 1),
-            "lines": summary["lines"], "decisions": summary["decisions"], "quarantined": summary["quarantined"]}
+            "lines": summary["lines"], "decisions": summary["decisions"], "quarantined": summary["quarantined"],
+            "phase_seconds": summary.get("seconds", {})}
 
 
 def scan_run(bastion: str, data: Path, posts: int, detectors: str, work: Path) -> dict[str, Any]:

@@ -145,6 +145,7 @@ def test_spark_and_scan_make_the_same_decisions_on_the_sample(spark: Any, tmp_pa
         assert all(abs(s["scores"][k] - v) <= 1e-6 for k, v in d["scores"].items()), did
     assert any(d["actions"] for d in local.values())  # the sample does trigger rules
     assert (tmp_path / "out" / "_summary.json").is_file()
+    assert set(summary["seconds"]) == {"read_score_chain", "write"}  # the phases' wall times, for sizing
 
 
 @needs_spark

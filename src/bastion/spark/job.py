@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,15 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
 
     lines = _rows_of(spark, inputs) if config.format == "parquet" else _numbered(spark, inputs)
     scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA).persist()
+    seconds: dict[str, float] = {}  # wall time of each phase, for sizing (the first action runs the scoring)
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 2)
+        clock = now
+
     try:
         out = str(out)
         rows = scored.where("kind = 'decision'")
@@ -120,6 +130,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
             .applyInPandas(_partition_head, "date string, count long, head string")
         partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
         decided = sum(n for n, _ in partitions.values())
+        lap("read_score_chain")
         # the tasks counted their lines as they read them: the input is read once, not again to count it
         read, made = scored.where("kind in ('lines', 'decision')") \
             .agg(F.sum(F.when(F.col("kind") == "lines", F.col("line"))), F.sum((F.col("kind") == "decision")
@@ -131,6 +142,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         quarantined = scored.where("kind = 'quarantine'").select("file", "line", "record_id", "field", "reason",
                                                                 "raw")
         quarantined.write.mode("overwrite").json(f"{out}/quarantine")
+        lap("write")
         accounts = 0
         if ACCOUNT_STAGE in names:  # account risk: Spark's operators over what the tasks emitted
             from bastion.spark.accounts import account_decisions
@@ -142,10 +154,11 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
                 partitions[manifest.ACCOUNTS] = (int(r["count"]), r["head"])
                 accounts = int(r["count"])
             acct.unpersist()
+            lap("accounts")
         summary = {"inputs": list(inputs), "lines": int(read or 0), "decisions": decided,
                    "account_decisions": accounts, "quarantined": quarantined.count(),
                    "detectors": list(names), "now": config.now, "format": config.format,
-                   "policy": config.policy or "default"}
+                   "policy": config.policy or "default", "seconds": seconds}
     finally:
         scored.unpersist()
     doc = manifest.build(partitions, summary)
