@@ -138,11 +138,7 @@ class CampaignDetector(Detector):
         return (self.signal_for(camp),)
 
     def signal_for(self, camp: Campaign) -> Signal:
-        kind = BARRAGE if camp.hashtags else HIJACK
-        return Signal(name="campaign", value=min(1.0, camp.score), detector=self.name, version=self.version,
-                      labels=(kind,),
-                      details={"campaign_id": camp.id, "kind": kind, "hashtags": list(camp.hashtags),
-                               "hijacked": list(camp.hijacked), "reasons": list(camp.reasons[:8])})
+        return campaign_signal(camp)
 
     def observe(self, records: Iterable[EdgeRecord | Report | EnforcementEvent]) -> None:
         """Suspensions feed the suspended-then-returned signal when no ``ban_evasion`` detector runs."""
@@ -197,6 +193,15 @@ class CampaignDetector(Detector):
     def describe_config(self) -> dict[str, Any]:
         return {f.name: getattr(self.config, f.name) for f in fields(self.config)} | {
             "known_hashtags": len(self.known.exact) + len(self.known.prefixes)}
+
+
+def campaign_signal(camp: Campaign) -> Signal:
+    """The ``campaign`` signal a post of ``camp`` carries (here and in Spark's campaign stage)."""
+    kind = BARRAGE if camp.hashtags else HIJACK
+    return Signal(name="campaign", value=min(1.0, camp.score), detector=CampaignDetector.name, version=VERSION,
+                  labels=(kind,),
+                  details={"campaign_id": camp.id, "kind": kind, "hashtags": list(camp.hashtags),
+                           "hijacked": list(camp.hijacked), "reasons": list(camp.reasons[:8])})
 
 
 def default_config() -> dict[str, Any]:

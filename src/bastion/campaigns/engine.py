@@ -122,6 +122,28 @@ class HashtagView:
     campaign_posts: int  # posts in the window from the campaign's participants or flagged
 
 
+def evidence(tag: str, rec: Sequence[Obs], burst: Burst, established: bool,
+             cfg: CampaignConfig) -> tuple[float, str, dict[str, Any], list[str]]:
+    """A bursting hashtag's evidence from its window's observations (time-ordered): the campaign score, its
+    kind (barrage or hijack), the per-hashtag signals a campaign keeps and the reasons it gives. A pure
+    function, so the stream's engine and Spark's windows (:mod:`bastion.spark.campaigns`) score alike."""
+    allc = coordination(rec, cfg.sync_s)
+    flagged_obs = [o for o in rec if o.flags & FLAGGED]
+    fc = coordination(flagged_obs, cfg.sync_s)
+    score = 1.0 - (1.0 - 0.7 * fc.mean_suspicion) * (1.0 - 0.5 * burst.strength) * (1.0 - fc.combined())
+    kind = BARRAGE if allc.flagged_share >= cfg.barrage_share and not established else HIJACK
+    signals = {"kind": kind, "burst": burst.to_json(), "flagged_share": round(allc.flagged_share, 4),
+               "established": established, "coordination": fc.to_json(), "score": round(score, 4)}
+    reasons = [f"#{tag}: {burst.count} flagged posts in {cfg.window_s / 60:.0f} min vs "
+               f"{burst.expected:.2f} expected (p={burst.p_value:.2g})",
+               f"#{tag}: flagged posts {allc.flagged_share:.0%} of {allc.posts}"]
+    reasons += [f"#{tag}: {r}" for r in fc.reasons()[1:]]
+    if kind == HIJACK:
+        reasons.append(f"#{tag}: established hashtag hijacked" if established
+                       else f"#{tag}: extremist posts pushed into a hashtag the public is using")
+    return score, kind, signals, reasons
+
+
 class CampaignEngine:
     def __init__(self, config: CampaignConfig | None = None, known: KnownHashtags | None = None) -> None:
         self.config = config or CampaignConfig()
@@ -243,22 +265,7 @@ class CampaignEngine:
 
     def _evidence(self, tag: str, rec: Sequence[Obs],
                   burst: Burst) -> tuple[float, str, dict[str, Any], list[str]]:
-        allc = coordination(rec, self.config.sync_s)
-        flagged_obs = [o for o in rec if o.flags & FLAGGED]
-        fc = coordination(flagged_obs, self.config.sync_s)
-        score = 1.0 - (1.0 - 0.7 * fc.mean_suspicion) * (1.0 - 0.5 * burst.strength) * (1.0 - fc.combined())
-        established = self.established(tag)
-        kind = BARRAGE if allc.flagged_share >= self.config.barrage_share and not established else HIJACK
-        signals = {"kind": kind, "burst": burst.to_json(), "flagged_share": round(allc.flagged_share, 4),
-                   "established": established, "coordination": fc.to_json(), "score": round(score, 4)}
-        reasons = [f"#{tag}: {burst.count} flagged posts in {self.config.window_s / 60:.0f} min vs "
-                   f"{burst.expected:.2f} expected (p={burst.p_value:.2g})",
-                   f"#{tag}: flagged posts {allc.flagged_share:.0%} of {allc.posts}"]
-        reasons += [f"#{tag}: {r}" for r in fc.reasons()[1:]]
-        if kind == HIJACK:
-            reasons.append(f"#{tag}: established hashtag hijacked" if established
-                           else f"#{tag}: extremist posts pushed into a hashtag the public is using")
-        return score, kind, signals, reasons
+        return evidence(tag, rec, burst, self.established(tag), self.config)
 
     def _declare(self, tag: str, rec: deque[Obs], burst: Burst, ts: float) -> Campaign | None:
         cfg = self.config
