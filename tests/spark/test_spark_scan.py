@@ -102,8 +102,8 @@ def test_a_bad_status_in_a_page_is_quarantined_alone(tmp_path: Path) -> None:
 
 
 def test_detectors_with_state_are_refused_by_name() -> None:
-    with pytest.raises(InputError, match="campaign"):
-        Scorer(Config(now=NOW, detectors="lexicon,campaign"))
+    with pytest.raises(InputError, match="ban_evasion"):
+        Scorer(Config(now=NOW, detectors="lexicon,ban_evasion"))
 
 
 SINK_PARAMS = {"case_id", "severity", "assets", "sink_error"}  # what the security sink adds

@@ -144,6 +144,25 @@ def evidence(tag: str, rec: Sequence[Obs], burst: Burst, established: bool,
     return score, kind, signals, reasons
 
 
+def suspicion(cfg: CampaignConfig, p: PostInput, *, risk: float, returned: bool, known: bool,
+              amplified: float = 0.0, in_campaign: bool = False) -> tuple[float, int]:
+    """A post's suspicion score and flags from what is known of it and its author at its time: its text score,
+    the author's risk, ban evasion, amplification of a high-risk account, a known extremist hashtag (and
+    whether one of its hashtags has an open campaign). Pure, shared by the stream's engine and Spark's."""
+    evasion = p.ban_evasion or 0.0
+    score = max(p.text_score, risk, evasion, amplified, HASHTAG_WEIGHT if known else 0.0)
+    flags = FLAGGED if score >= cfg.flag_threshold else 0
+    if risk >= cfg.risky_threshold:
+        flags |= RISKY
+    if returned or evasion >= cfg.risky_threshold:
+        flags |= RETURNED
+    if p.account_created is not None and p.ts - p.account_created < cfg.new_account_days * 86400.0:
+        flags |= NEW
+    if known or in_campaign:
+        flags |= COOC
+    return score, flags
+
+
 class CampaignEngine:
     def __init__(self, config: CampaignConfig | None = None, known: KnownHashtags | None = None) -> None:
         self.config = config or CampaignConfig()
@@ -170,25 +189,14 @@ class CampaignEngine:
             st.profile = p.profile_score
         if p.account_risk is not None:
             st.signal = p.account_risk
-        risk = st.risk(cfg.participant_risk)
-        evasion = p.ban_evasion or 0.0
-        known = any(t in self.known for t in p.hashtags)
         amplified = 0.0
         for acc in p.amplifies:
             other = self.accounts.get(acc)
             if other is not None and acc != p.account:
                 amplified = max(amplified, cfg.amplify_weight * other.risk(cfg.participant_risk))
-        score = max(p.text_score, risk, evasion, amplified, HASHTAG_WEIGHT if known else 0.0)
-        flags = FLAGGED if score >= cfg.flag_threshold else 0
-        if risk >= cfg.risky_threshold:
-            flags |= RISKY
-        if st.returned or evasion >= cfg.risky_threshold:
-            flags |= RETURNED
-        if p.account_created is not None and p.ts - p.account_created < cfg.new_account_days * 86400.0:
-            flags |= NEW
-        if known or any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags):
-            flags |= COOC
-        return score, flags
+        return suspicion(cfg, p, risk=st.risk(cfg.participant_risk), returned=st.returned,
+                         known=any(t in self.known for t in p.hashtags), amplified=amplified,
+                         in_campaign=any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags))
 
     def _near_dup(self, p: PostInput) -> bool:
         fp = p.fingerprint if p.fingerprint is not None else simhash(p.text)
@@ -224,7 +232,7 @@ class CampaignEngine:
         if p.ts >= self._next_maintenance and self._since_maintenance >= cfg.maintenance_posts:
             self.maintain(p.ts)
         score, flags = self.suspicion(p)
-        if p.text and self._near_dup(p):
+        if (p.text or p.fingerprint is not None) and self._near_dup(p):
             flags |= DUP
         flagged = bool(flags & FLAGGED)
         obs = Obs(p.ts, p.post_id, p.account, score, flags)

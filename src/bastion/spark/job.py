@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from bastion.errors import DependencyError, InputError
 from bastion.spark import manifest, unavailable
-from bastion.spark.score import ACCOUNT_STAGE, COLUMNS, SPARK_SCHEMA, Config, check, scorer
+from bastion.spark.score import ACCOUNT_STAGE, CAMPAIGN_STAGE, COLUMNS, SPARK_SCHEMA, STAGES, Config, check, scorer
 
 
 def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
@@ -121,16 +121,24 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         seconds[name] = round(now - clock, 2)
         clock = now
 
+    campaigns: list[Any] = []
+    staged: Any = None  # the decisions after the campaign stage, kept while they are chained and written
     try:
         out = str(out)
         rows = scored.where("kind = 'decision'")
+        if CAMPAIGN_STAGE in names:  # campaigns: the posts they take in are decided again, before the chains
+            from bastion.spark.campaigns import campaign_stage
+
+            rows, campaigns = campaign_stage(spark, scored, rows, conf)
+            rows = staged = rows.persist()
+            lap("campaigns")
         # tamper evidence: each partition's hash chain over the digests the tasks made (a post decided in two
         # tasks has one id and one digest: kept once); only ids and digests travel, only the heads come back
         heads = rows.select("date", "id", "digest").groupBy("date") \
             .applyInPandas(_partition_head, "date string, count long, head string")
         partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
         decided = sum(n for n, _ in partitions.values())
-        lap("read_score_chain")
+        lap("read_score_chain" if CAMPAIGN_STAGE not in names else "chain")
         # the tasks counted their lines as they read them: the input is read once, not again to count it
         read, made = scored.where("kind in ('lines', 'decision')") \
             .agg(F.sum(F.when(F.col("kind") == "lines", F.col("line"))), F.sum((F.col("kind") == "decision")
@@ -142,6 +150,10 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         quarantined = scored.where("kind = 'quarantine'").select("file", "line", "record_id", "field", "reason",
                                                                 "raw")
         quarantined.write.mode("overwrite").json(f"{out}/quarantine")
+        found = [json.dumps(c.to_json(), sort_keys=True) for c in campaigns]
+        if CAMPAIGN_STAGE in names:  # the campaigns (a few lines), vouched for by their digest in the summary
+            spark.createDataFrame([(t,) for t in found], "value string").coalesce(1) \
+                .write.mode("overwrite").text(f"{out}/{manifest.CAMPAIGNS}")
         lap("write")
         accounts = 0
         if ACCOUNT_STAGE in names:  # account risk: Spark's operators over what the tasks emitted
@@ -156,10 +168,14 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
             acct.unpersist()
             lap("accounts")
         summary = {"inputs": list(inputs), "lines": int(read or 0), "decisions": decided,
-                   "account_decisions": accounts, "quarantined": quarantined.count(),
+                   "account_decisions": accounts,
+                   **({"campaigns": len(found), "campaigns_sha256": manifest.lines_digest(found)}
+                      if CAMPAIGN_STAGE in names else {}), "quarantined": quarantined.count(),
                    "detectors": list(names), "now": config.now, "format": config.format,
                    "policy": config.policy or "default", "seconds": seconds}
     finally:
+        if staged is not None:
+            staged.unpersist()
         scored.unpersist()
     doc = manifest.build(partitions, summary)
     if "://" not in out:  # a local directory: the summary and manifest beside the datasets
@@ -193,8 +209,10 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
     counts."""
     from pyspark.sql import functions as F
 
-    if ACCOUNT_STAGE in check(config):
-        raise InputError(f"{ACCOUNT_STAGE} runs in `spark scan` (over a whole input); the stream decides posts only")
+    stages = [n for n in check(config) if n in STAGES]
+    if stages:
+        raise InputError(f"{', '.join(stages)} run(s) in `spark scan` (over a whole input); the stream decides "
+                         "posts only")
     conf = config.to_json()
     if config.format == "parquet":
         raise InputError("the stream reads JSON Lines (native or corpus); Parquet input is for `spark scan`")

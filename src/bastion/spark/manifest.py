@@ -26,6 +26,8 @@ FORMAT = "bastion-spark-manifest/1"
 _SEED = b"bastion-spark-partition/1\n"
 #: The partition (and directory) of the account decisions, chained like a date partition.
 ACCOUNTS = "accounts"
+#: The directory of the campaigns the job found (JSON Lines), vouched for by their digest in the summary.
+CAMPAIGNS = "campaigns"
 
 
 def digest(decision: str) -> str:
@@ -47,6 +49,11 @@ def chain_digests(date: str, digests: Iterable[tuple[str, str]]) -> tuple[int, s
         h = hashlib.sha256(h + bytes.fromhex(link)).digest()
         n += 1
     return n, h.hex()
+
+
+def lines_digest(lines: Iterable[str]) -> str:
+    """sha256 (hex) of a set of JSON lines, in sorted order (however a job split them into files)."""
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
 
 
 def merkle_root(heads: Sequence[str]) -> str:
@@ -111,6 +118,12 @@ def verify(out: str | Path) -> list[str]:
             problems.append(f"partition date={date}: {n} decisions, the manifest says {listed[date]['count']}")
         if head != listed[date]["head"]:
             problems.append(f"partition date={date}: chain head {head[:16]}... differs from the manifest's")
+    listed_campaigns = manifest.get("summary", {}).get("campaigns_sha256")
+    if listed_campaigns is not None:
+        lines = [line for f in sorted((root / CAMPAIGNS).glob("part-*")) for line in
+                 f.read_text(encoding="utf-8").splitlines() if line]
+        if lines_digest(lines) != listed_campaigns:
+            problems.append(f"{CAMPAIGNS}/: {len(lines)} campaigns whose digest differs from the manifest's")
     root_now = merkle_root([listed[d]["head"] for d in sorted(listed)])
     if root_now != manifest.get("merkle_root"):
         problems.append("manifest.json: the Merkle root does not match the partition heads")

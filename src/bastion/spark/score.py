@@ -11,10 +11,11 @@ does - with one difference: scan keeps only the first version when both fall in 
 a batch by id), while here every version is decided wherever its lines fall, so the result does not depend on
 how the input is split.
 
-Only detectors without state run per post (``Detector.pure``: lexicon, propaganda, threat, media). Account-level
-detectors (account risk, ban evasion, campaigns) need every post of an account or hashtag in one place; on Spark
-they belong to Spark's own operators (``groupBy``, joins, event-time windows) and are not part of this job yet:
-asking for them is an error that says so.
+Only detectors without state run per post (``Detector.pure``: lexicon, propaganda, threat, media). Detectors
+that need every post of an account or hashtag in one place run on Spark's own operators after the scoring, from
+rows the tasks emit here: account risk (:class:`AccountRows`, :mod:`bastion.spark.accounts`) and campaigns
+(:class:`CampaignRows`, :mod:`bastion.spark.campaigns`). Ban evasion is not on Spark yet: asking for it is an
+error that says so.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.errors import InputError
 from bastion.ingest.base import Quarantined, parse_json_line, quarantine
@@ -33,6 +34,12 @@ from bastion.ingest.tabular import corpus_records
 from bastion.records import Post, Record, Report
 from bastion.spark import manifest
 
+if TYPE_CHECKING:
+    from bastion.campaigns.detector import CampaignDetector
+    from bastion.detector import PostContext
+    from bastion.policy.model import Decision
+    from bastion.signals import Signal
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
 #: The columns every task returns (one row per decision or quarantined line; other records are counted).
 COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "line", "record_id", "field", "reason",
@@ -40,8 +47,10 @@ COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "li
 SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, digest string, "
                 "file string, line long, record_id string, field string, reason string, raw string, "
                 "account string, value double, at double")
-#: The detector whose work runs on Spark's own operators after the per-post scoring (:mod:`bastion.spark.accounts`)
-ACCOUNT_STAGE = "account_risk"
+#: The detectors whose work runs on Spark's own operators after the per-post scoring
+ACCOUNT_STAGE = "account_risk"  # :mod:`bastion.spark.accounts`
+CAMPAIGN_STAGE = "campaign"  # :mod:`bastion.spark.campaigns`
+STAGES = (ACCOUNT_STAGE, CAMPAIGN_STAGE)
 DEFAULT_DETECTORS = "lexicon,propaganda,threat"
 @dataclass(frozen=True)
 class BadUnit:
@@ -122,16 +131,26 @@ class Scorer:
         settings = Settings(db_url=config.db_url, policy=config.policy, detectors=config.detectors,
                             assets=config.assets, live_rules=config.live_rules,
                             detector_options={k: dict(v) for k, v in config.detector_options.items()})
-        self.detectors = catalogue.build([n for n in names if n != ACCOUNT_STAGE], settings.detector_options,
+        self.detectors = catalogue.build([n for n in names if n not in STAGES], settings.detector_options,
                                          settings)
         # account risk: the tasks emit each post's strike and interactions, each profile and suspension; the
         # job's account stage (Spark operators) puts them together per account
         self.accounts = AccountRows(config) if ACCOUNT_STAGE in names else None
+        # campaigns: the tasks emit each post's hashtags and scores, each author and suspension; the job's
+        # campaign stage runs the campaign engine per hashtag
+        self.campaign: CampaignRows | None = None
+        if CAMPAIGN_STAGE in names:
+            from bastion.campaigns.detector import CampaignDetector
+
+            det = catalogue.build([CAMPAIGN_STAGE], settings.detector_options, settings)[0]
+            assert isinstance(det, CampaignDetector)
+            self.campaign = CampaignRows(det, datetime.fromisoformat(config.now).timestamp())
         stateful = [d.name for d in self.detectors if not d.pure]
         if stateful:
             raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
                              "on Spark yet; choose among the per-post detectors (lexicon, propaganda, threat, "
-                             f"media) and {ACCOUNT_STAGE} (the job's account stage)")
+                             f"media), {ACCOUNT_STAGE} (the job's account stage) and {CAMPAIGN_STAGE} (its "
+                             "campaign stage)")
         if config.format not in LINE_FORMATS:
             raise InputError(f"format {config.format!r} is not read line by line on Spark; choose one of "
                              f"{', '.join(LINE_FORMATS)}")
@@ -144,7 +163,6 @@ class Scorer:
         ``quarantine`` row per bad line; blank lines and other records give none (but the account stage's rows,
         when it runs)."""
         from bastion.detector import PostContext, run_detectors
-        from bastion.policy.engine import resolve_params
         from bastion.policy.model import Subject
 
         rows: list[dict[str, Any]] = []
@@ -171,16 +189,17 @@ class Scorer:
                         where[key] = (file, n)
                 elif isinstance(record, Report):
                     reports.setdefault(record.id, (record, text))
-                elif self.accounts is not None:
-                    rows.extend(self.accounts.record(record, file, n))
+                else:
+                    if self.accounts is not None:
+                        rows.extend(self.accounts.record(record, file, n))
+                    if self.campaign is not None:
+                        rows.extend(self.campaign.record(record, file, n))
         contexts = [PostContext(p) for p in posts.values()]
         if contexts and self.detectors:
             run_detectors(self.detectors, contexts, {})
         for ctx in contexts:
             post = ctx.post
-            d = resolve_params(self.engine.decide(Subject.POST, post.id, ctx.signals, now=self.now,
-                                                  account_id=post.account_id, content=post.content_digest()),
-                               ctx.signals)
+            d = self._decide(ctx)
             day = (post.created_at or self.now).date().isoformat()
             text = json.dumps(d.to_record(), sort_keys=True, default=str)
             key = (post.id, post.content_digest())
@@ -188,6 +207,8 @@ class Scorer:
                          "digest": manifest.digest(text), "raw": raws[key]})
             if self.accounts is not None:
                 rows.extend(self.accounts.post(post, d, ctx.signals, *where[key]))
+            if self.campaign is not None:
+                rows.extend(self.campaign.post(ctx, d, *where[key]))
         for report, text in reports.values():  # a report's own decision, as `bastion scan` makes it
             d = self.engine.decide(Subject.REPORT, report.id, {}, now=self.now, reporter=report.reporter_kind.value,
                                    account_id=report.target_id if report.target_kind.value == "account" else None)
@@ -196,6 +217,35 @@ class Scorer:
                          "date": report.created_at.date().isoformat(), "decision": made,
                          "digest": manifest.digest(made), "raw": text})
         return rows
+
+
+    def _decide(self, ctx: PostContext) -> Decision:
+        from bastion.policy.engine import resolve_params
+        from bastion.policy.model import Subject
+
+        post = ctx.post
+        return resolve_params(self.engine.decide(Subject.POST, post.id, ctx.signals, now=self.now,
+                                                 account_id=post.account_id, content=post.content_digest()),
+                              ctx.signals)
+
+    def decide_again(self, items: Sequence[tuple[str, str, str, Signal]]) -> list[Decision]:
+        """Posts decided again, each from its input line with one more signal (the campaign stage's): the
+        line's post (by id and content digest) through the same detectors, then the signal, then the policy,
+        as its first decision was made - not rebuilt from that decision, which keeps only telling signals."""
+        from bastion.detector import PostContext, run_detectors
+
+        contexts = []
+        for raw, post_id, content, _ in items:
+            found = [r for r in self.parse(parse_json_line(raw.encode("utf-8")))
+                     if isinstance(r, Post) and str(r.id) == post_id and r.content_digest() == content]
+            if not found:
+                raise InputError(f"post {post_id}: not in its own input line any more")
+            contexts.append(PostContext(found[0]))
+        if contexts and self.detectors:
+            run_detectors(self.detectors, contexts, {})
+        for ctx, (_, _, _, signal) in zip(contexts, items, strict=True):
+            ctx.signals[signal.name] = signal
+        return [self._decide(ctx) for ctx in contexts]
 
 
 class AccountRows:
@@ -248,6 +298,48 @@ class AccountRows:
         return []
 
 
+class CampaignRows:
+    """What a task contributes to the campaign stage, as rows (see :mod:`bastion.spark.campaigns`):
+
+    * ``tagged``: a post with hashtags, as the ``campaign`` detector reads it (:meth:`CampaignDetector.to_input`):
+      ``id`` the decision id, ``record_id`` the post, ``at`` its time, ``value`` its text score (the
+      ``propaganda`` signal, else the detector's own heuristic), ``raw`` its hashtags (JSON), ``reason`` its
+      near-duplicate fingerprint, ``field`` = ``known`` when one hashtag is a known extremist one, ``digest``
+      the post's content digest (to decide it again);
+    * ``author``: an account record's profile score (``value``, the detector's heuristic) and creation time;
+    * ``enforced``: a suspension (``value`` 1) or reinstatement (0) of an account, at its time."""
+
+    def __init__(self, detector: CampaignDetector, now: float) -> None:
+        self.detector = detector
+        self.now = now
+
+    def post(self, ctx: PostContext, decision: Any, file: str, line: int) -> list[dict[str, Any]]:
+        p = self.detector.to_input(ctx)
+        tags = list(dict.fromkeys(p.hashtags[: self.detector.config.max_hashtags_per_post]))
+        if not tags:
+            return []
+        return [{"kind": "tagged", "id": decision.id, "record_id": p.post_id, "account": p.account,
+                 "at": p.ts if ctx.post.created_at is not None else self.now, "value": p.text_score,
+                 "raw": json.dumps(tags), "reason": None if p.fingerprint is None else str(p.fingerprint),
+                 "field": "known" if any(t in self.detector.known for t in tags) else None,
+                 "digest": ctx.post.content_digest(), "file": file, "line": line}]
+
+    def record(self, record: Record, file: str, line: int) -> list[dict[str, Any]]:
+        from bastion.records import Account, EnforcementEvent, EnforcementKind, TargetKind
+
+        where = {"file": file, "line": line}
+        if isinstance(record, Account):
+            h = self.detector.heuristic
+            return [{"kind": "author", "account": str(record.id),
+                     "value": h.score_profile(record.handle, record.display_name, record.bio),
+                     "at": record.created_at.timestamp() if record.created_at else None, **where}]
+        if (isinstance(record, EnforcementEvent) and record.target_kind == TargetKind.ACCOUNT
+                and record.kind in (EnforcementKind.SUSPEND, EnforcementKind.REINSTATE)):
+            return [{"kind": "enforced", "account": str(record.target_id), "at": record.created_at.timestamp(),
+                     "value": 1.0 if record.kind == EnforcementKind.SUSPEND else 0.0, **where}]
+        return []
+
+
 def _quarantine_row(q: Quarantined) -> dict[str, Any]:
     return {"kind": "quarantine", "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
             "reason": q.reason, "raw": q.raw[:2000]}
@@ -269,4 +361,5 @@ def check(config: Config) -> Sequence[str]:
     """Build the scorer here, before any task does, so a bad configuration fails at once and names the
     problem; returns the detector names."""
     s = scorer(config.to_json())
-    return [d.name for d in s.detectors] + ([ACCOUNT_STAGE] if s.accounts is not None else [])
+    return ([d.name for d in s.detectors] + ([ACCOUNT_STAGE] if s.accounts is not None else [])
+            + ([CAMPAIGN_STAGE] if s.campaign is not None else []))

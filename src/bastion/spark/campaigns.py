@@ -1,0 +1,229 @@
+"""Coordinated hashtag campaigns on Spark's own operators: the ``campaign`` detector's engine, partitioned by
+hashtag, fed what Spark computes about each post's author.
+
+The tasks emit, beside each post's decision, the post's hashtags, text score and near-duplicate fingerprint
+(``tagged`` rows), each account record's profile score and creation time (``author``) and each suspension or
+reinstatement (``enforced``) (:class:`bastion.spark.score.CampaignRows`). Then:
+
+    tagged + enforced ──window(account, event time)──▶ the author's history at each post: posts, flagged, returned
+    ⋈ author ──explode(hashtag)──▶ observations ──window(2h, slide 1h)──▶ hashtags with min_flagged flagged posts
+    observations of those hashtags ──groupBy(hashtag)──▶ the stream's CampaignEngine, one hashtag's posts in
+        event-time order ──▶ each hashtag's campaigns and the posts they take in (as ``observe`` returns them)
+    driver: hashtags' campaigns that share participants while open ──▶ one campaign (the engine's ``overlapping``)
+    members ──join──▶ their posts' decisions, decided again with the ``campaign`` signal
+
+The author's history is a running window function (posts, flagged posts and the last suspension so far, in
+event time), exactly what the stream's account book holds when the post arrives. Sliding event-time windows of
+twice the campaign window, sliding by one window, contain every span of one window, so no hashtag that could
+burst is pruned; the burst test itself, the baselines, near-duplicates and the evidence score are the
+engine's own code (:func:`bastion.campaigns.engine.suspicion`, :func:`~bastion.campaigns.engine.evidence`).
+
+Differences from ``bastion scan --detectors ...,campaign``, by design: each hashtag's engine sees only that
+hashtag's posts, so near-duplicate text and "co-occurs with an open campaign" count within the hashtag (a known
+extremist hashtag on the post still counts); reposts do not carry a high-risk account's risk (amplification);
+the author's risk is the stage's own estimate (history and profile; Spark's post decisions carry no
+``account_risk`` signal); hashtags' campaigns are joined on their final participants; and a post's signal
+lists the campaign's hashtags at the end of the run (its value is the campaign's score when the post came, as
+in the stream). The campaign signal re-decides a post; it does not add to the author's strikes in the account
+stage. Posts without a time are placed at the run's time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bastion.campaigns.campaign import Campaign, CampaignBook
+from bastion.campaigns.engine import MAX_REASONS, CampaignConfig, CampaignEngine, PostInput, suspicion
+from bastion.campaigns.heuristics import KnownHashtags
+
+REPLAY_SCHEMA = "kind string, tag string, cid string, state string, id string, post string, value double"
+REDECIDED_SCHEMA = "kind string, id string, subject_id string, date string, decision string, digest string, raw string"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """What Spark computed about a post's author at the post's time."""
+
+    posts: int
+    flagged: int
+    profile: float
+    returned: bool
+    known: bool  # the post carries a known extremist hashtag (any of its hashtags)
+
+
+class TagEngine(CampaignEngine):
+    """The stream's engine for one hashtag's posts, with the author's history given per post (computed over
+    every hashtag by Spark) instead of kept in its own account book."""
+
+    def __init__(self, config: CampaignConfig, known: KnownHashtags) -> None:
+        super().__init__(config, known)
+        self.authors: dict[str, Author] = {}
+
+    def suspicion(self, p: PostInput) -> tuple[float, int]:
+        a = self.authors[p.post_id]
+        st = self.accounts.touch(p.account)  # kept here: the campaigns this account joined on this hashtag
+        st.posts, st.flagged, st.profile = a.posts, a.flagged, a.profile
+        return suspicion(self.config, p, risk=st.risk(self.config.participant_risk), returned=a.returned,
+                         known=a.known or any(t in self.known for t in p.hashtags),
+                         in_campaign=any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags))
+
+
+def campaign_stage(spark: Any, scored: Any, decisions: Any, conf: str) -> tuple[Any, list[Campaign]]:
+    """``decisions`` (the job's decision rows) with the posts of campaigns decided again, and the campaigns."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from bastion.spark.score import scorer
+
+    stage = scorer(conf).campaign
+    assert stage is not None
+    cfg = stage.detector.config
+    tagged = scored.where("kind = 'tagged'").dropDuplicates(["id"])  # a post read twice counts once
+    order = F.struct("file", "line")
+    authors = scored.where("kind = 'author'").groupBy("account") \
+        .agg(F.max_by(F.struct("value", "at"), order).alias("p")) \
+        .select("account", F.col("p.value").alias("profile"), F.col("p.at").alias("created"))
+    # one timeline per account, in event time: its posts and its suspensions (a suspension first on a tie)
+    timeline = tagged.select("account", "at", "file", "line", "id", F.lit(1).alias("is_post"),
+                             (F.col("value") >= cfg.flag_threshold).cast("int").alias("flag"),
+                             F.lit(None).cast("double").alias("enf")) \
+        .unionByName(scored.where("kind = 'enforced'").select(
+            "account", "at", "file", "line", F.lit(None).cast("string").alias("id"), F.lit(0).alias("is_post"),
+            F.lit(0).alias("flag"), F.col("value").alias("enf")))
+    so_far = Window.partitionBy("account").orderBy("at", "is_post", "file", "line") \
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    history = timeline.select("id", F.sum("is_post").over(so_far).alias("posts"),
+                              F.sum("flag").over(so_far).alias("flagged"),
+                              F.last("enf", ignorenulls=True).over(so_far).alias("enf"), "is_post") \
+        .where("is_post = 1").select("id", "posts", "flagged", F.coalesce(F.col("enf") == 1, F.lit(False))
+                                     .alias("returned"))
+    obs = tagged.join(history, "id").join(authors, "account", "left") \
+        .select("id", F.col("record_id").alias("post"), "account", "at", "file", "line",
+                F.col("value").alias("text"), F.col("reason").alias("fp"), (F.col("field") == "known").alias("known"),
+                F.col("digest").alias("content"), "posts", "flagged", "returned",
+                F.coalesce("profile", F.lit(0.0)).alias("profile"), "created",
+                F.posexplode(F.from_json("raw", "array<string>")).alias("pos", "tag")).persist()
+    try:
+        # could this post be flagged? (a superset of the engine's test; the engine decides)
+        maybe = (F.col("text") >= cfg.flag_threshold) | F.col("known") | (F.col("profile") >= cfg.flag_threshold) \
+            | (F.col("flagged") > 0)
+        span = f"{int(2 * cfg.window_s)} seconds"
+        candidates = obs.groupBy("tag", F.window(F.timestamp_seconds("at"), span, f"{int(cfg.window_s)} seconds")) \
+            .agg(F.sum(maybe.cast("int")).alias("n")).where(F.col("n") >= cfg.min_flagged).select("tag").distinct()
+        replayed = obs.join(candidates, "tag", "left_semi").groupBy("tag").applyInPandas(_replay(conf),
+                                                                                        REPLAY_SCHEMA).persist()
+        per_tag = [(Campaign.from_state(json.loads(r["state"])), int(r["value"]))
+                   for r in replayed.where("kind = 'campaign'").select("state", "value").collect()]
+        campaigns, merged_into = merge(per_tag, cfg)
+        if not campaigns:
+            replayed.unpersist()
+            return decisions, []
+        by_id = {c.id: c for c in campaigns}
+        ids = spark.createDataFrame([(cid, mid) for cid, mid in merged_into.items()], "cid string, mid string")
+        members = replayed.where("kind = 'member'").join(F.broadcast(ids), "cid") \
+            .groupBy("id").agg(F.max_by(F.struct("mid", "value"), "value").alias("m")) \
+            .select("id", F.col("m.mid").alias("mid"), F.col("m.value").alias("value"))
+        content = obs.select("id", "content").dropDuplicates(["id"])
+        decisions = decisions.select("kind", "id", "subject_id", "date", "decision", "digest", "raw")
+        again = decisions.join(members, "id").join(content, "id") \
+            .mapInPandas(_redecide(conf, {c.id: c.to_state() for c in by_id.values()}), REDECIDED_SCHEMA)
+        out = decisions.join(again.select("id"), "id", "left_anti").unionByName(again)
+        return out, campaigns
+    finally:
+        obs.unpersist()
+
+
+def merge(per_tag: Sequence[tuple[Campaign, int]], cfg: CampaignConfig) -> tuple[list[Campaign], dict[str, str]]:
+    """Hashtags' campaigns as the stream's book joins them: in the order they were detected (on one post, in
+    the order of its hashtags: ``(campaign, the hashtag's place in the post that opened it)``), one that
+    shares participants with a campaign still open then (within ``ttl_s`` of its last post) joins it. Returns
+    the campaigns and, for each hashtag campaign's id, the id of the campaign it is part of."""
+    book = CampaignBook(cfg.ttl_s)
+    merged_into: dict[str, str] = {}
+    for c, _ in sorted(per_tag, key=lambda x: (x[0].detected_at, x[1], x[0].id)):
+        into = book.overlapping(set(c.participants), c.detected_at)
+        if into is None:
+            book.open(replace(c, closed=False))
+            merged_into[c.id] = c.id
+            continue
+        merged_into[c.id] = into.id
+        for tag in c.hashtags:
+            book.attach(into, tag, "barrage")
+        for tag in c.hijacked:
+            book.attach(into, tag, "hijack")
+        into.started_at = min(into.started_at, c.started_at)
+        into.last_seen = max(into.last_seen, c.last_seen)
+        for account, n in c.participants.items():
+            if account in into.participants or len(into.participants) < cfg.max_participants:
+                into.participants[account] = into.participants.get(account, 0) + n
+        into.sample_posts.extend(p for p in c.sample_posts[: max(0, cfg.max_samples - len(into.sample_posts))]
+                                 if p not in into.sample_posts)
+        into.posts += c.posts
+        into.score = max(into.score, c.score)
+        into.signals.update(c.signals)
+        into.reasons.extend(r for r in c.reasons if r not in into.reasons)
+        del into.reasons[MAX_REASONS:]
+    return list(book), merged_into
+
+
+def _replay(conf: str) -> Any:
+    def replay(pdf: Any) -> Any:
+        import pandas as pd
+
+        from bastion.spark.score import scorer
+
+        stage = scorer(conf).campaign
+        assert stage is not None
+        engine = TagEngine(stage.detector.config, stage.detector.known)
+        tag = str(pdf["tag"].iloc[0])
+        rows: list[dict[str, Any]] = []
+        opened_at: dict[str, int] = {}  # campaign -> the hashtag's place in the post that opened it
+        for r in pdf.sort_values(["at", "file", "line"]).itertuples(index=False):
+            post = str(r.post)
+            engine.authors[post] = Author(int(r.posts), int(r.flagged), float(r.profile), bool(r.returned),
+                                          bool(r.known))
+            p = PostInput(post_id=post, account=str(r.account), ts=float(r.at), hashtags=(tag,), text="",
+                          text_score=float(r.text), account_created=None if pd.isna(r.created) else float(r.created),
+                          fingerprint=int(r.fp) if isinstance(r.fp, str) else None)
+            hits = engine.observe(p)
+            for camp in engine.opened:
+                opened_at[camp.id] = int(r.pos)
+            engine.opened.clear()
+            for camp, _ in hits:
+                rows.append({"kind": "member", "tag": tag, "cid": camp.id, "id": str(r.id), "post": post,
+                             "value": min(1.0, camp.score)})
+            del engine.authors[post]
+        for camp in [*engine.book, *engine.book.closed]:
+            rows.append({"kind": "campaign", "tag": tag, "cid": camp.id, "state": json.dumps(camp.to_state()),
+                         "value": float(opened_at.get(camp.id, 0))})
+        return pd.DataFrame(rows, columns=["kind", "tag", "cid", "state", "id", "post", "value"])
+
+    return replay
+
+
+def _redecide(conf: str, states: dict[str, dict[str, Any]]) -> Any:
+    def redecide(frames: Iterator[Any]) -> Iterator[Any]:
+        import pandas as pd
+
+        from bastion.campaigns.detector import campaign_signal
+        from bastion.spark import manifest
+        from bastion.spark.score import scorer
+
+        s = scorer(conf)
+        camps = {cid: Campaign.from_state(st) for cid, st in states.items()}
+        for pdf in frames:
+            items = [(str(r.raw), str(r.subject_id), str(r.content),
+                      replace(campaign_signal(camps[r.mid]), value=min(1.0, float(r.value))))
+                     for r in pdf.itertuples(index=False)]
+            rows = []
+            for r, d in zip(pdf.itertuples(index=False), s.decide_again(items), strict=True):
+                assert d.id == r.id  # the same post, content and policy: the same decision id
+                text = json.dumps(d.to_record(), sort_keys=True, default=str)
+                rows.append({"kind": "decision", "id": d.id, "subject_id": r.subject_id, "date": r.date,
+                             "decision": text, "digest": manifest.digest(text), "raw": r.raw})
+            yield pd.DataFrame(rows, columns=["kind", "id", "subject_id", "date", "decision", "digest", "raw"])
+
+    return redecide

@@ -1,0 +1,128 @@
+"""The campaign stage on Spark (``--detectors ...,campaign``): event-time windows find the hashtags that could
+burst, the stream's campaign engine runs per hashtag, and the posts it takes in are decided as ``bastion scan``
+decides them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bastion.campaigns.campaign import Campaign
+from bastion.campaigns.engine import CampaignConfig
+from bastion.cli.main import app
+from bastion.errors import InputError
+from bastion.spark import unavailable
+from bastion.spark.campaigns import merge
+from bastion.spark.score import Config
+
+SAMPLE = Path(__file__).parents[2] / "examples" / "sample-stream.jsonl"
+NOW = "2026-12-05T00:00:00+00:00"
+DETECTORS = "lexicon,propaganda,threat,campaign"
+needs_spark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+
+def _at(minutes: float) -> str:
+    return (datetime(2015, 2, 1, 12, tzinfo=UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+def _scenario(path: Path) -> Path:
+    """Schematic: a public hashtag (#matchday) used by 30 people for two hours; then eight new accounts, one of
+    them suspended before, post in-group vocabulary 30 s apart under a fresh hashtag (#newtag) and the public
+    one; meanwhile an ordinary burst of ten people on #baking. Texts carry only what the detectors key on."""
+    lines: list[dict[str, Any]] = [
+        {"type": "account", "id": f"b{i}", "handle": f"user{i}", "created_at": _at(-60 * 24 * 3)} for i in range(8)]
+    lines.append({"type": "enforcement", "id": "e1", "kind": "suspend", "target_kind": "account",
+                  "target_id": "b7", "created_at": _at(-60), "reason": "terrorist content"})
+    lines += [{"type": "post", "id": f"m{i}", "account_id": f"fan{i}", "created_at": _at(4 * i),
+               "text": f"[schematic] what a game today number {i} #matchday"} for i in range(30)]
+    lines += [{"type": "post", "id": f"k{i}", "account_id": f"b{i % 8}", "created_at": _at(130 + i / 2),
+               "text": "[schematic] dawla baqiya khilafah #newtag #matchday"} for i in range(16)]
+    lines += [{"type": "post", "id": f"o{i}", "account_id": f"cook{i}", "created_at": _at(130 + i),
+               "text": f"[schematic] my bread recipe step {i} #baking"} for i in range(10)]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def _local(path: Path, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    res = CliRunner().invoke(app, ["scan", str(path), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--detectors",
+                                   DETECTORS, "--out", str(tmp_path / "scan.jsonl"), "--quiet", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    import sqlite3  # the store keeps each decision's signals (the campaign's id and hashtags)
+
+    with sqlite3.connect(tmp_path / "b.db") as c:
+        return {pid: {"scores": json.loads(sc), "actions": json.loads(a), "signals": json.loads(sg)}
+                for pid, sc, a, sg in c.execute("select subject_id, scores, actions, signals from decisions "
+                                                "where subject_kind = 'post'")}
+
+
+def _campaign(d: dict[str, Any]) -> dict[str, Any] | None:
+    return next((s["details"] for s in d.get("signals", ()) if s["name"] == "campaign"), None)
+
+
+def _actions(d: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(a["action"], a["rule"]) for a in d["actions"]]
+
+
+@needs_spark
+@pytest.mark.parametrize("source", ["sample", "scenario"])
+def test_campaigns_on_spark_decide_their_posts_as_scan_does(spark: Any, tmp_path: Path, source: str) -> None:
+    from bastion.spark.job import read_decisions, scan
+    from bastion.spark.manifest import verify
+
+    path = SAMPLE if source == "sample" else _scenario(tmp_path / "in.jsonl")
+    summary = scan(spark, [str(path)], tmp_path / "out", Config(now=NOW, detectors=DETECTORS))
+    on_spark = {d["id"]: d for d in read_decisions(spark, tmp_path / "out") if d["subject"] == "post"}
+    local = _local(path, tmp_path)
+    assert set(on_spark) == set(local)
+    in_campaigns = {pid for pid, d in local.items() if _campaign(d)}
+    assert {pid for pid, d in on_spark.items() if _campaign(d)} == in_campaigns and len(in_campaigns) >= 8
+    for pid, d in local.items():
+        s = on_spark[pid]
+        assert _actions(s) == _actions(d), pid
+        if pid in in_campaigns:
+            here, there = _campaign(s), _campaign(d)
+            assert here is not None and there is not None
+            assert (here["campaign_id"], here["kind"]) == (there["campaign_id"], there["kind"]), pid
+            assert set(here["hashtags"]) >= set(there["hashtags"]) and here["hijacked"] == there["hijacked"]
+            assert abs(s["scores"]["campaign"] - d["scores"]["campaign"]) <= 0.03, pid  # (when re-scored)
+    detrended = {h for d in on_spark.values() for a in d["actions"] if a["action"] == "detrend_hashtag"
+                 for h in a["hashtags"]}
+    files = sorted((tmp_path / "out" / "campaigns").glob("part-*"))
+    found = [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+    assert summary["campaigns"] == len(found) == 1
+    if source == "scenario":  # the barrage's own hashtag is de-trended; the public one is only filtered
+        assert detrended == {"newtag"} and found[0]["hashtags"] == ["newtag"]
+        assert found[0]["hijacked"] == ["matchday"] and set(found[0]["participants"]) == {f"b{i}" for i in range(8)}
+        assert not any(_campaign(on_spark[f"o{i}"]) or _campaign(on_spark[f"m{i}"]) for i in range(10))
+    assert verify(tmp_path / "out") == []
+    files[0].write_text(files[0].read_text().replace('"closed": false', '"closed": true'))
+    assert any("campaigns" in p for p in verify(tmp_path / "out"))  # the campaigns are vouched for too
+
+
+def test_hashtag_campaigns_that_share_participants_while_open_are_one() -> None:
+    cfg = CampaignConfig()
+
+    def camp(cid: str, tag: str, at: float, accounts: str, score: float) -> Campaign:
+        return Campaign(id=cid, started_at=at, detected_at=at, last_seen=at + 600, hashtags=[tag],
+                        participants={a: 1 for a in accounts}, posts=len(accounts), score=score,
+                        reasons=[f"#{tag}"])
+
+    first, joins = camp("c1", "a", 0.0, "xyz", 0.8), camp("c2", "b", 1200.0, "yq", 0.9)
+    later, apart = camp("c3", "c", 9000.0, "xyz", 0.7), camp("c4", "d", 1300.0, "rs", 0.6)
+    campaigns, into = merge([(later, 0), (joins, 0), (apart, 1), (first, 0)], cfg)
+    assert into == {"c1": "c1", "c2": "c1", "c3": "c3", "c4": "c4"}  # c3 comes after c1 closed (ttl 1 h)
+    one = next(c for c in campaigns if c.id == "c1")
+    assert one.hashtags == ["a", "b"] and one.participants == {"x": 1, "y": 2, "z": 1, "q": 1}
+    assert (one.score, one.posts, one.reasons) == (0.9, 5, ["#a", "#b"])
+
+
+def test_the_stream_refuses_the_campaign_stage(tmp_path: Path) -> None:
+    from bastion.spark.job import stream
+
+    with pytest.raises(InputError, match="campaign"):
+        stream(None, tmp_path / "o", tmp_path / "c", Config(now=NOW, detectors=DETECTORS), path=str(tmp_path))
