@@ -79,6 +79,16 @@ def style_tokens(post: Post) -> list[str]:
     return out
 
 
+def evasion_signal(matches: Sequence[Match], stage: str, on_file: int, min_report: float = 0.05) -> Signal:
+    """The ``ban_evasion`` signal from an account's ranked candidates (here and in Spark's look-up by joins)."""
+    value = matches[0].score if matches else 0.0
+    labels = ("ban_evasion:strong",) if value >= 0.9 else ("ban_evasion:medium",) if value >= 0.6 else ()
+    details = {"stage": stage, "suspended_on_file": on_file,
+               "candidates": [m.to_json() for m in matches if m.score >= min_report]}
+    return Signal(name=SIGNAL, value=value, detector=BanEvasionDetector.name, version=BanEvasionDetector.version,
+                  labels=labels, details=details)
+
+
 class BanEvasionDetector(Detector):
     name = "ban_evasion"
     signals = (SIGNAL,)
@@ -141,12 +151,7 @@ class BanEvasionDetector(Detector):
                                 k=self.top_k, exclude=str(account.id))
 
     def _signal(self, matches: list[Match], stage: str) -> Signal:
-        value = matches[0].score if matches else 0.0
-        labels = ("ban_evasion:strong",) if value >= 0.9 else ("ban_evasion:medium",) if value >= 0.6 else ()
-        details = {"stage": stage, "suspended_on_file": len(self.index),
-                   "candidates": [m.to_json() for m in matches if m.score >= self.min_report]}
-        return Signal(name=SIGNAL, value=value, detector=self.name, version=self.version, labels=labels,
-                      details=details)
+        return evasion_signal(matches, stage, len(self.index), self.min_report)
 
     def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
         """Check accounts at registration, and again whenever the profile changes (an unchanged profile seen

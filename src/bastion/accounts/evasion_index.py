@@ -71,6 +71,24 @@ def pdq_keys(pdq: bytes) -> np.ndarray:
     return ((np.arange(PDQ_CHUNKS, dtype=np.uint64) + np.uint64(1)) << np.uint64(16) | chunks) ^ _PDQ_SALT
 
 
+def lam(kind: str, count: int, per_kind: int) -> float:
+    """Stage-1 evidence of sharing one key of ``kind`` that ``count`` suspended fingerprints are filed under,
+    for a query with ``per_kind`` keys of that kind (a noisy-OR term, as a log)."""
+    return -math.log(1.0 - KIND_WEIGHTS[kind] * rarity(count)) / per_kind
+
+
+def rank(d: Derived, candidates: Iterable[tuple[Fingerprint, Derived]], k: int, rare: Mapping[str, float],
+         weights: EvidenceWeights) -> list[Match]:
+    """Stage 2: the exact comparison of a query with its candidates; the ``k`` best (score > 0), best first."""
+    matches = []
+    for fp, c in candidates:
+        score, ev, conflicts = compare(d, c, rarity=rare, weights=weights)
+        if score > 0:
+            matches.append(Match(fp.account_id, fp.handle, score, ev, conflicts))
+    matches.sort(key=lambda m: (-m.score, m.account_id))
+    return matches[:k]
+
+
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
     num_perm: int = 32
@@ -112,14 +130,12 @@ class FingerprintIndex:
         return self.add_many([fp])[0]
 
     def add_many(self, fps: list[Fingerprint]) -> list[int]:
-        derived = [Derived.of(fp) for fp in fps]
-        bands = self._band_keys(derived)
         start = len(self.fingerprints)
         self._grow(start + len(fps))
-        key_parts: list[np.ndarray] = []
+        key_parts = self.keys_of([Derived.of(fp) for fp in fps])
         row_parts: list[np.ndarray] = []
         out = []
-        for i, (fp, d) in enumerate(zip(fps, derived, strict=True)):
+        for i, (fp, ks) in enumerate(zip(fps, key_parts, strict=True)):
             row = start + i
             old = self.rows.get(fp.account_id)
             if old is not None:
@@ -127,18 +143,24 @@ class FingerprintIndex:
             self.rows[fp.account_id] = row
             self.fingerprints.append(fp)
             self._active[row] = True
-            keys = [k for _, k in string_keys(d)]
-            parts = [np.asarray(keys, dtype=np.uint64), bands[i]]
-            if d.pdq is not None:
-                parts.append(pdq_keys(d.pdq))
-            ks = np.concatenate(parts)
-            key_parts.append(ks)
             row_parts.append(np.full(len(ks), row, dtype=np.int64))
             out.append(row)
         if len(fps) == 1:
             self.keys.add(key_parts[0].tolist(), out[0])
         elif fps:
             self.keys.add_many(np.concatenate(key_parts), np.concatenate(row_parts))
+        return out
+
+    def keys_of(self, derived: list[Derived]) -> list[np.ndarray]:
+        """The keys each fingerprint is filed under: its exact keys, the LSH band keys of its words and style
+        (0 where a set is empty: never looked up), its avatar's chunks."""
+        bands = self._band_keys(derived)
+        out = []
+        for i, d in enumerate(derived):
+            parts = [np.asarray([k for _, k in string_keys(d)], dtype=np.uint64), bands[i]]
+            if d.pdq is not None:
+                parts.append(pdq_keys(d.pdq))
+            out.append(np.concatenate(parts))
         return out
 
     def deactivate(self, account_id: str) -> bool:
@@ -149,7 +171,8 @@ class FingerprintIndex:
         self._active[row] = False
         return True
 
-    def _query_keys(self, d: Derived) -> tuple[list[str], np.ndarray]:
+    def query_keys(self, d: Derived) -> tuple[list[str], np.ndarray]:
+        """The kinds and keys a query looks up (band keys of empty sets left out)."""
         pairs = string_keys(d)
         kinds = [k for k, _ in pairs]
         parts = [np.asarray([k for _, k in pairs], dtype=np.uint64)]
@@ -168,19 +191,18 @@ class FingerprintIndex:
         """The ``k`` best-scoring suspended fingerprints for a new account, best first (score > 0 only)."""
         if not self.rows:
             return []
-        kinds, keys = self._query_keys(d)
+        kinds, keys = self.query_keys(d)
         if len(keys) == 0:
             return []
         counts = self.keys.counts(keys)
         found = self.keys.lookup_many(keys, limit=self.config.bucket_limit)
         per_kind = {kind: kinds.count(kind) for kind in set(kinds)}
-        lam = np.array([-math.log(1.0 - KIND_WEIGHTS[kind] * rarity(int(c))) / per_kind[kind]
-                        for kind, c in zip(kinds, counts.tolist(), strict=True)])
+        lams = np.array([lam(kind, int(c), per_kind[kind]) for kind, c in zip(kinds, counts.tolist(), strict=True)])
         sizes = np.fromiter((len(r) for r in found), dtype=np.int64, count=len(found))
         if sizes.sum() == 0:
             return []
         rows = np.concatenate(found)
-        weight = np.repeat(lam, sizes)
+        weight = np.repeat(lams, sizes)
         uniq, inv = np.unique(rows, return_inverse=True)
         total = np.bincount(inv, weights=weight)
         keep = self._active[uniq]
@@ -207,14 +229,7 @@ class FingerprintIndex:
         return d
 
     def _rank(self, rows: Iterable[int], d: Derived, k: int, rare: Mapping[str, float]) -> list[Match]:
-        matches = []
-        for row in rows:
-            fp = self.fingerprints[row]
-            score, ev, conflicts = compare(d, self.derived(row), rarity=rare, weights=self.weights)
-            if score > 0:
-                matches.append(Match(fp.account_id, fp.handle, score, ev, conflicts))
-        matches.sort(key=lambda m: (-m.score, m.account_id))
-        return matches[:k]
+        return rank(d, ((self.fingerprints[row], self.derived(row)) for row in rows), k, rare, self.weights)
 
     def brute_force(self, d: Derived, k: int = 5, exclude: str | None = None) -> list[Match]:
         """Reference: compare with every active fingerprint (no rarity discount). For tests and audits."""
