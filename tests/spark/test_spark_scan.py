@@ -101,9 +101,26 @@ def test_a_bad_status_in_a_page_is_quarantined_alone(tmp_path: Path) -> None:
     assert (q["line"], q["reason"]) == (quarantined[0]["line"], quarantined[0]["reason"])
 
 
-def test_detectors_with_state_are_refused_by_name() -> None:
-    with pytest.raises(InputError, match="ban_evasion"):
-        Scorer(Config(now=NOW, detectors="lexicon,ban_evasion"))
+def test_detectors_with_state_are_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shipped detector runs on Spark (the stateful ones as the job's own stages); a plugin that keeps
+    state across posts has no stage there and is refused by name."""
+    from collections.abc import Sequence
+
+    from bastion import catalogue
+    from bastion.detector import Detector, PostContext
+    from bastion.signals import Signal
+
+    class Counting(Detector):
+        name = "counting"
+
+        def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
+            return [() for _ in batch]
+
+    monkeypatch.setitem(catalogue._REGISTRY, "counting", Counting)  # registered for this test only
+    with pytest.raises(InputError, match="counting"):
+        Scorer(Config(now=NOW, detectors="lexicon,counting"))
+    staged = Scorer(Config(now=NOW, detectors="lexicon,account_risk,campaign,ban_evasion"))
+    assert staged.accounts is not None and staged.campaign is not None and staged.evasion is not None
 
 
 SINK_PARAMS = {"case_id", "severity", "assets", "sink_error"}  # what the security sink adds

@@ -17,8 +17,8 @@ MasterOpt = Annotated[str, typer.Option(help="local[*], spark://HOST:PORT, k8s:/
 PolicyOpt = Annotated[Path | None, typer.Option(help="Policy YAML (default: the shipped policy).")]
 AssetsOpt = Annotated[Path | None, typer.Option(help="Protected-assets registry (YAML) for threats.")]
 DetectorsOpt = Annotated[str, typer.Option(help="Comma-separated detectors: the per-post ones (lexicon, propaganda, "
-                                           "threat, media), account_risk (account decisions) and campaign "
-                                           "(hashtag campaigns), both by Spark's own operators.")]
+                                           "threat, media), and account_risk, ban_evasion (account decisions) "
+                                           "and campaign (hashtag campaigns), by Spark's own operators.")]
 
 
 def spark_scan(

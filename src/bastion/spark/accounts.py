@@ -41,8 +41,10 @@ STATE_SCHEMA = "account string, strikes double, last_time double, posts long, to
 DECISION_SCHEMA = "id string, subject_id string, decision string, digest string"
 
 
-def account_decisions(spark: Any, scored: Any, conf: str) -> Any:
-    """The account decisions (``id``, ``subject_id``, ``decision`` JSON, ``digest``) from a job's scored rows."""
+def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -> Any:
+    """The account decisions (``id``, ``subject_id``, ``decision`` JSON, ``digest``) from a job's scored rows;
+    with ``evasion`` (account, ``ban_evasion`` signal JSON: :mod:`bastion.spark.evasion`) an account is decided
+    on both signals, as a scan decides an account on every account-level signal it has."""
     from pyspark.sql import functions as F
 
     strikes = scored.where("kind = 'strike'").dropDuplicates(["id"])  # a post read twice counts once
@@ -75,6 +77,11 @@ def account_decisions(spark: Any, scored: Any, conf: str) -> Any:
                             .alias("refs")) \
         .select(F.col("src").alias("account"), "network", F.slice("refs", 1, 3).getField("dst").alias("refs"))
     table = accounts.join(network, "account", "left").fillna({"network": 0.0})
+    if evasion is not None:
+        table = table.join(evasion, "account", "full").fillna({"strikes": 0.0, "posts": 0, "profile": 0.0,
+                                                               "network": 0.0})
+    else:
+        table = table.withColumn("signal", F.lit(None).cast("string"))
     return table.mapInPandas(_decide(conf), DECISION_SCHEMA)
 
 
@@ -159,11 +166,16 @@ def _decide(conf: str) -> Any:
                     profile_markers=json.loads(r.markers) if isinstance(r.markers, str) else [],
                     network_refs=list(r.refs) if r.refs is not None else [])
                 value = model.score(st)
-                if value < EMIT_DELTA:
+                signals = {}
+                if value >= EMIT_DELTA:
+                    signals[SIGNAL] = Signal(name=SIGNAL, value=value, detector=AccountRiskDetector.name,
+                                             version=AccountRiskDetector.version, details=model.explain(st))
+                if isinstance(r.signal, str):  # ban evasion's, when it runs
+                    other = Signal.from_json(json.loads(r.signal))
+                    signals[other.name] = other
+                if not signals:
                     continue
-                sig = Signal(name=SIGNAL, value=value, detector=AccountRiskDetector.name,
-                             version=AccountRiskDetector.version, details=model.explain(st))
-                d = s.engine.decide(Subject.ACCOUNT, str(r.account), {SIGNAL: sig}, now=s.now,
+                d = s.engine.decide(Subject.ACCOUNT, str(r.account), signals, now=s.now,
                                     account_id=str(r.account))
                 text = json.dumps(d.to_record(), sort_keys=True, default=str)
                 rows.append({"id": d.id, "subject_id": d.subject_id, "decision": text,

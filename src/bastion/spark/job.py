@@ -18,13 +18,24 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from bastion.errors import DependencyError, InputError
 from bastion.spark import manifest, unavailable
-from bastion.spark.score import ACCOUNT_STAGE, CAMPAIGN_STAGE, COLUMNS, SPARK_SCHEMA, STAGES, Config, check, scorer
+from bastion.spark.score import (
+    ACCOUNT_STAGE,
+    CAMPAIGN_STAGE,
+    COLUMNS,
+    EVASION_STAGE,
+    SPARK_SCHEMA,
+    STAGES,
+    Config,
+    check,
+    scorer,
+)
 
 
 def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
@@ -156,10 +167,16 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
                 .write.mode("overwrite").text(f"{out}/{manifest.CAMPAIGNS}")
         lap("write")
         accounts = 0
-        if ACCOUNT_STAGE in names:  # account risk: Spark's operators over what the tasks emitted
+        if ACCOUNT_STAGE in names or EVASION_STAGE in names:  # account-level work: Spark's operators
             from bastion.spark.accounts import account_decisions
+            from bastion.spark.evasion import evasion_decisions, evasion_signals
 
-            acct = account_decisions(spark, scored, conf).persist()
+            evasion = None
+            if EVASION_STAGE in names:
+                evasion = evasion_signals(scored, conf, datetime.fromisoformat(config.now).timestamp())
+                lap("evasion")
+            acct = (account_decisions(spark, scored, conf, evasion) if ACCOUNT_STAGE in names
+                    else evasion_decisions(evasion, conf)).persist()
             acct.write.mode("overwrite").parquet(f"{out}/{manifest.ACCOUNTS}")
             for r in acct.select(F.lit(manifest.ACCOUNTS).alias("date"), "id", "digest").groupBy("date") \
                     .applyInPandas(_partition_head, "date string, count long, head string").collect():

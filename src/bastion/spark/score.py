@@ -14,8 +14,8 @@ how the input is split.
 Only detectors without state run per post (``Detector.pure``: lexicon, propaganda, threat, media). Detectors
 that need every post of an account or hashtag in one place run on Spark's own operators after the scoring, from
 rows the tasks emit here: account risk (:class:`AccountRows`, :mod:`bastion.spark.accounts`) and campaigns
-(:class:`CampaignRows`, :mod:`bastion.spark.campaigns`). Ban evasion is not on Spark yet: asking for it is an
-error that says so.
+(:class:`CampaignRows`, :mod:`bastion.spark.campaigns`) and ban evasion (:class:`EvasionRows`,
+:mod:`bastion.spark.evasion`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from bastion.records import Post, Record, Report
 from bastion.spark import manifest
 
 if TYPE_CHECKING:
+    from bastion.accounts.ban_evasion import BanEvasionDetector
     from bastion.campaigns.detector import CampaignDetector
     from bastion.detector import PostContext
     from bastion.policy.model import Decision
@@ -50,7 +51,8 @@ SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decisio
 #: The detectors whose work runs on Spark's own operators after the per-post scoring
 ACCOUNT_STAGE = "account_risk"  # :mod:`bastion.spark.accounts`
 CAMPAIGN_STAGE = "campaign"  # :mod:`bastion.spark.campaigns`
-STAGES = (ACCOUNT_STAGE, CAMPAIGN_STAGE)
+EVASION_STAGE = "ban_evasion"  # :mod:`bastion.spark.evasion`
+STAGES = (ACCOUNT_STAGE, CAMPAIGN_STAGE, EVASION_STAGE)
 DEFAULT_DETECTORS = "lexicon,propaganda,threat"
 @dataclass(frozen=True)
 class BadUnit:
@@ -145,12 +147,22 @@ class Scorer:
             det = catalogue.build([CAMPAIGN_STAGE], settings.detector_options, settings)[0]
             assert isinstance(det, CampaignDetector)
             self.campaign = CampaignRows(det, datetime.fromisoformat(config.now).timestamp())
+        # ban evasion: the tasks emit each account's fingerprint and each post's posting style; the job's
+        # evasion stage looks registrations up against the suspended accounts' fingerprints by joins
+        self.evasion: EvasionRows | None = None
+        if EVASION_STAGE in names:
+            from bastion.accounts.ban_evasion import BanEvasionDetector
+
+            found = catalogue.build([EVASION_STAGE], settings.detector_options, settings)[0]
+            assert isinstance(found, BanEvasionDetector)
+            self.evasion = EvasionRows(found)
+        self.enforcement = self.campaign is not None or self.evasion is not None
         stateful = [d.name for d in self.detectors if not d.pure]
         if stateful:
             raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
                              "on Spark yet; choose among the per-post detectors (lexicon, propaganda, threat, "
-                             f"media), {ACCOUNT_STAGE} (the job's account stage) and {CAMPAIGN_STAGE} (its "
-                             "campaign stage)")
+                             f"media), {ACCOUNT_STAGE}, {CAMPAIGN_STAGE} and {EVASION_STAGE} (the job's own "
+                             "stages)")
         if config.format not in LINE_FORMATS:
             raise InputError(f"format {config.format!r} is not read line by line on Spark; choose one of "
                              f"{', '.join(LINE_FORMATS)}")
@@ -194,6 +206,10 @@ class Scorer:
                         rows.extend(self.accounts.record(record, file, n))
                     if self.campaign is not None:
                         rows.extend(self.campaign.record(record, file, n))
+                    if self.evasion is not None:
+                        rows.extend(self.evasion.record(record, file, n))
+                    if self.enforcement:
+                        rows.extend(enforced_rows(record, file, n))
         contexts = [PostContext(p) for p in posts.values()]
         if contexts and self.detectors:
             run_detectors(self.detectors, contexts, {})
@@ -209,6 +225,8 @@ class Scorer:
                 rows.extend(self.accounts.post(post, d, ctx.signals, *where[key]))
             if self.campaign is not None:
                 rows.extend(self.campaign.post(ctx, d, *where[key]))
+            if self.evasion is not None:
+                rows.extend(self.evasion.post(post, d, *where[key]))
         for report, text in reports.values():  # a report's own decision, as `bastion scan` makes it
             d = self.engine.decide(Subject.REPORT, report.id, {}, now=self.now, reporter=report.reporter_kind.value,
                                    account_id=report.target_id if report.target_kind.value == "account" else None)
@@ -307,7 +325,8 @@ class CampaignRows:
       near-duplicate fingerprint, ``field`` = ``known`` when one hashtag is a known extremist one, ``digest``
       the post's content digest (to decide it again);
     * ``author``: an account record's profile score (``value``, the detector's heuristic) and creation time;
-    * ``enforced``: a suspension (``value`` 1) or reinstatement (0) of an account, at its time."""
+
+    and the suspensions and reinstatements (:func:`enforced_rows`)."""
 
     def __init__(self, detector: CampaignDetector, now: float) -> None:
         self.detector = detector
@@ -325,19 +344,60 @@ class CampaignRows:
                  "digest": ctx.post.content_digest(), "file": file, "line": line}]
 
     def record(self, record: Record, file: str, line: int) -> list[dict[str, Any]]:
-        from bastion.records import Account, EnforcementEvent, EnforcementKind, TargetKind
+        from bastion.records import Account
 
-        where = {"file": file, "line": line}
         if isinstance(record, Account):
             h = self.detector.heuristic
             return [{"kind": "author", "account": str(record.id),
                      "value": h.score_profile(record.handle, record.display_name, record.bio),
-                     "at": record.created_at.timestamp() if record.created_at else None, **where}]
-        if (isinstance(record, EnforcementEvent) and record.target_kind == TargetKind.ACCOUNT
-                and record.kind in (EnforcementKind.SUSPEND, EnforcementKind.REINSTATE)):
-            return [{"kind": "enforced", "account": str(record.target_id), "at": record.created_at.timestamp(),
-                     "value": 1.0 if record.kind == EnforcementKind.SUSPEND else 0.0, **where}]
+                     "at": record.created_at.timestamp() if record.created_at else None, "file": file,
+                     "line": line}]
         return []
+
+
+class EvasionRows:
+    """What a task contributes to the ban-evasion stage, as rows (see :mod:`bastion.spark.evasion`):
+
+    * ``registered``: an account record's fingerprint (``raw``, :class:`Fingerprint` JSON), ``field`` =
+      ``marker`` when its profile says it is a re-registration;
+    * ``authored``: a post's posting-style tokens (``raw``: hashtags, mentions, linked pages) at its time,
+      ``field`` = ``suspends`` when its decision suspends the author;
+
+    and the suspensions and reinstatements (:func:`enforced_rows`)."""
+
+    def __init__(self, detector: BanEvasionDetector) -> None:
+        self.detector = detector
+
+    def post(self, post: Post, decision: Any, file: str, line: int) -> list[dict[str, Any]]:
+        from bastion.accounts.ban_evasion import style_tokens
+
+        suspends = any(a.action == "suspend_account" for a in decision.actions)
+        return [{"kind": "authored", "account": str(post.account_id), "record_id": post.id,
+                 "at": post.created_at.timestamp() if post.created_at else None,
+                 "raw": json.dumps(style_tokens(post)), "field": "suspends" if suspends else None,
+                 "file": file, "line": line}]
+
+    def record(self, record: Record, file: str, line: int) -> list[dict[str, Any]]:
+        from bastion.accounts.features import reregistration_marker
+        from bastion.accounts.fingerprint import Fingerprint
+        from bastion.records import Account
+
+        if isinstance(record, Account):
+            return [{"kind": "registered", "account": str(record.id),
+                     "raw": json.dumps(Fingerprint.of(record).to_json()),
+                     "field": "marker" if reregistration_marker(record) else None, "file": file, "line": line}]
+        return []
+
+
+def enforced_rows(record: Record, file: str, line: int) -> list[dict[str, Any]]:
+    """``enforced``: a suspension (``value`` 1) or reinstatement (0) of an account, at its time."""
+    from bastion.records import EnforcementEvent, EnforcementKind, TargetKind
+
+    if (isinstance(record, EnforcementEvent) and record.target_kind == TargetKind.ACCOUNT
+            and record.kind in (EnforcementKind.SUSPEND, EnforcementKind.REINSTATE)):
+        return [{"kind": "enforced", "account": str(record.target_id), "at": record.created_at.timestamp(),
+                 "value": 1.0 if record.kind == EnforcementKind.SUSPEND else 0.0, "file": file, "line": line}]
+    return []
 
 
 def _quarantine_row(q: Quarantined) -> dict[str, Any]:
@@ -362,4 +422,4 @@ def check(config: Config) -> Sequence[str]:
     problem; returns the detector names."""
     s = scorer(config.to_json())
     return ([d.name for d in s.detectors] + ([ACCOUNT_STAGE] if s.accounts is not None else [])
-            + ([CAMPAIGN_STAGE] if s.campaign is not None else []))
+            + ([CAMPAIGN_STAGE] if s.campaign is not None else []) + ([EVASION_STAGE] if s.evasion is not None else []))
