@@ -66,13 +66,17 @@ class MediaMatchDetector(Detector):
                  max_duration_s: float | None = None, max_frames: int | None = None,
                  hash_files: bool = True, fetch_media: bool = False, fetch_hosts: Sequence[str] = (),
                  fetch_private: bool = False, fetch_timeout_s: float = 10.0, fetch_max_bytes: int | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 observe_floods: bool = True, clock: Callable[[], float] = time.time) -> None:
+        """``observe_floods=False``: match without counting towards flood quarantines (Spark's tasks, whose
+        flood stage counts over the whole job: :mod:`bastion.spark.media`)."""
         self._params: dict[str, Any] = {
             "db_url": db_url, "banks": list(banks) if banks is not None else None,
             "bank_files": list(bank_files), "seconds_per_hash": seconds_per_hash, "max_bytes": max_bytes,
             "max_pixels": max_pixels, "max_duration_s": max_duration_s, "max_frames": max_frames,
             "hash_files": hash_files, "fetch_media": fetch_media, "fetch_hosts": list(fetch_hosts),
-            "fetch_private": fetch_private, "fetch_timeout_s": fetch_timeout_s, "fetch_max_bytes": fetch_max_bytes}
+            "fetch_private": fetch_private, "fetch_timeout_s": fetch_timeout_s, "fetch_max_bytes": fetch_max_bytes,
+            "observe_floods": observe_floods}
+        self.observe_floods = observe_floods
         self.limits = DecodeLimits.with_overrides(max_bytes=max_bytes, max_pixels=max_pixels,
                                                   max_duration_s=max_duration_s, max_frames=max_frames)
         self.seconds_per_hash = seconds_per_hash
@@ -101,7 +105,7 @@ class MediaMatchDetector(Detector):
         self._cache: OrderedDict[tuple[str, int, int], MediaHashes | MediaError] = OrderedDict()
 
     # -- hashing ----------------------------------------------------------------------------------------
-    def _hashes(self, media: Media) -> Query | MediaError | None:
+    def hashes(self, media: Media) -> Query | MediaError | None:
         """The item's hashes: supplied by the platform, hashed from its local path, or fetched from its URL
         (``fetch_media``); a MediaError saying why not otherwise."""
         if media.pdq or media.md5 or media.sha256:
@@ -145,7 +149,7 @@ class MediaMatchDetector(Detector):
         events: list[FloodEvent] = []
         hashed = 0
         for media in items:
-            q = self._hashes(media)
+            q = self.hashes(media)
             if q is None:
                 continue
             if isinstance(q, MediaError):
@@ -195,7 +199,7 @@ class MediaMatchDetector(Detector):
         out: list[list[Signal]] = []
         for ctx in batch:
             at = ctx.post.created_at.timestamp() if ctx.post.created_at else self.clock()
-            sig = self._signal(ctx.post.media, at, observe=not ctx.replay)
+            sig = self._signal(ctx.post.media, at, observe=self.observe_floods and not ctx.replay)
             out.append([sig] if sig is not None else [])
         return out
 
@@ -203,7 +207,7 @@ class MediaMatchDetector(Detector):
         out: list[list[Signal]] = []
         for acc in accounts:
             at = acc.updated_at.timestamp() if acc.updated_at else self.clock()
-            sig = self._signal((acc.avatar,) if acc.avatar else (), at, observe=True)
+            sig = self._signal((acc.avatar,) if acc.avatar else (), at, observe=self.observe_floods)
             out.append([sig] if sig is not None else [])
         return out
 

@@ -10,7 +10,7 @@ reinstatement (``enforced``) (:class:`bastion.spark.score.CampaignRows`). Then:
     observations of those hashtags ──groupBy(hashtag)──▶ the stream's CampaignEngine, one hashtag's posts in
         event-time order ──▶ each hashtag's campaigns and the posts they take in (as ``observe`` returns them)
     driver: hashtags' campaigns that share participants while open ──▶ one campaign (the engine's ``overlapping``)
-    members ──join──▶ their posts' decisions, decided again with the ``campaign`` signal
+    members ──▶ amendments: each post's ``campaign`` signal (:mod:`bastion.spark.amend` decides them again)
 
 The author's history is a running window function (posts, flagged posts and the last suspension so far, in
 event time), exactly what the stream's account book holds when the post arrives. Sliding event-time windows of
@@ -38,9 +38,9 @@ from typing import Any
 from bastion.campaigns.campaign import Campaign, CampaignBook
 from bastion.campaigns.engine import MAX_REASONS, CampaignConfig, CampaignEngine, PostInput, suspicion
 from bastion.campaigns.heuristics import KnownHashtags
+from bastion.spark.amend import AMEND_SCHEMA
 
 REPLAY_SCHEMA = "kind string, tag string, cid string, state string, id string, post string, value double"
-REDECIDED_SCHEMA = "kind string, id string, subject_id string, date string, decision string, digest string, raw string"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +71,8 @@ class TagEngine(CampaignEngine):
                          in_campaign=any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags))
 
 
-def campaign_stage(spark: Any, scored: Any, decisions: Any, conf: str) -> tuple[Any, list[Campaign]]:
-    """``decisions`` (the job's decision rows) with the posts of campaigns decided again, and the campaigns."""
+def campaign_stage(spark: Any, scored: Any, conf: str) -> tuple[Any, list[Campaign]]:
+    """The amendments (:mod:`bastion.spark.amend`: each campaign post's ``campaign`` signal) and the campaigns."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -120,18 +120,16 @@ def campaign_stage(spark: Any, scored: Any, decisions: Any, conf: str) -> tuple[
         campaigns, merged_into = merge(per_tag, cfg)
         if not campaigns:
             replayed.unpersist()
-            return decisions, []
-        by_id = {c.id: c for c in campaigns}
+            return spark.createDataFrame([], AMEND_SCHEMA), []
+        states = {c.id: c.to_state() for c in campaigns}
         ids = spark.createDataFrame([(cid, mid) for cid, mid in merged_into.items()], "cid string, mid string")
         members = replayed.where("kind = 'member'").join(F.broadcast(ids), "cid") \
             .groupBy("id").agg(F.max_by(F.struct("mid", "value"), "value").alias("m")) \
             .select("id", F.col("m.mid").alias("mid"), F.col("m.value").alias("value"))
         content = obs.select("id", "content").dropDuplicates(["id"])
-        decisions = decisions.select("kind", "id", "subject_id", "date", "decision", "digest", "raw")
-        again = decisions.join(members, "id").join(content, "id") \
-            .mapInPandas(_redecide(conf, {c.id: c.to_state() for c in by_id.values()}), REDECIDED_SCHEMA)
-        out = decisions.join(again.select("id"), "id", "left_anti").unionByName(again)
-        return out, campaigns
+        amendments = members.join(content, "id").mapInPandas(_signals(states), AMEND_SCHEMA).localCheckpoint()
+        replayed.unpersist()
+        return amendments, campaigns
     finally:
         obs.unpersist()
 
@@ -204,26 +202,18 @@ def _replay(conf: str) -> Any:
     return replay
 
 
-def _redecide(conf: str, states: dict[str, dict[str, Any]]) -> Any:
-    def redecide(frames: Iterator[Any]) -> Iterator[Any]:
+def _signals(states: dict[str, dict[str, Any]]) -> Any:
+    def signals(frames: Iterator[Any]) -> Iterator[Any]:
+        """Each member post's ``campaign`` signal: its campaign's (as merged), valued at the campaign's score
+        when the post came."""
         import pandas as pd
 
         from bastion.campaigns.detector import campaign_signal
-        from bastion.spark import manifest
-        from bastion.spark.score import scorer
 
-        s = scorer(conf)
         camps = {cid: Campaign.from_state(st) for cid, st in states.items()}
         for pdf in frames:
-            items = [(str(r.raw), str(r.subject_id), str(r.content),
-                      replace(campaign_signal(camps[r.mid]), value=min(1.0, float(r.value))))
-                     for r in pdf.itertuples(index=False)]
-            rows = []
-            for r, d in zip(pdf.itertuples(index=False), s.decide_again(items), strict=True):
-                assert d.id == r.id  # the same post, content and policy: the same decision id
-                text = json.dumps(d.to_record(), sort_keys=True, default=str)
-                rows.append({"kind": "decision", "id": d.id, "subject_id": r.subject_id, "date": r.date,
-                             "decision": text, "digest": manifest.digest(text), "raw": r.raw})
-            yield pd.DataFrame(rows, columns=["kind", "id", "subject_id", "date", "decision", "digest", "raw"])
+            yield pd.DataFrame([{"id": r.id, "content": r.content, "quarantine": None, "signal": json.dumps(
+                replace(campaign_signal(camps[r.mid]), value=min(1.0, float(r.value))).to_json())}
+                for r in pdf.itertuples(index=False)], columns=["id", "content", "signal", "quarantine"])
 
-    return redecide
+    return signals

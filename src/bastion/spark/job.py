@@ -30,6 +30,7 @@ from bastion.spark.score import (
     CAMPAIGN_STAGE,
     COLUMNS,
     EVASION_STAGE,
+    MEDIA,
     SPARK_SCHEMA,
     STAGES,
     Config,
@@ -133,23 +134,38 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         clock = now
 
     campaigns: list[Any] = []
+    floods: list[dict[str, Any]] = []
     staged: Any = None  # the decisions after the campaign stage, kept while they are chained and written
     try:
         out = str(out)
         rows = scored.where("kind = 'decision'")
-        if CAMPAIGN_STAGE in names:  # campaigns: the posts they take in are decided again, before the chains
+        # the stages that see many posts amend some posts' decisions, which are decided again before the chains
+        amendments = []
+        if MEDIA in names:  # flood quarantines, counted per bank entry over the whole job
+            from bastion.spark.media import flood_stage
+
+            amended, floods = flood_stage(spark, scored, conf)
+            amendments.append(amended)
+            lap("floods")
+        if CAMPAIGN_STAGE in names:  # campaigns: each post they take in gets the campaign signal
             from bastion.spark.campaigns import campaign_stage
 
-            rows, campaigns = campaign_stage(spark, scored, rows, conf)
-            rows = staged = rows.persist()
+            amended, campaigns = campaign_stage(spark, scored, conf)
+            amendments.append(amended)
             lap("campaigns")
+        if amendments:
+            from functools import reduce
+
+            from bastion.spark.amend import redecide
+
+            rows = staged = redecide(rows, reduce(lambda a, b: a.unionByName(b), amendments), conf).persist()
         # tamper evidence: each partition's hash chain over the digests the tasks made (a post decided in two
         # tasks has one id and one digest: kept once); only ids and digests travel, only the heads come back
         heads = rows.select("date", "id", "digest").groupBy("date") \
             .applyInPandas(_partition_head, "date string, count long, head string")
         partitions = {r["date"]: (int(r["count"]), r["head"]) for r in heads.collect()}
         decided = sum(n for n, _ in partitions.values())
-        lap("read_score_chain" if CAMPAIGN_STAGE not in names else "chain")
+        lap("chain" if staged is not None else "read_score_chain")
         # the tasks counted their lines as they read them: the input is read once, not again to count it
         read, made = scored.where("kind in ('lines', 'decision')") \
             .agg(F.sum(F.when(F.col("kind") == "lines", F.col("line"))), F.sum((F.col("kind") == "decision")
@@ -162,9 +178,12 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
                                                                 "raw")
         quarantined.write.mode("overwrite").json(f"{out}/quarantine")
         found = [json.dumps(c.to_json(), sort_keys=True) for c in campaigns]
-        if CAMPAIGN_STAGE in names:  # the campaigns (a few lines), vouched for by their digest in the summary
-            spark.createDataFrame([(t,) for t in found], "value string").coalesce(1) \
-                .write.mode("overwrite").text(f"{out}/{manifest.CAMPAIGNS}")
+        flooded = [json.dumps(f, sort_keys=True) for f in floods]
+        # campaigns and floods (a few lines each), vouched for by their digests in the summary
+        for stage, name, lines in ((CAMPAIGN_STAGE, manifest.CAMPAIGNS, found), (MEDIA, manifest.FLOODS, flooded)):
+            if stage in names:
+                spark.createDataFrame([(t,) for t in lines], "value string").coalesce(1) \
+                    .write.mode("overwrite").text(f"{out}/{name}")
         lap("write")
         accounts = 0
         if ACCOUNT_STAGE in names or EVASION_STAGE in names:  # account-level work: Spark's operators
@@ -187,7 +206,9 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         summary = {"inputs": list(inputs), "lines": int(read or 0), "decisions": decided,
                    "account_decisions": accounts,
                    **({"campaigns": len(found), "campaigns_sha256": manifest.lines_digest(found)}
-                      if CAMPAIGN_STAGE in names else {}), "quarantined": quarantined.count(),
+                      if CAMPAIGN_STAGE in names else {}),
+                   **({"floods": len(flooded), "floods_sha256": manifest.lines_digest(flooded)}
+                      if MEDIA in names else {}), "quarantined": quarantined.count(),
                    "detectors": list(names), "now": config.now, "format": config.format,
                    "policy": config.policy or "default", "seconds": seconds}
     finally:

@@ -28,6 +28,8 @@ _SEED = b"bastion-spark-partition/1\n"
 ACCOUNTS = "accounts"
 #: The directory of the campaigns the job found (JSON Lines), vouched for by their digest in the summary.
 CAMPAIGNS = "campaigns"
+#: The directory of the media bank entries quarantined for flooding, vouched for likewise.
+FLOODS = "floods"
 
 
 def digest(decision: str) -> str:
@@ -118,12 +120,14 @@ def verify(out: str | Path) -> list[str]:
             problems.append(f"partition date={date}: {n} decisions, the manifest says {listed[date]['count']}")
         if head != listed[date]["head"]:
             problems.append(f"partition date={date}: chain head {head[:16]}... differs from the manifest's")
-    listed_campaigns = manifest.get("summary", {}).get("campaigns_sha256")
-    if listed_campaigns is not None:
-        lines = [line for f in sorted((root / CAMPAIGNS).glob("part-*")) for line in
+    for name in (CAMPAIGNS, FLOODS):
+        listed_digest = manifest.get("summary", {}).get(f"{name}_sha256")
+        if listed_digest is None:
+            continue
+        lines = [line for f in sorted((root / name).glob("part-*")) for line in
                  f.read_text(encoding="utf-8").splitlines() if line]
-        if lines_digest(lines) != listed_campaigns:
-            problems.append(f"{CAMPAIGNS}/: {len(lines)} campaigns whose digest differs from the manifest's")
+        if lines_digest(lines) != listed_digest:
+            problems.append(f"{name}/: {len(lines)} lines whose digest differs from the manifest's")
     root_now = merkle_root([listed[d]["head"] for d in sorted(listed)])
     if root_now != manifest.get("merkle_root"):
         problems.append("manifest.json: the Merkle root does not match the partition heads")

@@ -21,7 +21,8 @@ rows the tasks emit here: account risk (:class:`AccountRows`, :mod:`bastion.spar
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
     from bastion.policy.model import Decision
     from bastion.signals import Signal
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MEDIA_SIGNAL = "media_match"  # the account detector's time for a post without one
 #: The columns every task returns (one row per decision or quarantined line; other records are counted).
 COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "line", "record_id", "field", "reason",
            "raw", "account", "value", "at")
@@ -53,6 +55,8 @@ ACCOUNT_STAGE = "account_risk"  # :mod:`bastion.spark.accounts`
 CAMPAIGN_STAGE = "campaign"  # :mod:`bastion.spark.campaigns`
 EVASION_STAGE = "ban_evasion"  # :mod:`bastion.spark.evasion`
 STAGES = (ACCOUNT_STAGE, CAMPAIGN_STAGE, EVASION_STAGE)
+#: Runs per post in the tasks, but counts flood quarantines in the job's flood stage (:mod:`bastion.spark.media`)
+MEDIA = "media"
 DEFAULT_DETECTORS = "lexicon,propaganda,threat"
 @dataclass(frozen=True)
 class BadUnit:
@@ -133,8 +137,11 @@ class Scorer:
         settings = Settings(db_url=config.db_url, policy=config.policy, detectors=config.detectors,
                             assets=config.assets, live_rules=config.live_rules,
                             detector_options={k: dict(v) for k, v in config.detector_options.items()})
+        if MEDIA in names:  # media matches per post; the job counts floods over all of them (the flood stage)
+            settings.detector_options[MEDIA] = {**settings.detector_options.get(MEDIA, {}), "observe_floods": False}
         self.detectors = catalogue.build([n for n in names if n not in STAGES], settings.detector_options,
                                          settings)
+        self.media = MediaRows(next(d for d in self.detectors if d.name == MEDIA)) if MEDIA in names else None
         # account risk: the tasks emit each post's strike and interactions, each profile and suspension; the
         # job's account stage (Spark operators) puts them together per account
         self.accounts = AccountRows(config) if ACCOUNT_STAGE in names else None
@@ -157,11 +164,11 @@ class Scorer:
             assert isinstance(found, BanEvasionDetector)
             self.evasion = EvasionRows(found)
         self.enforcement = self.campaign is not None or self.evasion is not None
-        stateful = [d.name for d in self.detectors if not d.pure]
+        stateful = [d.name for d in self.detectors if not d.pure and d.name != MEDIA]
         if stateful:
             raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
-                             "on Spark yet; choose among the per-post detectors (lexicon, propaganda, threat, "
-                             f"media), {ACCOUNT_STAGE}, {CAMPAIGN_STAGE} and {EVASION_STAGE} (the job's own "
+                             "on Spark; choose among the per-post detectors (lexicon, propaganda, threat, "
+                             f"media) and {ACCOUNT_STAGE}, {CAMPAIGN_STAGE}, {EVASION_STAGE} (the job's own "
                              "stages)")
         if config.format not in LINE_FORMATS:
             raise InputError(f"format {config.format!r} is not read line by line on Spark; choose one of "
@@ -227,6 +234,8 @@ class Scorer:
                 rows.extend(self.campaign.post(ctx, d, *where[key]))
             if self.evasion is not None:
                 rows.extend(self.evasion.post(post, d, *where[key]))
+            if self.media is not None:
+                rows.extend(self.media.post(ctx, d, self.now, *where[key]))
         for report, text in reports.values():  # a report's own decision, as `bastion scan` makes it
             d = self.engine.decide(Subject.REPORT, report.id, {}, now=self.now, reporter=report.reporter_kind.value,
                                    account_id=report.target_id if report.target_kind.value == "account" else None)
@@ -246,24 +255,87 @@ class Scorer:
                                                  account_id=post.account_id, content=post.content_digest()),
                               ctx.signals)
 
-    def decide_again(self, items: Sequence[tuple[str, str, str, Signal]]) -> list[Decision]:
-        """Posts decided again, each from its input line with one more signal (the campaign stage's): the
-        line's post (by id and content digest) through the same detectors, then the signal, then the policy,
-        as its first decision was made - not rebuilt from that decision, which keeps only telling signals."""
+    def decide_again(self, items: Sequence[Amended]) -> list[Decision]:
+        """Posts decided again, each from its input line as its job's stages amended it: the line's post (by
+        id and content digest) through the same detectors - with the bank entries a flood quarantined for it
+        treated as quarantined - then the stages' signals, then the policy, as its first decision was made (not
+        rebuilt from that decision, which keeps only the telling signals)."""
         from bastion.detector import PostContext, run_detectors
 
         contexts = []
-        for raw, post_id, content, _ in items:
-            found = [r for r in self.parse(parse_json_line(raw.encode("utf-8")))
-                     if isinstance(r, Post) and str(r.id) == post_id and r.content_digest() == content]
+        for item in items:
+            found = [r for r in self.parse(parse_json_line(item.raw.encode("utf-8")))
+                     if isinstance(r, Post) and str(r.id) == item.post_id and r.content_digest() == item.content]
             if not found:
-                raise InputError(f"post {post_id}: not in its own input line any more")
+                raise InputError(f"post {item.post_id}: not in its own input line any more")
             contexts.append(PostContext(found[0]))
-        if contexts and self.detectors:
-            run_detectors(self.detectors, contexts, {})
-        for ctx, (_, _, _, signal) in zip(contexts, items, strict=True):
-            ctx.signals[signal.name] = signal
+        groups: dict[frozenset[int], list[int]] = {}
+        for i, item in enumerate(items):
+            groups.setdefault(item.quarantine, []).append(i)
+        for entries, where in groups.items():
+            with self._quarantined(entries):
+                if self.detectors:
+                    run_detectors(self.detectors, [contexts[i] for i in where], {})
+        for ctx, item in zip(contexts, items, strict=True):
+            ctx.signals.update({s.name: s for s in item.signals})
         return [self._decide(ctx) for ctx in contexts]
+
+    @contextmanager
+    def _quarantined(self, entries: frozenset[int]) -> Iterator[None]:
+        """The media detector's bank entries ``entries`` quarantined while the block runs."""
+        if not entries or self.media is None:
+            yield
+            return
+        from bastion.media.banks.model import EntryStatus
+
+        bankset = self.media.detector.bankset
+        before = {e: bankset.entries[e] for e in entries if e in bankset.entries}
+        try:
+            for e in before:
+                bankset.set_status(e, EntryStatus.QUARANTINED, "flood (Spark's flood stage)")
+            yield
+        finally:
+            bankset.entries.update(before)
+
+
+@dataclass(frozen=True)
+class Amended:
+    """A post to decide again (:meth:`Scorer.decide_again`): its input line, id and content digest, the
+    signals the job's stages add, and the bank entries quarantined for it."""
+
+    raw: str
+    post_id: str
+    content: str
+    signals: Sequence[Signal] = ()
+    quarantine: frozenset[int] = frozenset()
+
+
+class MediaRows:
+    """What a task contributes to the flood stage (:mod:`bastion.spark.media`), as rows: ``matched``, one per
+    bank entry a post's media matched as evidence - ``account`` the entry, ``reason`` its bank, ``field`` the
+    item's content key (a repost of the same file counts once), ``at`` the post's time, ``digest`` the post's
+    content digest."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+
+    def post(self, ctx: PostContext, decision: Any, now: datetime, file: str, line: int) -> list[dict[str, Any]]:
+        sig = ctx.signals.get(MEDIA_SIGNAL)
+        if sig is None or not sig.ok:
+            return []
+        counted = [m for m in sig.details.get("matches", ()) if m.get("value", 0.0) > 0.0]
+        if not counted:
+            return []
+        keys = {}
+        for media in ctx.post.media:
+            q = self.detector.hashes(media)
+            if q is not None and not isinstance(q, Exception):
+                keys[str(media.id)] = q.key()
+        post = ctx.post
+        at = (post.created_at or now).timestamp()
+        return [{"kind": "matched", "id": decision.id, "record_id": post.id, "account": str(m["entry"]),
+                 "reason": m["bank"], "field": keys.get(m["media"]), "at": at, "digest": post.content_digest(),
+                 "file": file, "line": line} for m in counted if keys.get(m["media"])]
 
 
 class AccountRows:
