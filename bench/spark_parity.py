@@ -62,13 +62,25 @@ def main() -> None:
     common = set(local) & set(remote)
     action_diff = sum(1 for k in common if sorted((a["action"], a["rule"]) for a in local[k]["actions"])
                       != sorted((a["action"], a["rule"]) for a in remote[k]["actions"]))
+    only_here: dict[str, int] = {}  # rules that fire in one run and not the other, by run and rule
+    for k in common:
+        mine = {a["rule"] for a in local[k]["actions"]}
+        theirs = {a["rule"] for a in remote[k]["actions"]}
+        for side, rules in (("scan", mine - theirs), ("spark", theirs - mine)):
+            for rule in rules:
+                only_here[f"{side}:{rule}"] = only_here.get(f"{side}:{rule}", 0) + 1
+    rules = {key.split(":", 1)[1] for key in only_here}  # how many posts those rules fired on in each run
+    fired = {f"{side}:{rule}": sum(1 for k in common if any(a["rule"] == rule for a in run[k]["actions"]))
+             for side, run in (("scan", local), ("spark", remote)) for rule in sorted(rules)}
     score_diff = max((abs(local[k]["scores"][n] - remote[k]["scores"].get(n, float("nan")))
                       for k in common for n in local[k]["scores"]), default=0.0)
     report: dict[str, Any] = {
         "data": args.data.name, "posts_sampled": args.posts, "detectors": args.detectors, "master": args.master,
         "scan_decisions": len(local), "spark_decisions": len(remote), "same_ids": set(local) == set(remote),
         "only_scan": len(set(local) - set(remote)), "only_spark": len(set(remote) - set(local)),
-        "rules_or_actions_differ": action_diff, "max_score_difference": score_diff,
+        "rules_or_actions_differ": action_diff, "rules_in_one_run_only": dict(sorted(only_here.items())),
+        "posts_those_rules_fired_on": fired,
+        "max_score_difference": score_diff,
         "spark_quarantined": summary["quarantined"],
         "actions": sum(len(d["actions"]) for d in local.values()),
         "scan_seconds": round(scan_s, 1), "spark_seconds": round(spark_s, 1),
