@@ -53,6 +53,8 @@ def test_a_flooding_bank_entry_is_quarantined_as_scan_quarantines_it(spark: Any,
     from bastion.spark.manifest import verify
 
     path, db = _setup(tmp_path)
+    with sqlite3.connect(tmp_path / "banks.db") as src, sqlite3.connect(tmp_path / "load.db") as dst:
+        src.backup(dst)  # the banks as the job read them (WAL included), to load the job's output into
     summary = scan(spark, [str(path)], tmp_path / "out", Config(now=NOW, detectors=DETECTORS, db_url=db))
     on_spark = {d["id"]: d for d in read_decisions(spark, tmp_path / "out")}
     # bastion scan afterwards (its flood pauses the entry in the database the Spark job read)
@@ -74,3 +76,11 @@ def test_a_flooding_bank_entry_is_quarantined_as_scan_quarantines_it(spark: Any,
     flood = json.loads(next((tmp_path / "out" / "floods").glob("part-*")).read_text())
     assert (flood["distinct_items"], flood["window_s"]) == (4, 3600.0)
     assert verify(tmp_path / "out") == []
+    # spark load pauses the entry and opens its review job, once however often it loads
+    from bastion.spark.load import load
+
+    for _ in range(2):
+        assert load(tmp_path / "out", f"sqlite:///{tmp_path / 'load.db'}")["floods"] == 1
+    with sqlite3.connect(tmp_path / "load.db") as c:
+        assert [s for (s,) in c.execute("select status from media_bank_entries")] == ["quarantined"]
+        assert c.execute("select count(*) from review_jobs where queue = 'media-bank-flood'").fetchone()[0] == 1

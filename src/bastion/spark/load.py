@@ -6,8 +6,9 @@ from the decision, and the local pipeline's own stages take over from ``act``: t
 updates cases, and ``persist`` writes posts, decisions, ledger, review jobs and audit entries in one
 transaction per batch - the decisions as Spark made them, never decided again. Loading twice, or after a crash,
 changes nothing more: decision ids are deterministic, a stored decision is not acted on again, and the store
-keeps one live ledger row per effect. The run's audit entry (``run.finish``) records the manifest's Merkle
-root, so the store's chain vouches for what was loaded.
+keeps one live ledger row per effect. The bank entries the job's flood stage quarantined are paused in the
+store's banks, each with one review job (queue ``media-bank-flood``), as a scan records a flood. The run's
+audit entry (``run.finish``) records the manifest's Merkle root, so the store's chain vouches for what was loaded.
 
 Reads Parquet with pyarrow only: no JVM is needed to load.
 """
@@ -18,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.batch import Batch
 from bastion.errors import IntegrityError
@@ -27,6 +28,9 @@ from bastion.records import Post, Report
 from bastion.signals import Signal
 from bastion.spark import manifest
 from bastion.spark.score import LINE_FORMATS
+
+if TYPE_CHECKING:
+    from bastion.media.banks.flood import FloodEvent
 
 
 class _Given:
@@ -99,13 +103,26 @@ def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: 
                     seen.add(d.subject_id)
                 _load_batch(pipeline, stats, this, parse)
                 pending = later
+        floods = _floods(root)
+        if floods:  # the entries the flood stage quarantined: paused in the banks, each with its review job
+            from bastion.store.media import MediaBankStore
+
+            MediaBankStore(engine).record_flood(floods)
         summary = {**stats.to_json(), "spark_manifest": {"merkle_root": doc["merkle_root"],
                                                          "partitions": len(doc["partitions"])}}
         pipeline.store.finish_run(stats.run_id, summary, pipeline.clock())
         return {"decisions": stats.decisions, "actions": dict(stats.actions), "merkle_root": doc["merkle_root"],
-                "run_id": stats.run_id}
+                "run_id": stats.run_id, "floods": len(floods)}
     finally:
         engine.dispose()
+
+
+def _floods(root: Path) -> list[FloodEvent]:
+    """The flood quarantines the job found (``floods/``, checked against the manifest before loading)."""
+    from bastion.media.banks.flood import FloodEvent
+
+    return [FloodEvent.from_json(json.loads(line)) for f in sorted((root / manifest.FLOODS).glob("part-*"))
+            for line in f.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _load_batch(pipeline: Any, stats: Any, rows: list[tuple[Decision, str]], parse: Any) -> None:

@@ -32,6 +32,10 @@ class FloodEvent:
         return {"entry": self.entry_id, "bank": self.bank, "distinct_items": self.distinct_items,
                 "window_s": self.window_s, "at": self.at}
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FloodEvent:
+        return cls(int(d["entry"]), str(d["bank"]), int(d["distinct_items"]), float(d["window_s"]), float(d["at"]))
+
 
 class FloodGuard:
     """Counts distinct matched items per entry in a sliding time window (timestamps in epoch seconds)."""
