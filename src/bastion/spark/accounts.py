@@ -59,7 +59,7 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
     # own risk without network (the detector's score with network 0): posts and profile
     own = accounts.select("account", (1.0 - F.exp(-F.col("strikes")) * (1.0 - F.least(F.lit(1.0), "profile")))
                           .alias("own"))
-    enforced = scored.where("kind = 'suspension'").groupBy("account") \
+    enforced = scored.where("kind = 'enforced'").groupBy("account") \
         .agg(F.max_by("value", order).alias("v")).where("v = 1").select("account")
     suspended = enforced.union(strikes.where("field = 'suspends'").select("account")).distinct()
     seeds = suspended.select(F.col("account").alias("node"), F.lit(1.0).alias("y")).union(
@@ -150,9 +150,7 @@ def _decide(conf: str) -> Any:
 
         from bastion.accounts.detector import SIGNAL, AccountRiskDetector
         from bastion.accounts.risk import AccountRiskState, Contribution, RiskModel
-        from bastion.policy.model import Subject
         from bastion.signals import Signal
-        from bastion.spark import manifest
         from bastion.spark.score import scorer
 
         s, model = scorer(conf), RiskModel()
@@ -173,13 +171,19 @@ def _decide(conf: str) -> Any:
                 if isinstance(r.signal, str):  # ban evasion's, when it runs
                     other = Signal.from_json(json.loads(r.signal))
                     signals[other.name] = other
-                if not signals:
-                    continue
-                d = s.engine.decide(Subject.ACCOUNT, str(r.account), signals, now=s.now,
-                                    account_id=str(r.account))
-                text = json.dumps(d.to_record(), sort_keys=True, default=str)
-                rows.append({"id": d.id, "subject_id": d.subject_id, "decision": text,
-                             "digest": manifest.digest(text)})
+                if signals:
+                    rows.append(decision_row(s, str(r.account), signals))
             yield pd.DataFrame(rows, columns=["id", "subject_id", "decision", "digest"])
 
     return decide
+
+
+def decision_row(s: Any, account: str, signals: dict[str, Any]) -> dict[str, str]:
+    """An account's decision on its signals by scorer ``s``'s policy at the run's time, as a row of
+    :data:`DECISION_SCHEMA`."""
+    from bastion.policy.model import Subject
+    from bastion.spark import manifest
+
+    d = s.engine.decide(Subject.ACCOUNT, account, signals, now=s.now, account_id=account)
+    text = json.dumps(d.to_record(), sort_keys=True, default=str)
+    return {"id": d.id, "subject_id": d.subject_id, "decision": text, "digest": manifest.digest(text)}

@@ -67,7 +67,7 @@ class TagEngine(CampaignEngine):
         st = self.accounts.touch(p.account)  # kept here: the campaigns this account joined on this hashtag
         st.posts, st.flagged, st.profile = a.posts, a.flagged, a.profile
         return suspicion(self.config, p, risk=st.risk(self.config.participant_risk), returned=a.returned,
-                         known=a.known or any(t in self.known for t in p.hashtags),
+                         known=a.known,
                          in_campaign=any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags))
 
 

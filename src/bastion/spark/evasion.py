@@ -33,7 +33,7 @@ FILED_SCHEMA = "sid string, fp string, key long"
 QUERY_SCHEMA = "account string, q string, key long, kind string, per_kind long"
 
 
-def evasion_signals(scored: Any, conf: str, now: float) -> Any:
+def evasion_signals(scored: Any, conf: str) -> Any:
     """(account, ``ban_evasion`` signal JSON) for every account with a candidate scoring at least
     ``min_report``, from a job's scored rows."""
     from pyspark.sql import Window
@@ -42,9 +42,10 @@ def evasion_signals(scored: Any, conf: str, now: float) -> Any:
     from bastion.accounts.evasion_index import RARITY_KIND
     from bastion.spark.score import scorer
 
-    stage = scorer(conf).evasion
-    assert stage is not None
-    det = stage.detector
+    s = scorer(conf)
+    assert s.evasion is not None
+    det = s.evasion.detector
+    now = s.now.timestamp()  # when the job's own decisions suspend an account
     order = F.struct("file", "line")
     profiles = scored.where("kind = 'registered'").groupBy("account") \
         .agg(F.max_by(F.struct("raw", "field"), order).alias("p")) \
@@ -72,14 +73,14 @@ def evasion_signals(scored: Any, conf: str, now: float) -> Any:
             .mapInPandas(_queries(det.recheck_after_posts), QUERY_SCHEMA)
         looked = queries.where("key is not null").join(counts, "key", "left").fillna({"cnt": 0}) \
             .mapInPandas(_with_lam, QUERY_SCHEMA + ", cnt long, lam double").persist()
-        limit = det.index.config
+        index_cfg = det.index.config
         bucket = Window.partitionBy("account", "key").orderBy("sid")
         pairs = looked.where("cnt > 0").select("account", "key", "lam").join(keys, "key") \
             .where(F.col("account") != F.col("sid")) \
-            .withColumn("n", F.row_number().over(bucket)).where(F.col("n") <= limit.bucket_limit) \
+            .withColumn("n", F.row_number().over(bucket)).where(F.col("n") <= index_cfg.bucket_limit) \
             .groupBy("account", "sid").agg(F.sum("lam").alias("total"))
         best = Window.partitionBy("account").orderBy(F.desc("total"), "sid")
-        top = pairs.withColumn("r", F.row_number().over(best)).where(F.col("r") <= limit.rerank) \
+        top = pairs.withColumn("r", F.row_number().over(best)).where(F.col("r") <= index_cfg.rerank) \
             .join(filed.where("fp is not null").select("sid", "fp"), "sid") \
             .groupBy("account").agg(F.collect_list("fp").alias("candidates"))
         rare = looked.where(F.col("kind").isin(*RARITY_KIND.values())).groupBy("account", "kind") \
@@ -203,14 +204,12 @@ def _rank(conf: str, on_file: int) -> Any:
 def evasion_decisions(signals: Any, conf: str) -> Any:
     """Account decisions (``id``, ``subject_id``, ``decision`` JSON, ``digest``) on the ``ban_evasion`` signals
     alone (when the account stage does not run; when it does, it decides on both signals)."""
-    from bastion.spark.accounts import DECISION_SCHEMA
+    from bastion.spark.accounts import DECISION_SCHEMA, decision_row
 
     def decide(frames: Iterator[Any]) -> Iterator[Any]:
         import pandas as pd
 
-        from bastion.policy.model import Subject
         from bastion.signals import Signal
-        from bastion.spark import manifest
         from bastion.spark.score import scorer
 
         s = scorer(conf)
@@ -218,11 +217,7 @@ def evasion_decisions(signals: Any, conf: str) -> Any:
             rows = []
             for r in pdf.itertuples(index=False):
                 sig = Signal.from_json(json.loads(r.signal))
-                d = s.engine.decide(Subject.ACCOUNT, str(r.account), {sig.name: sig}, now=s.now,
-                                    account_id=str(r.account))
-                text = json.dumps(d.to_record(), sort_keys=True, default=str)
-                rows.append({"id": d.id, "subject_id": d.subject_id, "decision": text,
-                             "digest": manifest.digest(text)})
+                rows.append(decision_row(s, str(r.account), {sig.name: sig}))
             yield pd.DataFrame(rows, columns=["id", "subject_id", "decision", "digest"])
 
     return signals.mapInPandas(decide, DECISION_SCHEMA)

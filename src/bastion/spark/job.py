@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -192,7 +191,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
 
             evasion = None
             if EVASION_STAGE in names:
-                evasion = evasion_signals(scored, conf, datetime.fromisoformat(config.now).timestamp())
+                evasion = evasion_signals(scored, conf)
                 lap("evasion")
             acct = (account_decisions(spark, scored, conf, evasion) if ACCOUNT_STAGE in names
                     else evasion_decisions(evasion, conf)).persist()

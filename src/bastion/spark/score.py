@@ -42,8 +42,7 @@ if TYPE_CHECKING:
     from bastion.policy.model import Decision
     from bastion.signals import Signal
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MEDIA_SIGNAL = "media_match"  # the account detector's time for a post without one
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
 #: The columns every task returns (one row per decision or quarantined line; other records are counted).
 COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "line", "record_id", "field", "reason",
            "raw", "account", "value", "at")
@@ -163,7 +162,8 @@ class Scorer:
             found = catalogue.build([EVASION_STAGE], settings.detector_options, settings)[0]
             assert isinstance(found, BanEvasionDetector)
             self.evasion = EvasionRows(found)
-        self.enforcement = self.campaign is not None or self.evasion is not None
+        # suspensions and reinstatements, read by every stage above (:func:`enforced_rows`)
+        self.enforcement = self.accounts is not None or self.campaign is not None or self.evasion is not None
         stateful = [d.name for d in self.detectors if not d.pure and d.name != MEDIA]
         if stateful:
             raise InputError(f"detector(s) {', '.join(stateful)} keep state across posts and do not run per post "
@@ -245,7 +245,6 @@ class Scorer:
                          "digest": manifest.digest(made), "raw": text})
         return rows
 
-
     def _decide(self, ctx: PostContext) -> Decision:
         from bastion.policy.engine import resolve_params
         from bastion.policy.model import Subject
@@ -320,7 +319,9 @@ class MediaRows:
         self.detector = detector
 
     def post(self, ctx: PostContext, decision: Any, now: datetime, file: str, line: int) -> list[dict[str, Any]]:
-        sig = ctx.signals.get(MEDIA_SIGNAL)
+        from bastion.media.detector import SIGNAL
+
+        sig = ctx.signals.get(SIGNAL)
         if sig is None or not sig.ok:
             return []
         counted = [m for m in sig.details.get("matches", ()) if m.get("value", 0.0) > 0.0]
@@ -346,7 +347,8 @@ class AccountRows:
       (``field`` = ``suspends``); ``id`` is the decision id, so a post read twice counts once;
     * ``profile``: an account record's profile score and markers;
     * ``edge``: an interaction record (``account`` -> ``record_id``, ``reason`` = its kind);
-    * ``suspension``: an enforcement record on an account (``value`` 1 suspends, 0 reinstates).
+
+    and the suspensions and reinstatements (:func:`enforced_rows`).
 
     ``file`` and ``line`` keep the input order, which decides the last profile and the last enforcement, and
     the order strikes are added in, as ``bastion scan`` reads them."""
@@ -370,7 +372,7 @@ class AccountRows:
 
     def record(self, record: Record, file: str, line: int) -> list[dict[str, Any]]:
         from bastion.accounts.features import profile_score
-        from bastion.records import Account, Edge, EnforcementEvent, EnforcementKind, TargetKind
+        from bastion.records import Account, Edge
 
         where = {"file": file, "line": line}
         if isinstance(record, Account):  # (avatar look-alikes of suspended accounts: not on Spark yet)
@@ -381,10 +383,6 @@ class AccountRows:
         if isinstance(record, Edge):
             return [{"kind": "edge", "account": str(record.src), "record_id": str(record.dst),
                      "reason": record.kind.value, **where}]
-        if (isinstance(record, EnforcementEvent) and record.target_kind == TargetKind.ACCOUNT
-                and record.kind in (EnforcementKind.SUSPEND, EnforcementKind.REINSTATE)):
-            return [{"kind": "suspension", "account": str(record.target_id),
-                     "value": 1.0 if record.kind == EnforcementKind.SUSPEND else 0.0, **where}]
         return []
 
 
