@@ -74,6 +74,23 @@ def test_same_post_twice_is_one_post_and_account_updates(engine: Engine) -> None
         assert conn.execute(select(t.accounts.c.first_post_at)).scalar_one() == T0
 
 
+def test_a_run_quarantines_a_line_once_however_often_its_batch_is_written(engine: Engine) -> None:
+    """A retried batch (a stream's micro-batch loaded again after a crash) keeps one quarantine row per line;
+    another run quarantining the same line has its own row."""
+    from bastion.ingest.base import Quarantined
+
+    pipe = make_pipeline(engine)
+    bad = [Quarantined(file="in.jsonl", line=3, reason="bad JSON"), Quarantined(file="in.jsonl", line=7,
+                                                                                reason="missing field")]
+    pipe.process(Batch(quarantined=bad), ScanStats(run_id="run_a"))
+    pipe.process(Batch(quarantined=[*bad, Quarantined(file="in.jsonl", line=9, reason="x")]),
+                 ScanStats(run_id="run_a"))
+    pipe.process(Batch(quarantined=bad[:1]), ScanStats(run_id="run_b"))
+    with engine.connect() as conn:
+        rows = sorted((r[0], r[1]) for r in conn.execute(select(t.quarantine.c.run_id, t.quarantine.c.line)))
+    assert rows == [("run_a", 3), ("run_a", 7), ("run_a", 9), ("run_b", 3)]
+
+
 def test_detector_failure_degrades_one_signal_not_the_decision(engine: Engine) -> None:
     pipe = make_pipeline(engine, [KeywordDetector()])
     decisions = pipe.process(Batch(posts=[post("ok", "KEYWORD here"), post("bad", "BOOM")]), ScanStats())

@@ -323,6 +323,64 @@ def test_the_stream_is_exactly_once_across_restarts(spark: Any, tmp_path: Path) 
     assert {d["decision_id"]: d for d in decided} == batch
 
 
+@needs_spark
+def test_the_stream_loads_each_micro_batch_into_the_store_exactly_once(spark: Any, tmp_path: Path) -> None:
+    """``spark stream --db``: the micro-batches go into the store as ``bastion scan`` stores the same posts
+    (decisions, review jobs, the case); a restart adds nothing, and a micro-batch retried after a crash (its
+    run left unfinished) stores nothing twice, its quarantined line included."""
+    import sqlite3
+
+    from bastion.spark.job import stream
+    from bastion.spark.load import StreamSink
+    from bastion.spark.score import SPARK_SCHEMA
+
+    inbox, ckpt, db = tmp_path / "inbox", tmp_path / "ckpt", tmp_path / "stream.db"
+    inbox.mkdir()
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    cfg = Config(now=NOW, detectors=DETECTORS)
+    url = f"sqlite:///{db}"
+    (inbox / "part-1.jsonl").write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    first = stream(spark, None, ckpt, cfg, path=str(inbox), db=url)
+    (inbox / "part-2.jsonl").write_text("\n".join(lines[30:]) + "\n{broken\n", encoding="utf-8")
+    stream(spark, None, ckpt, cfg, path=str(inbox), db=url)
+    loaded = _counts(db)
+    again = stream(spark, None, ckpt, cfg, path=str(inbox), db=url)  # restart, nothing new
+    assert first["input_rows"] == 1 and again["input_rows"] == 0 and _counts(db) == loaded
+
+    local_db = tmp_path / "scan.db"
+    res = CliRunner().invoke(app, ["scan", str(SAMPLE), "--db", f"sqlite:///{local_db}", "--detectors", DETECTORS,
+                                   "--quiet", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    local = _counts(local_db)
+    for key in ("post_decisions", "report_decisions", "post_review_jobs", "review_jobs", "cases", "reports"):
+        assert loaded[key] == local[key], key
+    with sqlite3.connect(db) as c:
+        assert c.execute("select line, substr(reason, 1, 8) from quarantine").fetchall() == [
+            (len(lines) - 30 + 1, "bad JSON")]
+        runs = c.execute("select id from runs where finished_at is not null order by id").fetchall()
+        (name,) = c.execute("select file from quarantine").fetchone()  # the file as the stream names it
+    assert len(runs) == 2  # one run per micro-batch
+
+    # micro-batch 1 again, as Spark retries it when the checkpoint had not recorded it: its run unfinished
+    part2 = inbox / "part-2.jsonl"
+    rows = Scorer(cfg).score_lines([(name, n, t) for n, t in
+                                    enumerate(part2.read_text(encoding="utf-8").splitlines(), 1)])
+    from bastion.spark.job import _frame
+
+    batch = spark.createDataFrame(_frame(rows), SPARK_SCHEMA)
+    with sqlite3.connect(db) as c:
+        c.execute("update runs set finished_at = null where id = ?", runs[1])
+    sink = StreamSink(url, "native", str(ckpt.resolve()))
+    try:
+        sink(batch, 1)
+        sink(batch, 1)  # and once more: now finished, skipped
+    finally:
+        sink.close()
+    assert _counts(db) == loaded and sink.loaded == 1
+    with sqlite3.connect(db) as c:
+        assert c.execute("select count(*) from quarantine").fetchone()[0] == 1
+
+
 def _counts(db: Path) -> dict[str, Any]:
     import sqlite3
 

@@ -52,8 +52,11 @@ def spark_scan(
 
 
 def spark_stream(
-    out: Annotated[str, typer.Option("--out", help="Output directory (Parquet by kind and date).")],
     checkpoint: Annotated[str, typer.Option(help="Checkpoint directory: a restart resumes exactly once.")],
+    out: Annotated[str | None, typer.Option("--out", help="Output directory (Parquet by kind and date).")] = None,
+    db: Annotated[str | None, typer.Option(help="Instead of --out: the store each micro-batch is loaded into "
+                                           "(cases, review jobs, ledger, audit), as `spark load` loads a job.")]
+    = None,
     source: Annotated[str, typer.Option(help="files or kafka.")] = "files",
     path: Annotated[str | None, typer.Option(help="With --source files: the directory new files arrive in.")]
     = None,
@@ -78,11 +81,11 @@ def spark_stream(
     spark = session(master)
     try:
         progress = stream(spark, out, checkpoint, config, source=source, path=path, bootstrap=bootstrap,
-                          topic=topic, once=once, every=every)
+                          topic=topic, once=once, every=every, db=db)
     finally:
         spark.stop()
     console.print(f"[bold]spark stream[/]: {progress['micro_batches']} micro-batch(es), "
-                  f"{progress['input_rows']} input rows -> {out}")
+                  f"{progress['input_rows']} input rows -> {out or db}")
 
 
 def spark_load(

@@ -230,9 +230,9 @@ def _partition_head(pdf: Any) -> Any:
     return pd.DataFrame([{"date": date, "count": n, "head": head}])
 
 
-def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, *, source: str = "files",
+def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: Config, *, source: str = "files",
            path: str | None = None, bootstrap: str | None = None, topic: str | None = None,
-           once: bool = True, every: str = "10 seconds") -> dict[str, Any]:
+           once: bool = True, every: str = "10 seconds", db: str | None = None) -> dict[str, Any]:
     """The same scoring as a Structured Streaming query. ``source="files"``: every new file under ``path``
     (JSON Lines; a quarantined line names its file and line); ``source="kafka"``: each message of ``topic`` is
     one line (file = ``topic:partition``, line = offset; the Kafka connector comes with the deployment,
@@ -241,9 +241,11 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
     Rows go to Spark's Parquet file sink under ``out`` (partitioned by ``kind``: decision or quarantine, and
     ``date``), whose commit log and the ``checkpoint`` make the output exactly-once: a restarted query neither
     loses nor repeats a micro-batch. A post that arrives again in a later micro-batch is decided again with the
-    same decision id (:func:`read_stream` keeps one). ``once``: process what is there and stop (the
-    ``availableNow`` trigger); else run until stopped, a micro-batch every ``every``. Returns the progress
-    counts."""
+    same decision id (:func:`read_stream` keeps one). With ``db`` instead of ``out``, each micro-batch goes
+    into that store as ``bastion spark load`` loads a job (:class:`bastion.spark.load.StreamSink`: cases,
+    review jobs, ledger and audit; a retried micro-batch stores nothing twice). ``once``: process what is
+    there and stop (the ``availableNow`` trigger); else run until stopped, a micro-batch every ``every``.
+    Returns the progress counts."""
     from pyspark.sql import functions as F
 
     stages = [n for n in check(config) if n in STAGES]
@@ -270,11 +272,25 @@ def stream(spark: Any, out: str | Path, checkpoint: str | Path, config: Config, 
         scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA)
     else:
         raise InputError(f"unknown --source {source!r}; known: files, kafka")
-    writer = (scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet")
-              .option("checkpointLocation", str(checkpoint)).partitionBy("kind", "date").outputMode("append"))
+    if (out is None) == (db is None):
+        raise InputError("the stream writes to --out DIR or to --db URL (one of them)")
+    sink = None
+    if db is not None:
+        from bastion.spark.load import StreamSink
+
+        sink = StreamSink(db, config.format, str(Path(checkpoint).resolve()) if "://" not in str(checkpoint)
+                          else str(checkpoint))
+        writer = scored.writeStream.foreachBatch(sink).option("checkpointLocation", str(checkpoint))
+    else:
+        writer = (scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet")
+                  .option("checkpointLocation", str(checkpoint)).partitionBy("kind", "date").outputMode("append"))
     writer = writer.trigger(availableNow=True) if once else writer.trigger(processingTime=every)
-    query = writer.start(str(out))
-    query.awaitTermination()
+    try:
+        query = writer.start() if sink is not None else writer.start(str(out))
+        query.awaitTermination()
+    finally:
+        if sink is not None:
+            sink.close()
     progress = [p for p in query.recentProgress if p.get("numInputRows")]
     return {"micro_batches": len(progress), "input_rows": sum(int(p["numInputRows"]) for p in progress)}
 

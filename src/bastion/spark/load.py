@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.batch import Batch
 from bastion.errors import IntegrityError
+from bastion.ingest.base import Quarantined
 from bastion.policy.model import Decision, Subject
 from bastion.records import Post, Report
 from bastion.signals import Signal
@@ -62,14 +63,49 @@ def _rows(out: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
             yield chunk.to_pylist()
 
 
+class Loader:
+    """Decision rows a Spark job made (``id``, ``decision``, and ``raw``: the input line, none for an account
+    decision), acted on and stored by the local pipeline's own stages, in the store behind ``engine``."""
+
+    def __init__(self, engine: Any, fmt: str, *, batch_size: int = 1000, clock: Any = None) -> None:
+        from bastion import catalogue
+        from bastion.pipeline.runtime import Pipeline
+        from bastion.policy.engine import PolicyEngine
+        from bastion.policy.loader import load_policy
+        from bastion.store.writer import Store
+
+        self.parse = LINE_FORMATS[fmt]
+        sinks = catalogue.build_sinks(list(catalogue.BUILTIN_SINKS), engine=engine)
+        self.pipeline = Pipeline(engine=PolicyEngine(load_policy(None)), detectors=[], store=Store(engine),
+                                 sinks=sinks, batch_size=batch_size, **({"clock": clock} if clock is not None else {}))
+
+    def load(self, rows: list[dict[str, Any]], stats: Any) -> None:
+        accounts = [Decision.from_record(json.loads(r["decision"])) for r in rows if r.get("raw") is None]
+        if accounts:  # the account stage's decisions: acted on and stored as made
+            self.pipeline.process(Batch(), stats, elsewhere=accounts)
+        pending = [(Decision.from_record(json.loads(r["decision"])), r["raw"]) for r in rows
+                   if r.get("raw") is not None]
+        # one version of a post per batch (the pipeline dedupes a batch by post id); the rest go next
+        while pending:
+            seen: set[str] = set()
+            this: list[tuple[Decision, str]] = []
+            later: list[tuple[Decision, str]] = []
+            for d, raw in pending:
+                (later if d.subject_id in seen else this).append((d, raw))
+                seen.add(d.subject_id)
+            _load_batch(self.pipeline, stats, this, self.parse)
+            pending = later
+
+    def quarantine(self, items: list[Quarantined], stats: Any) -> None:
+        """Quarantined lines into the store's quarantine, once per run and line."""
+        if items:
+            self.pipeline.process(Batch(quarantined=items), stats)
+
+
 def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: Any = None) -> dict[str, Any]:
     """Load ``out`` (a ``spark scan`` directory) into the store at ``db_url``. Returns the run's counts."""
-    from bastion import catalogue
-    from bastion.pipeline.runtime import Pipeline, ScanStats
-    from bastion.policy.engine import PolicyEngine
-    from bastion.policy.loader import load_policy
+    from bastion.pipeline.runtime import ScanStats
     from bastion.store.db import open_engine
-    from bastion.store.writer import Store
 
     root = Path(out)
     problems = manifest.verify(root)
@@ -77,32 +113,15 @@ def load(out: str | Path, db_url: str | None, *, batch_size: int = 1000, clock: 
         raise IntegrityError(f"{root}: not loaded, the output does not match its manifest: {problems[0]}"
                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     doc = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    fmt = str(doc.get("summary", {}).get("format", "native"))
-    parse = LINE_FORMATS[fmt]
     engine = open_engine(db_url, bulk=True)
     try:
-        sinks = catalogue.build_sinks(list(catalogue.BUILTIN_SINKS), engine=engine)
-        pipeline = Pipeline(engine=PolicyEngine(load_policy(None)), detectors=[], store=Store(engine), sinks=sinks,
-                            batch_size=batch_size, **({"clock": clock} if clock is not None else {}))
+        loader = Loader(engine, str(doc.get("summary", {}).get("format", "native")), batch_size=batch_size,
+                        clock=clock)
+        pipeline = loader.pipeline
         stats = ScanStats(run_id="run_spark_" + uuid.uuid4().hex[:16])
-        now = pipeline.clock()
-        pipeline.store.start_run(stats.run_id, [str(root)], now)
+        pipeline.store.start_run(stats.run_id, [str(root)], pipeline.clock())
         for rows in _rows(root, batch_size):
-            accounts = [Decision.from_record(json.loads(r["decision"])) for r in rows if r.get("raw") is None]
-            if accounts:  # the account stage's decisions: acted on and stored as made
-                pipeline.process(Batch(), stats, elsewhere=accounts)
-            pending = [(Decision.from_record(json.loads(r["decision"])), r["raw"]) for r in rows
-                       if r.get("raw") is not None]
-            # one version of a post per batch (the pipeline dedupes a batch by post id); the rest go next
-            while pending:
-                seen: set[str] = set()
-                this: list[tuple[Decision, str]] = []
-                later: list[tuple[Decision, str]] = []
-                for d, raw in pending:
-                    (later if d.subject_id in seen else this).append((d, raw))
-                    seen.add(d.subject_id)
-                _load_batch(pipeline, stats, this, parse)
-                pending = later
+            loader.load(rows, stats)
         floods = _floods(root)
         if floods:  # the entries the flood stage quarantined: paused in the banks, each with its review job
             from bastion.store.media import MediaBankStore
@@ -143,3 +162,55 @@ def _load_batch(pipeline: Any, stats: Any, rows: list[tuple[Decision, str]], par
         decided[(post.id, post.content_digest())] = d
         signals.append(_signals(d))
     pipeline.process(Batch(posts=posts, reports=reports), stats, _Given(signals), decided=decided)
+
+
+class StreamSink:
+    """``foreachBatch`` for ``bastion spark stream --db``: each micro-batch's decisions and quarantined lines
+    into the store, exactly once. A micro-batch is one run whose id the checkpoint and the batch id fix: a
+    micro-batch Spark retries after a crash (the checkpoint had not yet recorded it) finds its run finished
+    and is skipped, or unfinished and is loaded again, which stores nothing twice (decision ids are
+    deterministic, a stored decision is not acted on again, a run quarantines a line once)."""
+
+    def __init__(self, db_url: str | None, fmt: str, checkpoint: str, *, batch_size: int = 1000) -> None:
+        import hashlib
+
+        from bastion.store.db import open_engine
+
+        self.engine = open_engine(db_url, bulk=True)
+        self.loader = Loader(self.engine, fmt, batch_size=batch_size)
+        self.batch_size = batch_size
+        self.prefix = "run_stream_" + hashlib.sha256(str(checkpoint).encode()).hexdigest()[:12]
+        self.loaded = 0  # micro-batches stored by this sink (not those skipped as already stored)
+
+    def __call__(self, df: Any, batch_id: int) -> None:
+        from bastion.pipeline.runtime import ScanStats
+
+        store = self.loader.pipeline.store
+        run_id = f"{self.prefix}_{batch_id}"
+        finished = store.run_finished(run_id)
+        if finished:
+            return
+        stats = ScanStats(run_id=run_id)
+        clock = self.loader.pipeline.clock
+        if finished is None:
+            store.start_run(run_id, [f"spark stream micro-batch {batch_id}"], clock())
+        rows: list[dict[str, Any]] = []
+        quarantined: list[Quarantined] = []
+        cols = ("kind", "id", "decision", "raw", "file", "line", "record_id", "field", "reason")
+        for r in df.where("kind in ('decision', 'quarantine')").select(*cols).toLocalIterator():
+            if r["kind"] == "quarantine":
+                quarantined.append(Quarantined(file=r["file"], line=int(r["line"]), reason=r["reason"],
+                                               record_id=r["record_id"], field=r["field"], raw=r["raw"] or ""))
+                continue
+            rows.append({"id": r["id"], "decision": r["decision"], "raw": r["raw"]})
+            if len(rows) >= self.batch_size:
+                self.loader.load(rows, stats)
+                rows = []
+        if rows:
+            self.loader.load(rows, stats)
+        self.loader.quarantine(quarantined, stats)
+        store.finish_run(run_id, stats.to_json(), clock())
+        self.loaded += 1
+
+    def close(self) -> None:
+        self.engine.dispose()

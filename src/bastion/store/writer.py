@@ -267,6 +267,13 @@ class Store:
             conn.execute(t.runs.insert().values(id=run_id, started_at=now, inputs=inputs))
             self.audit.append(conn, "run.start", "pipeline", run_id, {"inputs": inputs}, now=now)
 
+    def run_finished(self, run_id: str) -> bool | None:
+        """Whether the run has finished (``None``: no such run). A stream's micro-batch is one run whose id
+        the checkpoint fixes, so a retried micro-batch finds its own run."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.runs.c.finished_at).where(t.runs.c.id == run_id)).first()
+        return None if row is None else row[0] is not None
+
     def finish_run(self, run_id: str, stats: Mapping[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(finished_at=now, stats=dict(stats)))
@@ -395,9 +402,15 @@ class Store:
                 conn.execute(update(t.posts).where(t.posts.c.id == target_id).values(removed_at=None))
 
     @staticmethod
-    def _write_quarantine(conn: Connection, items: Iterable[Quarantined], run_id: str, now: datetime) -> None:
+    def _write_quarantine(conn: Connection, items: Sequence[Quarantined], run_id: str, now: datetime) -> None:
         rows = [{"run_id": run_id, "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
                  "reason": q.reason, "raw": q.raw[:10_000], "created_at": now} for q in items]
+        if rows:  # a line is quarantined once per run, however often its batch is written (a retried one)
+            Q = t.quarantine
+            lines = sorted({q.line for q in items})
+            done = {(f, n) for i in range(0, len(lines), CHUNK) for f, n in conn.execute(
+                select(Q.c.file, Q.c.line).where(Q.c.run_id == run_id, Q.c.line.in_(lines[i:i + CHUNK])))}
+            rows = [r for r in rows if (r["file"], r["line"]) not in done]
         if rows:
             with tracked(conn, t.quarantine):
                 conn.execute(t.quarantine.insert(), rows)
