@@ -121,8 +121,56 @@ def test_hashtag_campaigns_that_share_participants_while_open_are_one() -> None:
     assert (one.score, one.posts, one.reasons) == (0.9, 5, ["#a", "#b"])
 
 
-def test_the_stream_refuses_the_campaign_stage(tmp_path: Path) -> None:
+@needs_spark
+def test_campaigns_in_the_stream_close_on_the_watermark(spark: Any, tmp_path: Path) -> None:
+    """The scenario arrives in three files: the barrage is found across micro-batches and de-trended as
+    ``spark scan`` de-trends it; a post far behind the watermark is decided but not counted; the campaign closes
+    once the watermark (10 minutes behind the latest post) passes the hashtag by its window and time to live."""
+    from bastion.spark.job import read_decisions, read_stream, scan, stream
+
+    lines = _scenario(tmp_path / "in.jsonl").read_text(encoding="utf-8").splitlines()
+    first = [x for x in lines if not json.loads(x)["id"].startswith(("k", "o"))] + \
+        [x for x in lines if json.loads(x)["id"] in {f"k{i}" for i in range(8)}]
+    second = [x for x in lines if x not in first]
+    late = {"type": "post", "id": "late1", "account_id": "b1", "created_at": _at(125),
+            "text": "[schematic] dawla baqiya khilafah #newtag"}
+    after = {"type": "post", "id": "after1", "account_id": "fan1", "created_at": _at(60 * 5),
+             "text": "[schematic] another game #matchday"}
+    inbox, out, ckpt = tmp_path / "inbox", tmp_path / "stream", tmp_path / "ckpt"
+    inbox.mkdir()
+    cfg = Config(now=NOW, detectors=DETECTORS)
+    db = f"sqlite:///{tmp_path / 'stream.db'}"
+    # the late post (a participant's, on the barrage's hashtag) comes after the watermark passed its time
+    for n, part in enumerate([first, second, [json.dumps(late)], [json.dumps(after)]], 1):
+        (inbox / f"part-{n}.jsonl").write_text("\n".join(part) + "\n", encoding="utf-8")
+        stream(spark, out, ckpt, cfg, path=str(inbox))
+        stream(spark, None, tmp_path / "ckpt-db", cfg, path=str(inbox), db=db)  # the same, into a store
+        if n == 3:  # open, not yet closed: the watermark is 10 minutes behind the barrage's last post
+            assert not spark.read.parquet(str(out)).where("kind = 'campaign'").count()
+    decided, _ = read_stream(spark, out)
+    posts = {d["id"]: d for d in decided if d["subject"] == "post"}
+    scan(spark, [str(tmp_path / "in.jsonl")], tmp_path / "batch", cfg)
+    batch = {d["id"]: d for d in read_decisions(spark, tmp_path / "batch") if d["subject"] == "post"}
+    assert set(posts) == set(batch) | {"late1", "after1"}
+    detrended = {pid for pid, d in posts.items() if any(a["action"] == "detrend_hashtag" for a in d["actions"])}
+    assert detrended == {pid for pid, d in batch.items()
+                         if any(a["action"] == "detrend_hashtag" for a in d["actions"])} and detrended
+    assert not any(_campaign(posts[f"o{i}"]) or _campaign(posts[f"m{i}"]) for i in range(10))
+    assert _campaign(posts["late1"]) is None and "late1" in posts  # late: decided, not counted
+    closed = [json.loads(r["decision"]) for r in spark.read.parquet(str(out)).where("kind = 'campaign'").collect()]
+    assert [(c["hashtags"], c["closed"]) for c in closed] == [(["newtag"], True)]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "stream.db") as c:
+        stored = {pid: json.loads(a) for pid, a in c.execute(
+            "select subject_id, actions from decisions where subject_kind = 'post'")}
+    assert {pid: [x["action"] for x in a] for pid, a in stored.items()} == \
+        {pid: [x["action"] for x in d["actions"]] for pid, d in posts.items()}
+
+
+def test_the_stream_refuses_the_whole_input_stages(tmp_path: Path) -> None:
     from bastion.spark.job import stream
 
-    with pytest.raises(InputError, match="campaign"):
-        stream(None, tmp_path / "o", tmp_path / "c", Config(now=NOW, detectors=DETECTORS), path=str(tmp_path))
+    with pytest.raises(InputError, match="ban_evasion"):
+        stream(None, tmp_path / "o", tmp_path / "c", Config(now=NOW, detectors="lexicon,ban_evasion"),
+               path=str(tmp_path))

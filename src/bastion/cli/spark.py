@@ -73,6 +73,9 @@ def spark_stream(
     every: Annotated[str, typer.Option(help="Without --once: the trigger interval (a micro-batch every ...).")]
     = "10 seconds",
     now: Annotated[str | None, typer.Option(help="ISO time every decision is made at (default: start).")] = None,
+    late: Annotated[str, typer.Option(help="With the campaign detector: the event-time watermark's delay behind "
+                                      "the latest post; older posts are decided but not counted in campaigns.")]
+    = "10 minutes",
 ) -> None:
     """Run the scan as a Structured Streaming query (files or Kafka), exactly once through the checkpoint."""
     from bastion.spark.job import session, stream
@@ -81,7 +84,7 @@ def spark_stream(
     spark = session(master)
     try:
         progress = stream(spark, out, checkpoint, config, source=source, path=path, bootstrap=bootstrap,
-                          topic=topic, once=once, every=every, db=db)
+                          topic=topic, once=once, every=every, db=db, late=late)
     finally:
         spark.stop()
     console.print(f"[bold]spark stream[/]: {progress['micro_batches']} micro-batch(es), "

@@ -217,3 +217,98 @@ def _signals(states: dict[str, dict[str, Any]]) -> Any:
                 for r in pdf.itertuples(index=False)], columns=["id", "content", "signal", "quarantine"])
 
     return signals
+
+
+# --- campaigns in the stream ----------------------------------------------------------------------------------
+
+#: A hashtag's state in the stream: its engine's snapshot (JSON).
+STREAM_STATE = "engine string"
+
+
+def campaign_stream(scored: Any, conf: str, delay: str, buckets: int) -> Any:
+    """The stream's decision and quarantine rows, and the campaign stage as one stateful operator over event time.
+
+    Each ``tagged`` row is exploded into one row per hashtag, keyed ``#hashtag`` and timed by the post, under a
+    watermark ``delay`` behind the latest post seen. Each hashtag's engine (the stream's own
+    :class:`~bastion.campaigns.engine.CampaignEngine`, its snapshot kept in Spark's state store) takes the
+    hashtag's new posts in event-time order and says which join a campaign (``member`` rows: the decision id,
+    the post's content digest, its ``campaign`` signal); when the watermark passes the hashtag's last post by
+    the campaign window plus its time to live, the hashtag's campaigns close (``campaign`` rows) and its state
+    is dropped. A post behind the watermark (late) is not counted in any hashtag; its decision still comes.
+    Decision and quarantine rows pass through untimed, under ``buckets`` keys that hold no state (one
+    operator, so the posts are read and scored once). :func:`amend_batch` turns a micro-batch's rows into its
+    decisions."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.streaming.state import GroupStateTimeout
+
+    from bastion.spark.score import COLUMNS, SPARK_SCHEMA
+
+    tag = F.explode_outer(F.when(F.col("kind") == "tagged", F.from_json("raw", "array<string>"))).alias("tag")
+    keyed = scored.where("kind in ('decision', 'quarantine', 'tagged')").select(*COLUMNS, tag).select(
+        *COLUMNS,
+        F.when(F.col("kind") == "tagged", F.concat(F.lit("#"), "tag"))
+        .otherwise(F.concat(F.lit("~"), F.pmod(F.hash("id", "file", "line"), F.lit(buckets)).cast("string")))
+        .alias("key"),
+        F.when(F.col("kind") == "tagged", F.timestamp_seconds("at")).alias("ts"))
+    return keyed.withWatermark("ts", delay).groupBy("key").applyInPandasWithState(
+        _stream_step(conf), SPARK_SCHEMA, STREAM_STATE, "append", GroupStateTimeout.EventTimeTimeout)
+
+
+def _stream_step(conf: str) -> Any:
+    def step(key: tuple[str], frames: Iterator[Any], state: Any) -> Iterator[Any]:
+        import pandas as pd
+
+        from bastion.campaigns.detector import campaign_signal
+        from bastion.spark.score import COLUMNS, scorer
+
+        (k,) = key
+        if not k.startswith("#"):  # decisions and quarantined lines: as they are
+            for pdf in frames:
+                yield pdf[list(COLUMNS)]
+            return
+        stage = scorer(conf).campaign
+        assert stage is not None
+        cfg = stage.detector.config
+        engine = CampaignEngine(cfg, stage.detector.known)
+        if state.exists:
+            engine.restore(json.loads(state.get[0]))
+        rows: list[dict[str, Any]] = []
+        if state.hasTimedOut:  # the watermark passed the hashtag: its campaigns close, its state goes
+            rows = [{"kind": "campaign", "id": camp.id, "decision": json.dumps(replace(camp, closed=True)
+                                                                               .to_json(), sort_keys=True)}
+                    for camp in [*engine.book, *engine.book.closed]]
+            state.remove()
+        else:
+            pdf = pd.concat(list(frames)).sort_values(["at", "file", "line"])
+            for r in pdf.itertuples(index=False):
+                p = PostInput(post_id=str(r.record_id), account=str(r.account), ts=float(r.at), hashtags=(k[1:],),
+                              text="", text_score=float(r.value),
+                              fingerprint=int(r.reason) if isinstance(r.reason, str) else None)
+                for camp, _ in engine.observe(p):
+                    value = min(1.0, camp.score)
+                    rows.append({"kind": "member", "id": str(r.id), "digest": str(r.digest), "value": value,
+                                 "decision": json.dumps(replace(campaign_signal(camp), value=value).to_json())})
+            engine.opened.clear()
+            state.update((json.dumps(engine.snapshot()),))
+            state.setTimeoutTimestamp(int((engine.watermark + cfg.window_s + cfg.ttl_s) * 1000))
+        if rows:
+            yield pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+
+    return step
+
+
+def amend_batch(rows: Any, conf: str) -> Any:
+    """A micro-batch of :func:`campaign_stream`'s rows as the stream writes them: each member post decided
+    again with its ``campaign`` signal (of its campaigns, the highest-scoring when it came), and the quarantine
+    and closed campaign rows."""
+    from pyspark.sql import functions as F
+
+    from bastion.spark.amend import redecide
+
+    members = rows.where("kind = 'member'").groupBy("id") \
+        .agg(F.max_by(F.struct("digest", "decision"), "value").alias("m")) \
+        .select("id", F.col("m.digest").alias("content"), F.col("m.decision").alias("signal"),
+                F.lit(None).cast("long").alias("quarantine"))
+    decided = redecide(rows.where("kind = 'decision'"), members, conf)
+    others = rows.where("kind in ('quarantine', 'campaign')")
+    return decided.unionByName(others, allowMissingColumns=True)

@@ -232,7 +232,8 @@ def _partition_head(pdf: Any) -> Any:
 
 def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: Config, *, source: str = "files",
            path: str | None = None, bootstrap: str | None = None, topic: str | None = None,
-           once: bool = True, every: str = "10 seconds", db: str | None = None) -> dict[str, Any]:
+           once: bool = True, every: str = "10 seconds", db: str | None = None,
+           late: str = "10 minutes") -> dict[str, Any]:
     """The same scoring as a Structured Streaming query. ``source="files"``: every new file under ``path``
     (JSON Lines; a quarantined line names its file and line); ``source="kafka"``: each message of ``topic`` is
     one line (file = ``topic:partition``, line = offset; the Kafka connector comes with the deployment,
@@ -245,13 +246,20 @@ def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: C
     into that store as ``bastion spark load`` loads a job (:class:`bastion.spark.load.StreamSink`: cases,
     review jobs, ledger and audit; a retried micro-batch stores nothing twice). ``once``: process what is
     there and stop (the ``availableNow`` trigger); else run until stopped, a micro-batch every ``every``.
+
+    With the ``campaign`` detector, the campaign stage runs in the query as a stateful operator per hashtag
+    under an event-time watermark ``late`` behind the latest post (:func:`bastion.spark.campaigns.campaign_stream`);
+    each micro-batch's member posts are decided again before they are written, and a hashtag's campaigns close
+    when the watermark passes it. Rows then go through ``foreachBatch``: with ``out``, each micro-batch's rows
+    overwrite ``out/batch=<id>/`` (so a replayed micro-batch writes the same files again).
     Returns the progress counts."""
     from pyspark.sql import functions as F
 
-    stages = [n for n in check(config) if n in STAGES]
+    names = check(config)
+    stages = [n for n in names if n in STAGES and n != CAMPAIGN_STAGE]
     if stages:
         raise InputError(f"{', '.join(stages)} run(s) in `spark scan` (over a whole input); the stream decides "
-                         "posts only")
+                         "posts and campaigns")
     conf = config.to_json()
     if config.format == "parquet":
         raise InputError("the stream reads JSON Lines (native or corpus); Parquet input is for `spark scan`")
@@ -280,19 +288,47 @@ def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: C
 
         sink = StreamSink(db, config.format, str(Path(checkpoint).resolve()) if "://" not in str(checkpoint)
                           else str(checkpoint))
+    if CAMPAIGN_STAGE in names:
+        from bastion.spark.campaigns import campaign_stream
+
+        rows = campaign_stream(scored, conf, late, int(spark.conf.get("spark.sql.shuffle.partitions")))
+        writer = rows.writeStream.foreachBatch(_Amended(conf, sink, None if out is None else str(out))) \
+            .option("checkpointLocation", str(checkpoint)).outputMode("append")
+    elif sink is not None:
         writer = scored.writeStream.foreachBatch(sink).option("checkpointLocation", str(checkpoint))
     else:
         writer = (scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet")
                   .option("checkpointLocation", str(checkpoint)).partitionBy("kind", "date").outputMode("append"))
     writer = writer.trigger(availableNow=True) if once else writer.trigger(processingTime=every)
     try:
-        query = writer.start() if sink is not None else writer.start(str(out))
+        query = writer.start() if sink is not None or CAMPAIGN_STAGE in names else writer.start(str(out))
         query.awaitTermination()
     finally:
         if sink is not None:
             sink.close()
     progress = [p for p in query.recentProgress if p.get("numInputRows")]
     return {"micro_batches": len(progress), "input_rows": sum(int(p["numInputRows"]) for p in progress)}
+
+
+class _Amended:
+    """``foreachBatch`` behind the campaign stream: a micro-batch's rows with its member posts decided again
+    (:func:`bastion.spark.campaigns.amend_batch`), into the store (``sink``) or under ``out/batch=<id>/``."""
+
+    def __init__(self, conf: str, sink: Any, out: str | None) -> None:
+        self.conf, self.sink, self.out = conf, sink, out
+
+    def __call__(self, df: Any, batch_id: int) -> None:
+        from bastion.spark.campaigns import amend_batch
+
+        df.persist()  # read by each part of the amendment: the stateful step runs once
+        try:
+            rows = amend_batch(df, self.conf)
+            if self.sink is not None:
+                self.sink(rows, batch_id)
+            else:
+                rows.write.mode("overwrite").partitionBy("kind", "date").parquet(f"{self.out}/batch={batch_id}")
+        finally:
+            df.unpersist()
 
 
 def _numbered_lines(df: Any) -> Iterable[tuple[str, int, str]]:
