@@ -263,6 +263,8 @@ def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: C
     conf = config.to_json()
     if config.format == "parquet":
         raise InputError("the stream reads JSON Lines (native or corpus); Parquet input is for `spark scan`")
+    if (out is None) == (db is None):
+        raise InputError("the stream writes to --out DIR or to --db URL (one of them)")
     if source == "files":
         if not path:
             raise InputError("--source files needs --path DIR")
@@ -280,28 +282,26 @@ def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: C
         scored = lines.mapInPandas(_score_batches(conf), SPARK_SCHEMA)
     else:
         raise InputError(f"unknown --source {source!r}; known: files, kafka")
-    if (out is None) == (db is None):
-        raise InputError("the stream writes to --out DIR or to --db URL (one of them)")
     sink = None
     if db is not None:
         from bastion.spark.load import StreamSink
 
         sink = StreamSink(db, config.format, str(Path(checkpoint).resolve()) if "://" not in str(checkpoint)
                           else str(checkpoint))
-    if CAMPAIGN_STAGE in names:
+    if CAMPAIGN_STAGE in names:  # the campaign stage in the query; each micro-batch amended, then written
         from bastion.spark.campaigns import campaign_stream
 
         rows = campaign_stream(scored, conf, late, int(spark.conf.get("spark.sql.shuffle.partitions")))
-        writer = rows.writeStream.foreachBatch(_Amended(conf, sink, None if out is None else str(out))) \
-            .option("checkpointLocation", str(checkpoint)).outputMode("append")
+        writer = rows.writeStream.foreachBatch(_Amended(conf, sink, None if out is None else str(out)))
     elif sink is not None:
-        writer = scored.writeStream.foreachBatch(sink).option("checkpointLocation", str(checkpoint))
-    else:
-        writer = (scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet")
-                  .option("checkpointLocation", str(checkpoint)).partitionBy("kind", "date").outputMode("append"))
+        writer = scored.writeStream.foreachBatch(sink)
+    else:  # Spark's own file sink, exactly once through its commit log
+        writer = scored.where("kind in ('decision', 'quarantine')").writeStream.format("parquet") \
+            .option("path", str(out)).partitionBy("kind", "date")
+    writer = writer.option("checkpointLocation", str(checkpoint)).outputMode("append")
     writer = writer.trigger(availableNow=True) if once else writer.trigger(processingTime=every)
     try:
-        query = writer.start() if sink is not None or CAMPAIGN_STAGE in names else writer.start(str(out))
+        query = writer.start()
         query.awaitTermination()
     finally:
         if sink is not None:
