@@ -28,6 +28,7 @@ from typing import Any
 
 from bastion.accounts.network import KIND_WEIGHTS
 from bastion.records import EdgeKind
+from bastion.spark.grouped import per_key
 
 ALPHA = 0.85  # the detector's defaults (AccountRiskDetector)
 PRIOR = 1.0
@@ -48,8 +49,8 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
     from pyspark.sql import functions as F
 
     strikes = scored.where("kind = 'strike'").dropDuplicates(["id"])  # a post read twice counts once
-    states = strikes.select("account", "file", "line", "value", "at", "record_id", "reason") \
-        .groupBy("account").applyInPandas(_replay, STATE_SCHEMA)
+    states = per_key(strikes.select("account", "file", "line", "value", "at", "record_id", "reason"), "account",
+                     ["file", "line"], _replay, STATE_SCHEMA)
     order = F.struct("file", "line")
     profiles = scored.where("kind = 'profile'").groupBy("account") \
         .agg(F.max_by(F.struct("value", "reason"), order).alias("p")) \
@@ -129,19 +130,19 @@ def _badness(spark: Any, directed: Any, edges: Any, seeds: Any) -> Any:
         .otherwise(F.least(F.lit(1.0), F.col("s") / ALPHA)).alias("bad"))
 
 
-def _replay(pdf: Any) -> Any:
-    """One account's strikes in input order through the detector's own risk model."""
+def _replay(pdf: Any) -> list[dict[str, Any]]:
+    """One account's strikes in input order (``pdf`` is sorted so) through the detector's own risk model."""
     import pandas as pd
 
     from bastion.accounts.risk import AccountRiskState, RiskModel
 
     model, st = RiskModel(), AccountRiskState()
-    for row in pdf.sort_values(["file", "line"]).itertuples(index=False):
+    for row in pdf.itertuples(index=False):
         at = None if pd.isna(row.at) else float(row.at)
         model.add_strike(st, float(row.value), at, str(row.record_id), str(row.reason or ""))
     top = [[c.source, c.ref, c.weight] for c in st.top_posts]
-    return pd.DataFrame([{"account": str(pdf["account"].iloc[0]), "strikes": st.strikes,
-                          "last_time": st.last_time, "posts": st.posts, "top": json.dumps(top)}])
+    return [{"account": str(pdf["account"].iloc[0]), "strikes": st.strikes, "last_time": st.last_time,
+             "posts": st.posts, "top": json.dumps(top)}]
 
 
 def _decide(conf: str) -> Any:

@@ -39,6 +39,7 @@ from bastion.campaigns.campaign import Campaign, CampaignBook
 from bastion.campaigns.engine import MAX_REASONS, CampaignConfig, CampaignEngine, PostInput, suspicion
 from bastion.campaigns.heuristics import KnownHashtags
 from bastion.spark.amend import AMEND_SCHEMA
+from bastion.spark.grouped import per_key
 
 REPLAY_SCHEMA = "kind string, tag string, cid string, state string, id string, post string, value double"
 
@@ -113,8 +114,8 @@ def campaign_stage(spark: Any, scored: Any, conf: str) -> tuple[Any, list[Campai
         span = f"{int(2 * cfg.window_s)} seconds"
         candidates = obs.groupBy("tag", F.window(F.timestamp_seconds("at"), span, f"{int(cfg.window_s)} seconds")) \
             .agg(F.sum(maybe.cast("int")).alias("n")).where(F.col("n") >= cfg.min_flagged).select("tag").distinct()
-        replayed = obs.join(candidates, "tag", "left_semi").groupBy("tag").applyInPandas(_replay(conf),
-                                                                                        REPLAY_SCHEMA).persist()
+        replayed = per_key(obs.join(candidates, "tag", "left_semi"), "tag", ["at", "file", "line"], _replay(conf),
+                           REPLAY_SCHEMA).persist()
         per_tag = [(Campaign.from_state(json.loads(r["state"])), int(r["value"]))
                    for r in replayed.where("kind = 'campaign'").select("state", "value").collect()]
         campaigns, merged_into = merge(per_tag, cfg)
@@ -168,7 +169,8 @@ def merge(per_tag: Sequence[tuple[Campaign, int]], cfg: CampaignConfig) -> tuple
 
 
 def _replay(conf: str) -> Any:
-    def replay(pdf: Any) -> Any:
+    def replay(pdf: Any) -> list[dict[str, Any]]:
+        """One hashtag's posts, in event time (``pdf`` is sorted so), through its own engine."""
         import pandas as pd
 
         from bastion.spark.score import scorer
@@ -179,7 +181,7 @@ def _replay(conf: str) -> Any:
         tag = str(pdf["tag"].iloc[0])
         rows: list[dict[str, Any]] = []
         opened_at: dict[str, int] = {}  # campaign -> the hashtag's place in the post that opened it
-        for r in pdf.sort_values(["at", "file", "line"]).itertuples(index=False):
+        for r in pdf.itertuples(index=False):
             post = str(r.post)
             engine.authors[post] = Author(int(r.posts), int(r.flagged), float(r.profile), bool(r.returned),
                                           bool(r.known))
@@ -197,7 +199,7 @@ def _replay(conf: str) -> Any:
         for camp in [*engine.book, *engine.book.closed]:
             rows.append({"kind": "campaign", "tag": tag, "cid": camp.id, "state": json.dumps(camp.to_state()),
                          "value": float(opened_at.get(camp.id, 0))})
-        return pd.DataFrame(rows, columns=["kind", "tag", "cid", "state", "id", "post", "value"])
+        return rows
 
     return replay
 

@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from bastion.spark.amend import AMEND_SCHEMA
+from bastion.spark.grouped import per_key
 
 REPLAY_SCHEMA = "id string, content string, quarantine long, flood string"
 
@@ -30,7 +31,7 @@ def flood_stage(spark: Any, scored: Any, conf: str) -> tuple[Any, list[dict[str,
     """The amendments (each post matched by an entry after its flood: the entry quarantined) and the floods."""
     matched = scored.where("kind = 'matched'").dropDuplicates(["id", "account"]) \
         .select("id", "account", "reason", "field", "at", "file", "line", "digest")
-    replayed = matched.groupBy("account").applyInPandas(_replay(conf), REPLAY_SCHEMA).persist()
+    replayed = per_key(matched, "account", ["at", "file", "line"], _replay(conf), REPLAY_SCHEMA).persist()
     try:
         floods = [json.loads(r["flood"]) for r in replayed.where("flood is not null").collect()]
         amendments = replayed.where("id is not null").selectExpr(
@@ -45,10 +46,9 @@ def _columns() -> list[str]:
 
 
 def _replay(conf: str) -> Any:
-    def replay(pdf: Any) -> Any:
-        """One entry's matches in event time through a flood guard with its bank's limit and window."""
-        import pandas as pd
-
+    def replay(pdf: Any) -> list[dict[str, Any]]:
+        """One entry's matches in event time (``pdf`` is sorted so) through a flood guard with its bank's limit
+        and window."""
         from bastion.media.banks.flood import FloodGuard
         from bastion.spark.score import scorer
 
@@ -58,7 +58,7 @@ def _replay(conf: str) -> Any:
         bank = media.detector.bankset.banks[str(pdf["reason"].iloc[0])]
         guard, flooded = FloodGuard(), False
         rows: list[dict[str, Any]] = []
-        for r in pdf.sort_values(["at", "file", "line"]).itertuples(index=False):
+        for r in pdf.itertuples(index=False):
             if not flooded:
                 event = guard.observe(entry, bank.name, str(r.field), float(r.at), limit=bank.flood_limit,
                                       window_s=bank.flood_window_s)
@@ -67,6 +67,6 @@ def _replay(conf: str) -> Any:
                 flooded = True
                 rows.append({"flood": json.dumps(event.to_json())})
             rows.append({"id": r.id, "content": r.digest, "quarantine": entry})
-        return pd.DataFrame(rows, columns=["id", "content", "quarantine", "flood"])
+        return rows
 
     return replay
