@@ -29,9 +29,13 @@ def redecide(decisions: Any, amendments: Any, conf: str) -> Any:
     grouped = amendments.groupBy("id").agg(F.first("content").alias("content"),
                                            F.collect_list("signal").alias("signals"),
                                            F.collect_set("quarantine").alias("quarantine"))
+    # the amended posts are few beside the job's decisions (a campaign's members, posts after a flood): their
+    # ids are broadcast, so the decisions (each with its input line) are filtered where they lie, never shuffled
+    ids = F.broadcast(grouped.select("id"))
     decisions = decisions.select(*DECISION_COLUMNS)
-    again = decisions.join(grouped, "id").mapInPandas(_redecide(conf), REDECIDED_SCHEMA)
-    return decisions.join(again.select("id"), "id", "left_anti").unionByName(again)
+    again = decisions.join(ids, "id", "left_semi").join(grouped, "id").mapInPandas(_redecide(conf),
+                                                                                  REDECIDED_SCHEMA)
+    return decisions.join(ids, "id", "left_anti").unionByName(again)
 
 
 def _redecide(conf: str) -> Any:
