@@ -80,6 +80,8 @@ class Loader:
                                  sinks=sinks, batch_size=batch_size, **({"clock": clock} if clock is not None else {}))
 
     def load(self, rows: list[dict[str, Any]], stats: Any) -> None:
+        """Act on and store ``rows``: account decisions as made; each post or report read again from its line,
+        its decision as made (never decided again), one version of a post per pipeline batch."""
         accounts = [Decision.from_record(json.loads(r["decision"])) for r in rows if r.get("raw") is None]
         if accounts:  # the account stage's decisions: acted on and stored as made
             self.pipeline.process(Batch(), stats, elsewhere=accounts)
