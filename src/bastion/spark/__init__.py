@@ -13,6 +13,11 @@ import importlib.util
 import shutil
 
 
+def columns(schema: str) -> list[str]:
+    """The column names of a Spark DDL schema string (``"id string, value double"`` -> ``["id", "value"]``)."""
+    return [part.split()[0] for part in schema.split(",")]
+
+
 def unavailable() -> str | None:
     """Why Spark cannot run on this machine (PySpark, pyarrow or a Java runtime missing), or None."""
     for module in ("pyspark", "pyarrow"):

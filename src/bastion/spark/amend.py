@@ -15,11 +15,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from bastion.spark import columns
+
 #: One amendment of one post: a signal to add (JSON) or a bank entry to treat as quarantined.
 AMEND_SCHEMA = "id string, content string, signal string, quarantine long"
-DECISION_COLUMNS = ["kind", "id", "subject_id", "date", "decision", "digest", "raw"]
 REDECIDED_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, digest string, "
                     "raw string")
+DECISION_COLUMNS = columns(REDECIDED_SCHEMA)
 
 
 def redecide(decisions: Any, amendments: Any, conf: str) -> Any:

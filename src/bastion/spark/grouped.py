@@ -13,17 +13,19 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
+from bastion.spark import columns
+
 #: ``fn``: one key's rows (a DataFrame slice, sorted by ``order``) -> its output rows
 KeyFunction = Callable[[Any], Sequence[dict[str, Any]]]
 
 
 def per_key(df: Any, key: str, order: Sequence[str], fn: KeyFunction, schema: str) -> Any:
     """``fn`` over each ``key``'s rows of ``df`` in ``order``; its rows as a DataFrame of ``schema``."""
-    columns = [part.split()[0] for part in schema.split(",")]
-    return df.repartition(key).sortWithinPartitions(key, *order).mapInPandas(_cut(key, fn, columns), schema)
+    return df.repartition(key).sortWithinPartitions(key, *order).mapInPandas(_cut(key, fn, columns(schema)),
+                                                                              schema)
 
 
-def _cut(key: str, fn: KeyFunction, columns: list[str]) -> Callable[[Iterator[Any]], Iterator[Any]]:
+def _cut(key: str, fn: KeyFunction, names: list[str]) -> Callable[[Iterator[Any]], Iterator[Any]]:
     def run(frames: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
         import pandas as pd
@@ -41,8 +43,8 @@ def _cut(key: str, fn: KeyFunction, columns: list[str]) -> Callable[[Iterator[An
                 rows.extend(fn(pdf.iloc[a:b]))
             carry = pdf.iloc[starts[-1]:]  # the last key may go on in the next batch
             if rows:
-                yield pd.DataFrame(rows, columns=columns)
+                yield pd.DataFrame(rows, columns=names)
         if carry is not None and not carry.empty:
-            yield pd.DataFrame(list(fn(carry)), columns=columns)
+            yield pd.DataFrame(list(fn(carry)), columns=names)
 
     return run

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bastion.spark import columns
 from bastion.spark.amend import AMEND_SCHEMA
 from bastion.spark.grouped import per_key
 
@@ -35,14 +36,11 @@ def flood_stage(spark: Any, scored: Any, conf: str) -> tuple[Any, list[dict[str,
     try:
         floods = [json.loads(r["flood"]) for r in replayed.where("flood is not null").collect()]
         amendments = replayed.where("id is not null").selectExpr(
-            "id", "content", "cast(null as string) as signal", "quarantine").select(*_columns()).localCheckpoint()
+            "id", "content", "cast(null as string) as signal", "quarantine").select(*columns(AMEND_SCHEMA)) \
+            .localCheckpoint()
     finally:
         replayed.unpersist()
     return amendments, sorted(floods, key=lambda f: (f["at"], f["entry"]))
-
-
-def _columns() -> list[str]:
-    return [c.split()[0] for c in AMEND_SCHEMA.split(", ")]
 
 
 def _replay(conf: str) -> Any:

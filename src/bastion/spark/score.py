@@ -33,7 +33,7 @@ from bastion.ingest.base import Quarantined, parse_json_line, quarantine
 from bastion.ingest.native import record_from
 from bastion.ingest.tabular import corpus_records
 from bastion.records import Post, Record, Report
-from bastion.spark import manifest
+from bastion.spark import columns, manifest
 
 if TYPE_CHECKING:
     from bastion.accounts.ban_evasion import BanEvasionDetector
@@ -44,11 +44,10 @@ if TYPE_CHECKING:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the account detector's time for a post without one
 #: The columns every task returns (one row per decision or quarantined line; other records are counted).
-COLUMNS = ("kind", "id", "subject_id", "date", "decision", "digest", "file", "line", "record_id", "field", "reason",
-           "raw", "account", "value", "at")
 SPARK_SCHEMA = ("kind string, id string, subject_id string, date string, decision string, digest string, "
                 "file string, line long, record_id string, field string, reason string, raw string, "
                 "account string, value double, at double")
+COLUMNS = tuple(columns(SPARK_SCHEMA))
 #: The detectors whose work runs on Spark's own operators after the per-post scoring
 ACCOUNT_STAGE = "account_risk"  # :mod:`bastion.spark.accounts`
 CAMPAIGN_STAGE = "campaign"  # :mod:`bastion.spark.campaigns`
@@ -364,7 +363,7 @@ class AccountRows:
         from bastion.accounts.detector import post_edges
 
         strike, reason = self.strikes.strike(str(post.id), signals, post.created_at or _EPOCH)
-        suspends = any(a.action == "suspend_account" for a in decision.actions)
+        suspends = _suspends(decision)
         return [{"kind": "strike", "id": decision.id, "record_id": post.id, "account": str(post.account_id),
                  "value": strike, "at": post.created_at.timestamp() if post.created_at else None,
                  "reason": reason, "raw": json.dumps(post_edges(post)), "field": "suspends" if suspends else None,
@@ -441,7 +440,7 @@ class EvasionRows:
     def post(self, post: Post, decision: Any, file: str, line: int) -> list[dict[str, Any]]:
         from bastion.accounts.ban_evasion import style_tokens
 
-        suspends = any(a.action == "suspend_account" for a in decision.actions)
+        suspends = _suspends(decision)
         return [{"kind": "authored", "account": str(post.account_id), "record_id": post.id,
                  "at": post.created_at.timestamp() if post.created_at else None,
                  "raw": json.dumps(style_tokens(post)), "field": "suspends" if suspends else None,
@@ -457,6 +456,14 @@ class EvasionRows:
                      "raw": json.dumps(Fingerprint.of(record).to_json()),
                      "field": "marker" if reregistration_marker(record) else None, "file": file, "line": line}]
         return []
+
+
+def _suspends(decision: Decision) -> bool:
+    """Whether the decision suspends its account (a suspension of the job's own, as a scan feeds back its own:
+    :func:`bastion.pipeline.runtime.own_suspensions`)."""
+    from bastion.policy.model import EffectKind
+
+    return any(a.action == EffectKind.SUSPEND_ACCOUNT for a in decision.actions)
 
 
 def enforced_rows(record: Record, file: str, line: int) -> list[dict[str, Any]]:
