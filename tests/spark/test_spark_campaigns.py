@@ -168,9 +168,12 @@ def test_campaigns_in_the_stream_close_on_the_watermark(spark: Any, tmp_path: Pa
         {pid: [x["action"] for x in d["actions"]] for pid, d in posts.items()}
 
 
-def test_the_stream_refuses_the_whole_input_stages(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stage", ["ban_evasion", "account_risk", "media"])
+def test_the_stream_refuses_the_whole_input_stages(tmp_path: Path, stage: str) -> None:
+    """Media too: its tasks count no floods (the batch job's flood stage does), so a stream would never
+    quarantine a flooding bank entry."""
     from bastion.spark.job import stream
 
-    with pytest.raises(InputError, match="ban_evasion"):
-        stream(None, tmp_path / "o", tmp_path / "c", Config(now=NOW, detectors="lexicon,ban_evasion"),
+    with pytest.raises(InputError, match=stage):
+        stream(None, tmp_path / "o", tmp_path / "c", Config(now=NOW, detectors=f"lexicon,{stage}"),
                path=str(tmp_path))

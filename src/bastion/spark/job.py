@@ -256,7 +256,9 @@ def stream(spark: Any, out: str | Path | None, checkpoint: str | Path, config: C
     from pyspark.sql import functions as F
 
     names = check(config)
-    stages = [n for n in names if n in STAGES and n != CAMPAIGN_STAGE]
+    # the whole-input stages, and media: its tasks count no floods (the job's flood stage does), so a stream
+    # would never quarantine a flooding bank entry
+    stages = [n for n in names if (n in STAGES and n != CAMPAIGN_STAGE) or n == MEDIA]
     if stages:
         raise InputError(f"{', '.join(stages)} run(s) in `spark scan` (over a whole input); the stream decides "
                          "posts and campaigns")
