@@ -365,9 +365,9 @@ def test_the_stream_loads_each_micro_batch_into_the_store_exactly_once(spark: An
     part2 = inbox / "part-2.jsonl"
     rows = Scorer(cfg).score_lines([(name, n, t) for n, t in
                                     enumerate(part2.read_text(encoding="utf-8").splitlines(), 1)])
-    from bastion.spark.job import _frame
+    from bastion.spark.score import frame
 
-    batch = spark.createDataFrame(_frame(rows), SPARK_SCHEMA)
+    batch = spark.createDataFrame(frame(rows), SPARK_SCHEMA)
     with sqlite3.connect(db) as c:
         c.execute("update runs set finished_at = null where id = ?", runs[1])
     sink = StreamSink(url, "native", str(ckpt.resolve()))

@@ -261,7 +261,7 @@ def _stream_step(conf: str) -> Any:
         import pandas as pd
 
         from bastion.campaigns.detector import campaign_signal
-        from bastion.spark.score import COLUMNS, scorer
+        from bastion.spark.score import COLUMNS, frame, scorer
 
         (k,) = key
         if not k.startswith("#"):  # decisions and quarantined lines: as they are
@@ -287,14 +287,14 @@ def _stream_step(conf: str) -> Any:
                               text="", text_score=float(r.value),
                               fingerprint=int(r.reason) if isinstance(r.reason, str) else None)
                 for camp, _ in engine.observe(p):
-                    value = min(1.0, camp.score)
-                    rows.append({"kind": "member", "id": str(r.id), "digest": str(r.digest), "value": value,
-                                 "decision": json.dumps(replace(campaign_signal(camp), value=value).to_json())})
+                    sig = campaign_signal(camp)  # valued at the campaign's score now
+                    rows.append({"kind": "member", "id": str(r.id), "digest": str(r.digest), "value": sig.value,
+                                 "decision": json.dumps(sig.to_json())})
             engine.opened.clear()
             state.update((json.dumps(engine.snapshot()),))
             state.setTimeoutTimestamp(int((engine.watermark + cfg.window_s + cfg.ttl_s) * 1000))
         if rows:
-            yield pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+            yield frame(rows)
 
     return step
 

@@ -27,13 +27,13 @@ from bastion.spark import manifest, unavailable
 from bastion.spark.score import (
     ACCOUNT_STAGE,
     CAMPAIGN_STAGE,
-    COLUMNS,
     EVASION_STAGE,
     MEDIA,
     SPARK_SCHEMA,
     STAGES,
     Config,
     check,
+    frame,
     scorer,
 )
 
@@ -351,15 +351,10 @@ def _score_batches(conf: str, lines_of: Callable[[Any], Iterable[tuple[str, int,
         s = scorer(conf)
         for df in batches:
             lines = list(lines_of(df))
-            yield _frame([*s.score_lines(lines), {"kind": "lines", "line": len(lines)}])
+            yield frame([*s.score_lines(lines), {"kind": "lines", "line": len(lines)}])
 
     return score
 
-
-def _frame(rows: list[dict[str, Any]]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
 
 
 def read_stream(spark: Any, out: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

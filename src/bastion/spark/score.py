@@ -477,6 +477,13 @@ def enforced_rows(record: Record, file: str, line: int) -> list[dict[str, Any]]:
     return []
 
 
+def frame(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Rows as a pandas frame of the task columns (:data:`COLUMNS`; a row's missing columns are null)."""
+    import pandas as pd
+
+    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+
+
 def _quarantine_row(q: Quarantined) -> dict[str, Any]:
     return {"kind": "quarantine", "file": q.file, "line": q.line, "record_id": q.record_id, "field": q.field,
             "reason": q.reason, "raw": q.raw[:2000]}
