@@ -495,3 +495,21 @@ def test_no_java_is_a_clear_error_before_any_jvm(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(DependencyError, match="no Java runtime"):
         session("local[1]")
+
+
+def test_a_local_jvm_gets_a_quarter_of_the_memory_not_sparks_one_gigabyte() -> None:
+    from bastion.spark.job import local_heap
+
+    gib = 2**30
+    assert (local_heap(24 * gib), local_heap(2 * gib), local_heap(128 * gib)) == ("6g", "1g", "8g")
+
+
+@needs_spark
+def test_the_local_session_runs_with_that_heap(spark: Any) -> None:
+    import os
+
+    from bastion.spark.job import local_heap
+
+    if "SPARK_DRIVER_MEMORY" in os.environ:
+        pytest.skip("the heap is the operator's (SPARK_DRIVER_MEMORY)")
+    assert spark.sparkContext.getConf().get("spark.driver.memory") == local_heap()

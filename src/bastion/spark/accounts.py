@@ -11,13 +11,15 @@ every profile, interaction and suspension record (:class:`bastion.spark.score.Ac
     state ⋈ profile ⋈ network ──▶ account_risk signal ──policy──▶ account decisions
 
 The propagation is the detector's label propagation with restart (:func:`bastion.accounts.network.propagate`):
-one join and one aggregation per round, until no score moves by ``tol`` or after ``iters`` rounds, each round's
-scores checkpointed so the plan stays one round deep. Differences from a local scan, by design: the network
-is propagated once, over the whole input, from seeds whose own risk is computed without network (a scan
-re-propagates after every batch, so seeds there can also come from network risk found earlier); an account is
-decided once, on its final score (a scan decides an account again each time its score moves by
-``emit_delta``); and the post decisions are made without the ``account_risk`` post signal, which a scan adds
-from the author's state at the time of the post. Avatar look-alikes of suspended accounts are not computed.
+each round one job (the walk joined with the scores, summed per node, joined with the last round's state),
+until no score moves by ``tol`` or after ``iters`` rounds, each round's state (seed value, score, how far it
+moved) checkpointed so the plan stays one round deep and the convergence check is a scan of it. Differences from
+a local scan, by design: the network is propagated once, over the whole input, from seeds whose own risk is
+computed without network (a scan re-propagates after every batch, so seeds there can also come from network risk
+found earlier); an account is decided once, on its final score (a scan decides an account again each time its
+score moves by ``emit_delta``); and the post decisions are made without the ``account_risk`` post signal, which a
+scan adds from the author's state at the time of the post. Avatar look-alikes of suspended accounts are not
+computed.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
     on both signals, as a scan decides an account on every account-level signal it has."""
     from pyspark.sql import functions as F
 
-    strikes = scored.where("kind = 'strike'").dropDuplicates(["id"])  # a post read twice counts once
-    states = per_key(strikes.select("account", "file", "line", "value", "at", "record_id", "reason"), "account",
+    # a post read twice counts once; computed once here (a shuffle of every post), not again by each reader
+    strikes = scored.where("kind = 'strike'").dropDuplicates(["id"]) \
+        .select("account", "file", "line", "value", "at", "record_id", "reason", "field", "raw").localCheckpoint()
+    states = per_key(strikes.drop("field", "raw"), "account",
                      ["file", "line"], _replay, STATE_SCHEMA)
     order = F.struct("file", "line")
     profiles = scored.where("kind = 'profile'").groupBy("account") \
@@ -67,7 +71,7 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
         own.where(F.col("own") >= SEED_THRESHOLD).join(suspended, "account", "left_anti")
         .select(F.col("account").alias("node"), F.col("own").alias("y")))
 
-    edges = _edges(scored, strikes)
+    edges = _edges(scored, strikes).localCheckpoint()  # read by the walk, its nodes and its amplifiers
     directed = edges.groupBy("src", "dst").agg(F.sum("w").alias("w")).persist()
     bad = _badness(spark, directed, edges, seeds)
     network = directed.join(bad, directed.dst == bad.node, "left") \
@@ -111,21 +115,23 @@ def _badness(spark: Any, directed: Any, edges: Any, seeds: Any) -> Any:
     walk = a.join(a.groupBy("src").agg(F.sum("w").alias("deg")), "src") \
         .select("src", "dst", (F.col("w") / F.col("deg")).alias("p")).localCheckpoint()
     nodes = edges.select(F.col("src").alias("node")).union(edges.select(F.col("dst").alias("node"))).distinct()
-    y = seeds.join(nodes, "node").groupBy("node").agg(F.max("y").alias("y")).localCheckpoint()
-    s = y.select("node", F.col("y").alias("s"))
+    y = seeds.join(nodes, "node").groupBy("node").agg(F.max("y").alias("y"))
+    # each round: the walk joined with the scores, summed per node, joined with the last round's state (y and
+    # s) - one job, checkpointed; how far a score moved is a column of it, so the convergence check is a scan
+    s = y.select("node", "y", F.col("y").alias("s")).localCheckpoint()
     for _ in range(ITERS):
-        spread = walk.join(s, walk.dst == s.node).groupBy("src").agg(F.sum(F.col("p") * F.col("s")).alias("m"))
-        nxt = spread.withColumnRenamed("src", "node").join(y, "node", "full") \
-            .select("node", F.greatest(ALPHA * F.coalesce(F.col("m"), F.lit(0.0))
-                                       + (1 - ALPHA) * F.coalesce(F.col("y"), F.lit(0.0)),
-                                       F.coalesce(F.col("y"), F.lit(0.0))).alias("s")).localCheckpoint()
-        moved = nxt.join(s.withColumnRenamed("s", "before"), "node", "full") \
-            .agg(F.max(F.abs(F.coalesce(F.col("s"), F.lit(0.0)) - F.coalesce(F.col("before"), F.lit(0.0))))) \
-            .first()[0]
-        s = nxt
+        spread = walk.join(s.select("node", "s"), walk.dst == s.node) \
+            .groupBy("src").agg(F.sum(F.col("p") * F.col("s")).alias("m"))
+        y0, s0 = F.coalesce(F.col("y"), F.lit(0.0)), F.coalesce(F.col("s"), F.lit(0.0))
+        nxt = spread.withColumnRenamed("src", "node").join(s, "node", "full") \
+            .select("node", "y", F.greatest(ALPHA * F.coalesce(F.col("m"), F.lit(0.0)) + (1 - ALPHA) * y0, y0)
+                    .alias("s"), s0.alias("before")) \
+            .select("node", "y", "s", F.abs(F.col("s") - F.col("before")).alias("moved")).localCheckpoint()
+        moved = nxt.agg(F.max("moved")).first()[0]
+        s = nxt.drop("moved")
         if moved is None or moved < TOL:
             break
-    return s.join(y, "node", "left").select(
+    return s.select(
         "node", F.when(F.col("y").isNotNull(), F.col("y"))
         .otherwise(F.least(F.lit(1.0), F.col("s") / ALPHA)).alias("bad"))
 

@@ -51,6 +51,8 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):  # one machine: a few shuffle partitions per core, not a cluster's 200
         builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
+        if "SPARK_DRIVER_MEMORY" not in os.environ:  # the one JVM is driver and executor: Spark's 1 GB default
+            builder = builder.config("spark.driver.memory", local_heap())  # spills the job's cache to disk
     return (builder
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -59,6 +61,14 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
             # the last, slowest task of a few big ones finishes (Python scoring dominates, not reading)
             .config("spark.sql.files.maxPartitionBytes", "16m")
             .getOrCreate())
+
+
+def local_heap(physical: int | None = None) -> str:
+    """The JVM heap of a local master: a quarter of the machine's memory, between 1 and 8 GB (Python workers,
+    the JVM's own overhead and the page cache share the rest)."""
+    if physical is None:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, min(8, physical // 4 // 2**30))}g"
 
 
 def _numbered(spark: Any, inputs: Sequence[str]) -> Any:
