@@ -53,8 +53,7 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
     # a post read twice counts once; computed once here (a shuffle of every post), not again by each reader
     strikes = scored.where("kind = 'strike'").dropDuplicates(["id"]) \
         .select("account", "file", "line", "value", "at", "record_id", "reason", "field", "raw").localCheckpoint()
-    states = per_key(strikes.drop("field", "raw"), "account",
-                     ["file", "line"], _replay, STATE_SCHEMA)
+    states = per_key(strikes.drop("field", "raw"), "account", ["file", "line"], _replay, STATE_SCHEMA)
     order = F.struct("file", "line")
     profiles = scored.where("kind = 'profile'").groupBy("account") \
         .agg(F.max_by(F.struct("value", "reason"), order).alias("p")) \

@@ -51,8 +51,9 @@ def session(master: str = "local[*]", app_name: str = "bastion") -> Any:
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):  # one machine: a few shuffle partitions per core, not a cluster's 200
         builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
-        if "SPARK_DRIVER_MEMORY" not in os.environ:  # the one JVM is driver and executor: Spark's 1 GB default
-            builder = builder.config("spark.driver.memory", local_heap())  # spills the job's cache to disk
+        # the one JVM is driver and executor, and Spark's 1 GB default heap spills the job's cache to disk
+        if "SPARK_DRIVER_MEMORY" not in os.environ:
+            builder = builder.config("spark.driver.memory", local_heap())
     return (builder
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
