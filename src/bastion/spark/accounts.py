@@ -72,7 +72,7 @@ def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -
 
     edges = _edges(scored, strikes).localCheckpoint()  # read by the walk, its nodes and its amplifiers
     directed = edges.groupBy("src", "dst").agg(F.sum("w").alias("w")).persist()
-    bad = _badness(spark, directed, edges, seeds)
+    bad = _badness(directed, edges, seeds)
     network = directed.join(bad, directed.dst == bad.node, "left") \
         .select("src", "dst", "w", (F.col("w") * F.coalesce(F.col("bad"), F.lit(0.0))).alias("c")) \
         .groupBy("src").agg((F.sum("c") / (F.sum("w") + PRIOR)).alias("network"),
@@ -104,7 +104,7 @@ def _edges(scored: Any, strikes: Any) -> Any:
     return from_posts.union(from_records).where(F.col("src") != F.col("dst")).withColumn("w", weight)
 
 
-def _badness(spark: Any, directed: Any, edges: Any, seeds: Any) -> Any:
+def _badness(directed: Any, edges: Any, seeds: Any) -> Any:
     """(node, bad): label propagation with restart from the seeds, as iterative joins, read as badness."""
     from pyspark.sql import functions as F
 
@@ -121,11 +121,11 @@ def _badness(spark: Any, directed: Any, edges: Any, seeds: Any) -> Any:
     for _ in range(ITERS):
         spread = walk.join(s.select("node", "s"), walk.dst == s.node) \
             .groupBy("src").agg(F.sum(F.col("p") * F.col("s")).alias("m"))
-        y0, s0 = F.coalesce(F.col("y"), F.lit(0.0)), F.coalesce(F.col("s"), F.lit(0.0))
+        y0 = F.coalesce(F.col("y"), F.lit(0.0))
+        now = F.greatest(ALPHA * F.coalesce(F.col("m"), F.lit(0.0)) + (1 - ALPHA) * y0, y0)
         nxt = spread.withColumnRenamed("src", "node").join(s, "node", "full") \
-            .select("node", "y", F.greatest(ALPHA * F.coalesce(F.col("m"), F.lit(0.0)) + (1 - ALPHA) * y0, y0)
-                    .alias("s"), s0.alias("before")) \
-            .select("node", "y", "s", F.abs(F.col("s") - F.col("before")).alias("moved")).localCheckpoint()
+            .select("node", "y", now.alias("s"), F.abs(now - F.coalesce(F.col("s"), F.lit(0.0))).alias("moved")) \
+            .localCheckpoint()
         moved = nxt.agg(F.max("moved")).first()[0]
         s = nxt.drop("moved")
         if moved is None or moved < TOL:
