@@ -114,11 +114,80 @@ def test_hashtag_campaigns_that_share_participants_while_open_are_one() -> None:
 
     first, joins = camp("c1", "a", 0.0, "xyz", 0.8), camp("c2", "b", 1200.0, "yq", 0.9)
     later, apart = camp("c3", "c", 9000.0, "xyz", 0.7), camp("c4", "d", 1300.0, "rs", 0.6)
-    campaigns, into = merge([(later, 0), (joins, 0), (apart, 1), (first, 0)], cfg)
+    campaigns, into = merge([(later, (9000.0, 0)), (joins, (1200.0, 0)), (apart, (1300.0, 1)), (first, (0.0, 0))],
+                            cfg)
     assert into == {"c1": "c1", "c2": "c1", "c3": "c3", "c4": "c4"}  # c3 comes after c1 closed (ttl 1 h)
     one = next(c for c in campaigns if c.id == "c1")
     assert one.hashtags == ["a", "b"] and one.participants == {"x": 1, "y": 2, "z": 1, "q": 1}
     assert (one.score, one.posts, one.reasons) == (0.9, 5, ["#a", "#b"])
+
+
+def _engine_run(cfg: CampaignConfig, lines: list[tuple[str, float | None, str]]) -> tuple[
+        list[float], list[tuple[str, int, float]], set[str]]:
+    """What the detector's own engine does with these posts, read in order: each post's time (its own, else
+    the event clock's), where it keeps house, and which posts repeat another account's recent post."""
+    from bastion.campaigns.clock import EventClock, epoch, from_epoch
+    from bastion.campaigns.engine import CampaignEngine, PostInput
+    from bastion.campaigns.heuristics import KnownHashtags
+
+    class Recording(CampaignEngine):
+        at: tuple[str, int] = ("", 0)
+
+        def _near_dup(self, p: PostInput) -> bool:
+            dup = super()._near_dup(p)
+            if dup:
+                dups.add(p.post_id)
+            return dup
+
+        def maintain(self, at: float) -> None:
+            runs.append((*self.at, at))
+            super().maintain(at)
+
+    dups: set[str] = set()
+    runs: list[tuple[str, int, float]] = []
+    engine, clock, times = Recording(cfg, KnownHashtags.load()), EventClock(), []
+    for n, (account, own, text) in enumerate(lines):
+        if own is not None:
+            clock.advance(from_epoch(own))
+        times.append(own if own is not None else epoch(clock.now()))
+        engine.at = ("in.jsonl", n)
+        engine.observe(PostInput(post_id=f"p{n}", account=account, ts=times[-1], hashtags=("t",), text=text,
+                                 text_score=0.0))
+    return times, runs, dups
+
+
+@needs_spark
+def test_the_clock_housekeeping_and_near_duplicates_are_the_detectors_own(spark: Any) -> None:
+    """Over every post in the order read, Spark's joins give what the detector's engine does: an untimed post
+    takes the latest time read before it, housekeeping runs at the same posts (every 4 posts, 10 min of event
+    time apart here) and forgets a cluster idle for longer than its horizon, and the same posts are near-duplicates
+    of another account's recent post. Schematic: three texts copied by five accounts, with time jumps."""
+    import random
+
+    from bastion.campaigns.neardup import simhash
+    from bastion.spark.campaigns import clock_times, housekeeping, near_duplicates, sweeps
+
+    cfg = CampaignConfig(maintenance_posts=4, maintenance_s=600.0, cluster_horizon_s=1800.0, window_s=900.0)
+    texts = ["[schematic] alpha beta gamma delta epsilon", "[schematic] one two three four five six",
+             "[schematic] red green blue yellow black white"]
+    rnd, t0 = random.Random(7), 1_420_000_000.0
+    lines: list[tuple[str, float | None, str]] = []
+    for n in range(60):
+        timed = n == 0 or rnd.random() < 0.3
+        own = t0 + 60 * n + (2400 if n > 30 else 0) - (900 if rnd.random() < 0.2 else 0)  # a jump; some late
+        lines.append((f"a{rnd.randrange(5)}", own if timed else None, rnd.choice(texts) + f" {n % 2}"))
+    times, runs, dups = _engine_run(cfg, lines)
+    assert runs and dups and len(dups) < len(lines)  # not trivial either way
+
+    run_time = 1_800_000_000.0
+    rows = [(f"p{n}", account, own if own is not None else run_time, None if own is None else "2015-01-01",
+             "in.jsonl", n, str(simhash(text))) for n, (account, own, text) in enumerate(lines)]
+    posted = clock_times(spark, spark.createDataFrame(
+        rows, "id string, account string, at double, date string, file string, line long, reason string"))
+    assert [r["at"] for r in posted.orderBy("line").collect()] == times
+    schedule = housekeeping(spark, posted, cfg)
+    assert schedule == runs
+    assert {r["id"] for r in near_duplicates(sweeps(spark, posted, schedule), cfg).collect()} == dups
 
 
 @needs_spark

@@ -199,7 +199,8 @@ class CampaignEngine:
                          in_campaign=any(self.book.for_tag(t, p.ts) is not None for t in p.hashtags))
 
     def _near_dup(self, p: PostInput) -> bool:
-        fp = p.fingerprint if p.fingerprint is not None else simhash(p.text)
+        """Whether the post repeats, near enough, a post another account made within the window."""
+        fp = p.fingerprint if p.fingerprint is not None else simhash(p.text) if p.text else None
         if fp is None:
             return False
         cid = self.neardup.assign(fp, p.ts)
@@ -232,7 +233,7 @@ class CampaignEngine:
         if p.ts >= self._next_maintenance and self._since_maintenance >= cfg.maintenance_posts:
             self.maintain(p.ts)
         score, flags = self.suspicion(p)
-        if (p.text or p.fingerprint is not None) and self._near_dup(p):
+        if self._near_dup(p):
             flags |= DUP
         flagged = bool(flags & FLAGGED)
         obs = Obs(p.ts, p.post_id, p.account, score, flags)
@@ -256,7 +257,7 @@ class CampaignEngine:
             if camp is not None:
                 if flagged or p.account in camp.participants:
                     self._join(camp, p.post_id, p.account, p.ts)
-                    if camp.posts % cfg.refresh_every == 0:
+                    if self._refresh_due(camp, p):
                         self._refresh(camp, tag, w, p.ts)
                     out.append((camp, tag))
             elif flagged and w[F] >= cfg.min_flagged:
@@ -305,6 +306,10 @@ class CampaignEngine:
         camp.add_post(post_id, account, ts, self.config.max_participants, self.config.max_samples)
         if new and account in camp.participants:
             self.accounts.touch(account).campaigns += 1
+
+    def _refresh_due(self, camp: Campaign, p: PostInput) -> bool:
+        """Whether the campaign's hashtag is re-scored now that ``p`` joined it: every ``refresh_every`` posts."""
+        return camp.posts % self.config.refresh_every == 0
 
     def _refresh(self, camp: Campaign, tag: str, w: WindowState, ts: float) -> None:
         """Re-score an open campaign's hashtag as it grows (the kind may change: a barrage that the public

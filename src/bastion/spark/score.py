@@ -389,10 +389,13 @@ class CampaignRows:
     """What a task contributes to the campaign stage, as rows (see :mod:`bastion.spark.campaigns`):
 
     * ``tagged``: a post with hashtags, as the ``campaign`` detector reads it (:meth:`CampaignDetector.to_input`):
-      ``id`` the decision id, ``record_id`` the post, ``at`` its time, ``value`` its text score (the
+      ``id`` the decision id, ``record_id`` the post, ``at`` its time (the run's time when it has none; ``date``
+      is set only when it has one), ``value`` its text score (the
       ``propaganda`` signal, else the detector's own heuristic), ``raw`` its hashtags (JSON), ``reason`` its
       near-duplicate fingerprint, ``field`` = ``known`` when one hashtag is a known extremist one, ``digest``
       the post's content digest (to decide it again);
+    * ``untagged``: a post without hashtags, with the same columns: no hashtag's engine takes it, but it counts
+      in its author's history and in the near-duplicate clusters, as every post does in the detector;
     * ``author``: an account record's profile score (``value``, the detector's heuristic) and creation time;
 
     and the suspensions and reinstatements (:func:`enforced_rows`)."""
@@ -404,10 +407,10 @@ class CampaignRows:
     def post(self, ctx: PostContext, decision: Any, file: str, line: int) -> list[dict[str, Any]]:
         p = self.detector.to_input(ctx)
         tags = list(dict.fromkeys(p.hashtags[: self.detector.config.max_hashtags_per_post]))
-        if not tags:
-            return []
-        return [{"kind": "tagged", "id": decision.id, "record_id": p.post_id, "account": p.account,
-                 "at": p.ts if ctx.post.created_at is not None else self.now, "value": p.text_score,
+        return [{"kind": "tagged" if tags else "untagged", "id": decision.id, "record_id": p.post_id,
+                 "account": p.account, "at": p.ts if ctx.post.created_at is not None else self.now,
+                 "date": None if ctx.post.created_at is None else ctx.post.created_at.date().isoformat(),
+                 "value": p.text_score,
                  "raw": json.dumps(tags), "reason": None if p.fingerprint is None else str(p.fingerprint),
                  "field": "known" if any(t in self.detector.known for t in tags) else None,
                  "digest": ctx.post.content_digest(), "file": file, "line": line}]
