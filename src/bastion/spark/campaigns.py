@@ -1,31 +1,38 @@
 """Coordinated hashtag campaigns on Spark's own operators: the ``campaign`` detector's engine, partitioned by
-hashtag, fed what Spark computes about each post's author.
+hashtag, given per post what depends on other posts and hashtags.
 
 The tasks emit, beside each post's decision, the post's hashtags, text score and near-duplicate fingerprint
-(``tagged`` rows), each account record's profile score and creation time (``author``) and each suspension or
-reinstatement (``enforced``) (:class:`bastion.spark.score.CampaignRows`). Then:
+(``tagged`` rows, ``untagged`` for a post without hashtags), each account record's profile score and creation
+time (``author``) and each suspension or reinstatement (``enforced``) (:class:`bastion.spark.score.CampaignRows`).
+The detector takes posts in the order read, so the stage does too (file, line). Then:
 
-    tagged + enforced ──window(account, event time)──▶ the author's history at each post: posts, flagged, returned
+    posts ──running max by blocks──▶ each post's time as the detector's clock gives it (:func:`clock_times`)
+    their times, in order, on the driver ──▶ where the detector keeps house (:func:`housekeeping`)
+    posts ──lag per fingerprint band, pointer jumping, window per cluster──▶ near-duplicates (:func:`near_duplicates`)
+    posts + enforced ──window(account)──▶ the author's history at each post: posts, flagged, returned
     ⋈ author ──explode(hashtag)──▶ observations ──window(2h, slide 1h)──▶ hashtags with min_flagged flagged posts
-    observations of those hashtags ──groupBy(hashtag)──▶ the stream's CampaignEngine, one hashtag's posts in
-        event-time order ──▶ each hashtag's campaigns and the posts they take in (as ``observe`` returns them)
+    observations of those hashtags ──groupBy(hashtag)──▶ the stream's CampaignEngine, one hashtag's posts in the
+        order read, keeping house on the schedule ──▶ each hashtag's campaigns and the posts they take in
     driver: hashtags' campaigns that share participants while open ──▶ one campaign (the engine's ``overlapping``)
+    campaigns ──joins──▶ hints for each (post, hashtag) (:func:`_hints`): another hashtag's campaign open when
+        it came, its author a participant elsewhere before it, the merged campaign re-scored at it
+        ──▶ the hashtags whose hints changed, replayed; again until none changes (at most MAX_ROUNDS)
     members ──▶ amendments: each post's ``campaign`` signal (:mod:`bastion.spark.amend` decides them again)
 
-The author's history is a running window function (posts, flagged posts and the last suspension so far, in
-event time), exactly what the stream's account book holds when the post arrives. Sliding event-time windows of
-twice the campaign window, sliding by one window, contain every span of one window, so no hashtag that could
-burst is pruned; the burst test itself, the baselines, near-duplicates and the evidence score are the
-engine's own code (:func:`bastion.campaigns.engine.suspicion`, :func:`~bastion.campaigns.engine.evidence`).
+The burst test, the baselines, the suspicion score and the evidence score are the engine's own code
+(:func:`bastion.campaigns.engine.suspicion`, :func:`~bastion.campaigns.engine.evidence`); sliding event-time
+windows of twice the campaign window, sliding by one window, contain every span of one window, so no hashtag
+that could burst is pruned. On 20,000 tvec-dev posts this gives the detector's decisions and scores exactly
+(``bench/spark_parity.py``).
 
-Differences from ``bastion scan --detectors ...,campaign``, by design: each hashtag's engine sees only that
-hashtag's posts, so near-duplicate text and "co-occurs with an open campaign" count within the hashtag (a known
-extremist hashtag on the post still counts); reposts do not carry a high-risk account's risk (amplification);
-the author's risk is the stage's own estimate (history and profile; Spark's post decisions carry no
-``account_risk`` signal); hashtags' campaigns are joined on their final participants; and a post's signal
-lists the campaign's hashtags at the end of the run (its value is the campaign's score when the post came, as
-in the stream). The campaign signal re-decides a post; it does not add to the author's strikes in the account
-stage. Posts without a time are placed at the run's time.
+Differences from ``bastion scan --detectors ...,campaign`` that remain, by design: reposts do not carry a
+high-risk account's risk (amplification); the author's risk is the stage's own estimate (history and profile;
+Spark's post decisions carry no ``account_risk`` signal); "returned" holds at a post when the author's last
+suspension read before it is older than it (the detector keeps it until the next suspension); a hint comes
+from the campaigns at the end of a round, so a campaign's span on another hashtag ends at its last post plus
+``ttl_s`` or at the housekeeping run that closes it; and a post's signal lists the campaign's hashtags at the
+end of the run (its value is the merged campaign's score when the post came). The campaign signal re-decides a
+post; it does not add to the author's strikes in the account stage.
 """
 
 from __future__ import annotations
