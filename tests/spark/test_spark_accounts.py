@@ -151,3 +151,51 @@ def test_spark_load_stores_the_account_decisions_once(spark: Any, tmp_path: Path
         accounts, total, jobs = stored()
         assert accounts == summary["account_decisions"] and total == accounts + summary["decisions"]
         assert jobs == 1  # the account the policy sends to review (u_x1)
+
+
+def test_with_the_account_stage_spark_differs_from_scan_only_as_documented(spark: Any, tmp_path: Path) -> None:
+    """The account stage's documented differences, shown against ``bastion scan`` itself on the sample (read in
+    one batch, so the scan too propagates the network once over everything read): Spark's post decisions carry
+    no per-post ``account_risk`` signal and are otherwise the scan's (ids, actions, every other score); each
+    account is decided once, on its final score, with the scan's decision id and actions, and an account whose
+    risk stays under the emitting threshold (0.05) is not decided at all. (An account decision's id is keyed by
+    its outcome, so the scan stores an account's first decision with that outcome and a later one with the same
+    rules but a moved score is the same decision; Spark's carries the final score: u_newsdesk's 0.084 -> 0.151.)"""
+    import sqlite3
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+    from bastion.spark.job import read_decisions, scan
+
+    detectors = CONTENT + ",account_risk"
+    scan(spark, [str(SAMPLE)], tmp_path / "out", Config(now=NOW, detectors=detectors))
+    res = CliRunner().invoke(app, ["scan", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--detectors",
+                                   detectors, "--out", str(tmp_path / "scan.jsonl"), "--quiet", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+
+    local = {d["decision_id"]: d for d in map(json.loads, (tmp_path / "scan.jsonl").read_text().splitlines())}
+    posts = {d["decision_id"]: d for d in read_decisions(spark, tmp_path / "out") if d["subject"] == "post"}
+    assert set(posts) == set(local) and len(local) > 20
+    for did, d in local.items():
+        s = posts[did]
+        assert "account_risk" in d["scores"] and "account_risk" not in s["scores"], did  # the difference
+        assert s["scores"].keys() == d["scores"].keys() - {"account_risk"}
+        assert all(abs(s["scores"][k] - v) <= 1e-6 for k, v in s["scores"].items()), did
+        assert [a["action"] for a in s["actions"]] == [a["action"] for a in d["actions"]], did
+
+    with sqlite3.connect(tmp_path / "b.db") as c:
+        scanned = {sid: (did, json.loads(scores)["account_risk"], [a["action"] for a in json.loads(actions)])
+                   for did, sid, scores, actions in c.execute(
+                       "select id, subject_id, scores, actions from decisions where subject_kind = 'account'")}
+    accounts = {r["subject_id"]: json.loads(r["decision"])
+                for r in pq.read_table(tmp_path / "out" / "accounts").to_pylist()}
+    assert len(scanned) == len(set(scanned)) > 10  # one decision per account in a one-batch scan
+    assert {aid for aid, (_, score, _) in scanned.items() if score >= 0.05} == set(accounts)
+    final = _in_process(SAMPLE)
+    for aid, d in accounts.items():
+        did, _, actions = scanned[aid]
+        assert d["decision_id"] == did and [a["action"] for a in d["actions"]] == actions, aid
+        assert abs(d["scores"]["account_risk"] - final[aid][0]) <= 1e-6, aid
+    assert any(actions for _, _, actions in scanned.values())
