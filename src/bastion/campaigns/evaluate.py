@@ -154,7 +154,7 @@ def evaluate(path: str, *, upstream: str = "auto", build: DetectorBuilder | None
         if progress is not None:
             progress(min(start + batch, len(items)), len(items))
     elapsed = time.perf_counter() - started
-    return _report(path, items, replay_info, bursts, news, counts, rec, detector, upstream_dets, missing,
+    return _report(path, items, replay_info, bursts, news, rec, detector, upstream_dets, missing,
                    truth, elapsed, tick_s, trend_min_posts)
 
 
@@ -194,7 +194,7 @@ def _covered_at(times: list[float], at: float) -> bool:
 
 
 def _report(path: str, items: list[ReplayItem], replay_info: dict[str, Any], bursts: list[TruthBurst],
-            news: set[str], counts: dict[str, Counter[str]], rec: _Recorder, detector: CampaignDetector,
+            news: set[str], rec: _Recorder, detector: CampaignDetector,
             upstream: list[Detector], missing: dict[str, str], truth: TruthSpec, elapsed: float,
             tick_s: float, trend_min_posts: int) -> dict[str, Any]:
     delays = _detection(bursts, rec.coverage)

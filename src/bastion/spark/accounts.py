@@ -44,7 +44,7 @@ STATE_SCHEMA = "account string, strikes double, last_time double, posts long, to
 DECISION_SCHEMA = "id string, subject_id string, decision string, digest string"
 
 
-def account_decisions(spark: Any, scored: Any, conf: str, evasion: Any = None) -> Any:
+def account_decisions(scored: Any, conf: str, evasion: Any = None) -> Any:
     """The account decisions (``id``, ``subject_id``, ``decision`` JSON, ``digest``) from a job's scored rows;
     with ``evasion`` (account, ``ban_evasion`` signal JSON: :mod:`bastion.spark.evasion`) an account is decided
     on both signals, as a scan decides an account on every account-level signal it has."""

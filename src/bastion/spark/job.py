@@ -154,7 +154,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
         if MEDIA in names:  # flood quarantines, counted per bank entry over the whole job
             from bastion.spark.media import flood_stage
 
-            amended, floods = flood_stage(spark, scored, conf)
+            amended, floods = flood_stage(scored, conf)
             amendments.append(amended)
             lap("floods")
         if CAMPAIGN_STAGE in names:  # campaigns: each post they take in gets the campaign signal
@@ -204,7 +204,7 @@ def scan(spark: Any, inputs: Sequence[str], out: str | Path, config: Config) -> 
             if EVASION_STAGE in names:
                 evasion = evasion_signals(scored, conf)
                 lap("evasion")
-            acct = (account_decisions(spark, scored, conf, evasion) if ACCOUNT_STAGE in names
+            acct = (account_decisions(scored, conf, evasion) if ACCOUNT_STAGE in names
                     else evasion_decisions(evasion, conf)).persist()
             acct.write.mode("overwrite").parquet(f"{out}/{manifest.ACCOUNTS}")
             for r in acct.select(F.lit(manifest.ACCOUNTS).alias("date"), "id", "digest").groupBy("date") \

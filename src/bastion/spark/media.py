@@ -28,7 +28,7 @@ from bastion.spark.grouped import per_key
 REPLAY_SCHEMA = "id string, content string, quarantine long, flood string"
 
 
-def flood_stage(spark: Any, scored: Any, conf: str) -> tuple[Any, list[dict[str, Any]]]:
+def flood_stage(scored: Any, conf: str) -> tuple[Any, list[dict[str, Any]]]:
     """The amendments (each post matched by an entry after its flood: the entry quarantined) and the floods."""
     matched = scored.where("kind = 'matched'").dropDuplicates(["id", "account"]) \
         .select("id", "account", "reason", "field", "at", "file", "line", "digest")
