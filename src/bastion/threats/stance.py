@@ -433,16 +433,15 @@ class StanceModel:
         PF = _softmax_rows(X @ self.F + self.c)
         issue = self.stances.index("issue")
         out: list[StanceResult] = []
-        for r in range(len(feats)):
-            p, pf = P[r], PF[r]
-            probs = dict(zip(self.stances, p.tolist(), strict=True))
-            form_probs = dict(zip(self.forms, pf.tolist(), strict=True))
+        # whole-batch conversions: per-row NumPy calls cost more than the rows' arithmetic
+        best, best_form = P.argmax(axis=1).tolist(), PF.argmax(axis=1).tolist()
+        for r, (p, pf) in enumerate(zip(P.tolist(), PF.tolist(), strict=True)):
             contrib: dict[str, float] = {}
             if explain and p[issue] >= explain_above and indptr[r + 1] > indptr[r]:
                 rows = indices[indptr[r]: indptr[r + 1]]
-                contrib = self._explain(rows, np.asarray(data[indptr[r]: indptr[r + 1]]), p)
-            out.append(StanceResult(self.stances[int(np.argmax(p))], probs, self.forms[int(np.argmax(pf))],
-                                    form_probs, contrib))
+                contrib = self._explain(rows, np.asarray(data[indptr[r]: indptr[r + 1]]), P[r])
+            out.append(StanceResult(self.stances[best[r]], dict(zip(self.stances, p, strict=True)),
+                                    self.forms[best_form[r]], dict(zip(self.forms, pf, strict=True)), contrib))
         return out
 
     def _explain(self, rows: list[int], vals: NDArray[np.float64], p: NDArray[np.float64]) -> dict[str, float]:
