@@ -83,3 +83,35 @@ def test_bulk_items_store_what_one_by_one_stores(tmp_path: Any) -> None:
     finally:
         one.dispose()
         bulk.dispose()
+
+
+def test_related_posts_are_the_latest_others_under_the_same_hashtag(tmp_path: Any,
+                                                                     monkeypatch: Any) -> None:
+    """A case's ``related`` evidence: other accounts' posts under one of the post's hashtags (folded:
+    ``#Tag`` is ``#tag``), newest first, whole rows, at most ``RELATED_POSTS`` of them."""
+    from datetime import timedelta
+
+    from bastion.records import AccountId, Post, PostId
+    from bastion.store.schema import posts
+    from bastion.store.writer import post_row
+    from bastion.threats import sink as sink_module
+    from bastion.threats.sink import SecuritySink
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'b.db'}")
+
+    def post(pid: str, account: str, tags: tuple[str, ...], minutes: int) -> Post:
+        return Post(id=PostId(pid), account_id=AccountId(account), text=f"text of {pid}", hashtags=tags,
+                    created_at=T0 + timedelta(minutes=minutes))
+
+    threat = post("t", "a", ("Tag",), 60)
+    stored = [threat, post("own", "a", ("tag",), 50), post("old", "b", ("tag",), 1), post("mid", "c", ("TAG",), 20),
+              post("other", "d", ("else",), 30), post("new", "e", ("x", "tag"), 40), post("none", "f", (), 45)]
+    with engine.begin() as conn, tracked(conn, posts, [p.id for p in stored]):
+        conn.execute(posts.insert(), [post_row(p, T0) for p in stored])
+    sink = SecuritySink(engine, clock=lambda: T0)
+    with engine.connect() as conn:
+        related = sink._context(conn, threat)["related"]
+        assert [r["id"] for r in related] == ["new", "mid", "old"]
+        assert related[0]["text"] == "text of new" and related[0]["hashtags"] == ["x", "tag"]  # whole rows
+        monkeypatch.setattr(sink_module, "RELATED_POSTS", 2)
+        assert [r["id"] for r in sink._context(conn, threat)["related"]] == ["new", "mid"]

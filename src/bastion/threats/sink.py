@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RECENT_POSTS = 20
 RELATED_POSTS = 50
+RELATED_SCAN = 2000  # how many of the most recent posts are looked through for related ones
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
 
 
@@ -272,15 +273,18 @@ class SecuritySink:
         related: list[dict[str, Any]] = []
         if post.hashtags:
             wanted = {fold(t) for t in post.hashtags}
+            # the recent posts' hashtags alone, then the whole rows of the related ones: reading and decoding
+            # whole rows of 2,000 posts cost an escalation more than everything else it does
             cand = conn.execute(
-                select(posts)
+                select(posts.c.id, posts.c.hashtags)
                 .where(posts.c.id != post.id, posts.c.account_id != post.account_id)
                 .order_by(posts.c.created_at.desc())
-                .limit(2000)
+                .limit(RELATED_SCAN)
             )
-            # match on the raw rows; only the related ones become evidence data
-            matched = (r for r in cand if wanted & {fold(str(t)) for t in (r.hashtags or [])})
-            related = [record_json(dict(r._mapping)) for r, _ in zip(matched, range(RELATED_POSTS), strict=False)]
+            ids = [r.id for r in cand if wanted & {fold(str(t)) for t in (r.hashtags or [])}][:RELATED_POSTS]
+            if ids:
+                found = {r.id: r for r in conn.execute(select(posts).where(posts.c.id.in_(ids)))}
+                related = [record_json(dict(found[i]._mapping)) for i in ids]
         out["related"] = related
         return out
 
