@@ -76,13 +76,12 @@ def main() -> None:
     rules = {key.split(":", 1)[1] for key in only_here}  # how many posts those rules fired on in each run
     fired = {f"{side}:{rule}": sum(1 for k in common if any(a["rule"] == rule for a in run[k]["actions"]))
              for side, run in (("scan", local), ("spark", remote)) for rule in sorted(rules)}
-    score_diff = max((abs(v - remote[k]["scores"][n]) for k in common for n, v in local[k]["scores"].items()
-                      if n in remote[k]["scores"]), default=0.0)
     by_signal: dict[str, float] = {}  # the largest difference in each signal both runs give
     for k in common:
         for n, v in local[k]["scores"].items():
             if n in remote[k]["scores"]:
                 by_signal[n] = max(by_signal.get(n, 0.0), abs(v - remote[k]["scores"][n]))
+    score_diff = max(by_signal.values(), default=0.0)
     one_sided: dict[str, int] = {}  # scores one run gives a post and the other does not, by run and signal
     for k in common:
         for side, mine, theirs in (("scan", local[k]["scores"], remote[k]["scores"]),
@@ -128,16 +127,17 @@ def _account_decisions(work: Path) -> dict[str, Any]:
         d = json.loads(row["decision"])
         remote[d["decision_id"]] = (d["scores"], [a["action"] for a in d["actions"]])
     common = set(local) & set(remote)
+    # per decision in common, the largest difference in a score both runs give
+    moved = [max((abs(v - remote[k][0][n]) for n, v in local[k][0].items() if n in remote[k][0]), default=0.0)
+             for k in common]
     return {
         "account_decisions_scan": len(local), "account_decisions_spark": len(remote),
         "account_decisions_in_common": len(common),
         "account_actions_differ": sum(1 for k in common if local[k][1] != remote[k][1]),
         "account_actions_scan_only": sum(1 for k in set(local) - common if local[k][1]),
         "account_actions_spark_only": sum(1 for k in set(remote) - common if remote[k][1]),
-        "max_account_score_difference": max((abs(v - remote[k][0][n]) for k in common
-                                             for n, v in local[k][0].items() if n in remote[k][0]), default=0.0),
-        "account_scores_differ_by_0.05": sum(1 for k in common if any(
-            abs(v - remote[k][0][n]) >= 0.05 for n, v in local[k][0].items() if n in remote[k][0])),
+        "max_account_score_difference": max(moved, default=0.0),
+        "account_scores_differ_by_0.05": sum(1 for d in moved if d >= 0.05),
     }
 
 

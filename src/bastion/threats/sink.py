@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,8 @@ class SecuritySink:
                 .order_by(posts.c.created_at.desc())
                 .limit(RELATED_SCAN)
             )
-            ids = [r.id for r in cand if wanted & {fold(str(t)) for t in (r.hashtags or [])}][:RELATED_POSTS]
+            ids = list(islice((r.id for r in cand if wanted & {fold(str(t)) for t in (r.hashtags or [])}),
+                              RELATED_POSTS))
             if ids:
                 found = {r.id: r for r in conn.execute(select(posts).where(posts.c.id.in_(ids)))}
                 related = [record_json(dict(found[i]._mapping)) for i in ids]
