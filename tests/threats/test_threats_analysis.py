@@ -52,9 +52,23 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("بيذبحني", {"KILL", "PRES", "P3", "P1", "O1"}),  # he slaughters me: the object suffix is marked as such
     ("اعدموه", {"KILL", "IMP", "P2", "O3"}),        # a listed imperative keeps its clitics
     ("فليقتحم", {"HURT", "IMP", "P3"}),             # the lam of command: let him storm
+    ("روحوا", {"MOVE", "IMP", "P2"}),               # a listed dialect imperative (go!), not "they went"
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)
+
+
+def test_arabic_laughter_of_any_length_is_laughter() -> None:
+    # a run of letters folds to one ("نقطععع"), but "هههه" folded so would be the future prefix هـ
+    for laugh in ("ههه", "هههههههه", "خخخخخ", "هاهاها"):
+        assert tags_of(f"مديري رح يدبحني إذا تأخرت {laugh}", laugh) == {"LAUGH"}
+
+
+def test_a_hashtag_that_opens_with_a_plural_verb_is_a_call() -> None:
+    # imperative and past tense are written alike; a hashtag campaign calls on its readers
+    tags = tags_of("#صفّوا_الوزير حتى يتحقق", "صفوا")
+    assert {"KILL", "IMP", "P2", "HASHTAG"} <= tags and "PAST" not in tags
+    assert "IMP" not in tags_of("صفّوا الوزير أمس", "صفوا")  # outside a hashtag: they did, or do it - unknown
 
 
 def test_arabic_possessive_on_a_listed_noun() -> None:

@@ -51,7 +51,16 @@ def test_german_verb_second_finds_the_subject_after_the_verb() -> None:
 
 def test_a_present_tense_with_a_near_time_is_a_future() -> None:
     assert "e:ag+m+tg:P1+FUT+HUMAN" in feats("Morgen erschießen wir die Moderatoren", "de")
-    assert "e:m:-" in feats("Wir erschießen die Moderatoren", "de")  # no time, no mood
+    assert "e:m:-" in feats("They shoot the moderators")  # no time, no mood
+
+
+def test_a_german_first_person_present_is_a_commitment() -> None:
+    # German speaks of its own future in the present ("Ich finde dich und bringe dich um"); a past, a participle
+    # or another person's act is no commitment of the speaker's
+    assert "e:ag+m:P1+FUT" in feats("Ich finde dich und bringe dich um.", "de")
+    assert "e:ag+m:P1+FUT" in feats("Wir erschießen die Moderatoren", "de")
+    assert "e:ag+m:P1+FUT" not in feats("Wir haben die Moderatoren erschossen", "de")
+    assert "e:ag+m:P1+FUT" not in feats("Sie erschießen die Moderatoren", "de")
 
 
 def test_stopping_is_not_negating() -> None:

@@ -46,6 +46,9 @@ _LATIN = re.compile(r"[a-z\u00df-\u00ff]")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
 _HAS_LEET = re.compile(r"[a-z\u00df-\u00ff]")
 _RUN3 = re.compile(r"(.)\1\1+")
+#: Arabic laughter, however long: "ههههه", "خخخخ", "هاهاها" (collapsing its run would leave "ه", the future prefix)
+_AR_LAUGH = re.compile(r"(?:ه{3,}|خ{3,}|(?:ها){2,}ه?|(?:هه){2,}ه?)")
+_LAUGH_TAGS = frozenset({"LAUGH"})
 _SPACERS = " .-*·"
 
 #: Pseudo-tags for the structure between words: sentence end, clause break, colon, question, exclamation,
@@ -335,8 +338,12 @@ class Analyzer:
         return frozenset()
 
     def _arabic_word(self, word: str) -> tuple[str, str, frozenset[str]]:
+        if _AR_LAUGH.fullmatch(word):
+            return word, word, _LAUGH_TAGS
         word = _RUN3.sub(r"\1", word)  # stretched letters: "نقطععع"
         direct = self._ar_cores.get(word)
+        if direct and "IMP" in direct:  # a listed imperative ("روحوا", dialect: go!), not a past tense of its stem
+            return word, word, direct | _P2_TAG
         if direct:
             if direct <= _NOUN_TAGS:  # a listed noun form: its possessive suffix still says whose
                 direct |= next((frozenset({t}) for suf, t in _AR_POSSESSIVE if word.endswith(suf)), frozenset())
@@ -452,6 +459,10 @@ class Analyzer:
                 plain, key, tags = looked
                 if tags and tags_at and any(a < start < b for a, b in tags_at):
                     tags = tags | _HASHTAG_TAG
+                    if arabic and any(start == a + 1 for a, _ in tags_at) and _hashtag_command(text, tags):
+                        # a hashtag that opens with a plural verb is a call ("#قاطعوا_...", boycott!); its
+                        # imperative and past tense are written alike
+                        tags = (tags - _PAST_P3) | _IMP_P2
                 tokens.append(new(Token, (start, end, plain, key, tags, in_quote, sentence, "")))
             elif kind == "p":
                 p = "\n" if text == "<lf>" else (text.strip()[:1] or "\n")
@@ -558,6 +569,7 @@ def _optatives(tokens: list[Token]) -> list[Token]:
 _new_token = tuple.__new__
 _NO_TAGS: frozenset[str] = frozenset()
 _HASHTAG_TAG = frozenset({"HASHTAG"})
+_P2_TAG = frozenset({"P2"})
 _PERSONS = frozenset({"P1", "P2", "P3"})
 _OBJ_TAG = frozenset({"OBJ"})
 _MENTION_TAG = frozenset({"MENTION"})
@@ -565,6 +577,15 @@ _MENTION_TAG = frozenset({"MENTION"})
 
 _AR_PLURAL_VERB = ("وا", "وه", "وهم", "وها")
 _AR_COMMANDABLE = EVENT_TAGS | {"MOVE", "REPORT", "WEAPON"}
+
+
+_PAST_P3 = frozenset({"PAST", "P3"})
+_IMP_P2 = frozenset({"IMP", "P2"})
+
+
+def _hashtag_command(word: str, tags: frozenset[str]) -> bool:
+    return word.endswith(_AR_PLURAL_VERB) and bool(tags & _AR_COMMANDABLE) and (
+        tags >= _PAST_P3 or tags.isdisjoint(_PERSONS))
 
 
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:

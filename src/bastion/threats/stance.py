@@ -163,6 +163,10 @@ _HEAD_NOUNS = frozenset({"HUMAN", "PLACE", "NONHUMAN"})
 _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 
 
+#: forms of a verb that are no present tense: past, participles, infinitives, passive
+_NOT_FINITE = frozenset({"PAST", "ED", "ING", "PART", "INF", "PASS"})
+
+
 def _first(tags: frozenset[str], order: Sequence[str]) -> str | None:
     return next((t for t in order if t in tags), None)
 
@@ -254,6 +258,8 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 if subject is not None:
                     agent, agent_at = subject, i
                     target_from = i + 2  # the subject after the verb is not its object
+        if an.lang == "de" and agent == "P1" and not moods and ev.tags.isdisjoint(_NOT_FINITE):
+            moods.add("FUT")  # German speaks of its own future in the present: "Ich finde dich und bringe dich um"
         # in the scope of a verb of saying, a threat-noun or a condemnation earlier in the sentence - unless the
         # act has a first-person subject of its own after a clause break ("he said it, and we will do it")
         for j in range(agent_at - 1, -1, -1):
