@@ -62,9 +62,10 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1) -> dict[str, Any]:
+def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1, batch_size: int = 0) -> dict[str, Any]:
     """One run in a fresh interpreter (so no run inherits another's heap, caches or peak RSS)."""
-    done = subprocess.run([sys.executable, __file__, "--one", str(data), detectors, str(workdir), str(workers)],
+    done = subprocess.run([sys.executable, __file__, "--one", str(data), detectors, str(workdir), str(workers),
+                           str(batch_size)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({detectors}, {workers} workers):\n{done.stderr[-3000:]}")
@@ -72,7 +73,7 @@ def run_once(data: Path, detectors: str, workdir: Path, workers: int = 1) -> dic
     return result
 
 
-def _one(data: Path, detectors: str, workdir: Path, workers: int) -> dict[str, Any]:
+def _one(data: Path, detectors: str, workdir: Path, workers: int, batch_size: int = 0) -> dict[str, Any]:
     t_start = time.perf_counter()
     from bastion.pipeline.build import build_pipeline, iter_inputs, tune_gc
     from bastion.settings import Settings
@@ -80,14 +81,16 @@ def _one(data: Path, detectors: str, workdir: Path, workers: int) -> dict[str, A
     db = workdir / f"bench-{detectors.replace(',', '_')}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, batch_size=2000, workers=workers)
+    sized: dict[str, Any] = {"batch_size": batch_size} if batch_size else {}  # else bastion scan's default
+    settings = Settings.load(db_url=f"sqlite:///{db}", detectors=detectors, workers=workers, **sized)
     pipeline, names = build_pipeline(settings, bulk=True)
     tune_gc()  # as `bastion scan` does
     t0, c0 = time.perf_counter(), _cpu()
     stats = pipeline.run(iter_inputs([data]), inputs=[str(data)])
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     per_post = {k: round(1e6 * v / max(1, stats.posts), 1) for k, v in sorted(stats.stage_seconds.items())}
-    return {"detectors": detectors, "workers": workers, "detector_names": names, "posts": stats.posts,
+    return {"detectors": detectors, "workers": workers, "batch_size": settings.batch_size,
+            "detector_names": names, "posts": stats.posts,
             "seconds": round(elapsed, 3), "build_s": round(t0 - t_start, 3),
             "posts_per_s": round(stats.posts / elapsed, 1), "posts_per_cpu_s": round(stats.posts / cpu, 1),
             "decisions": stats.decisions, "actions": dict(stats.actions),
@@ -128,10 +131,11 @@ def sample(source: Path, dest: Path, n_posts: int, seed: int = 1) -> None:
     dest.write_bytes(b"".join(lines[:n_posts]))
 
 
-def run_setting(data: Path, detectors: str, workdir: Path, repeat: int, workers: int = 1) -> dict[str, Any]:
+def run_setting(data: Path, detectors: str, workdir: Path, repeat: int, workers: int = 1,
+                batch_size: int = 0) -> dict[str, Any]:
     """``repeat`` runs on fresh databases; the median run is reported, with every run's rate beside it (this
     machine's speed varies from minute to minute, so one run proves little)."""
-    runs = [run_once(data, detectors, workdir, workers) for _ in range(repeat)]
+    runs = [run_once(data, detectors, workdir, workers, batch_size) for _ in range(repeat)]
     rates = [float(r["posts_per_s"]) for r in runs]
     median = sorted(runs, key=lambda r: float(r["posts_per_s"]))[len(runs) // 2]
     return {**median, "repeat": repeat, "posts_per_s_runs": rates,
@@ -139,8 +143,9 @@ def run_setting(data: Path, detectors: str, workdir: Path, repeat: int, workers:
 
 
 def main() -> int:
-    if len(sys.argv) == 6 and sys.argv[1] == "--one":
-        print(json.dumps(_one(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), int(sys.argv[5]))))
+    if len(sys.argv) == 7 and sys.argv[1] == "--one":
+        print(json.dumps(_one(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), int(sys.argv[5]),
+                              int(sys.argv[6]))))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--posts", type=int, default=100_000)
@@ -150,6 +155,7 @@ def main() -> int:
     ap.add_argument("--md", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs per setting; the median is reported")
     ap.add_argument("--workers", default="1", help="detection processes, comma-separated (e.g. 1,2)")
+    ap.add_argument("--batch-size", type=int, default=0, help="posts per batch (default: bastion scan's)")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     settings = [s for s in args.detectors.replace(";", ",").split(",") if s] if ";" not in args.detectors \
@@ -161,7 +167,7 @@ def main() -> int:
             sample(args.data, data, args.posts)
         else:
             generate(data, args.posts)
-        results = [run_setting(data, s, work, max(1, args.repeat), int(w))
+        results = [run_setting(data, s, work, max(1, args.repeat), int(w), args.batch_size)
                    for s in settings for w in args.workers.split(",")]
         started = startup(work)
     report = {"benchmark": "scan throughput", "posts": args.posts,
@@ -177,7 +183,8 @@ def main() -> int:
     if args.md:
         source = f"posts sampled from {args.data.name}" if args.data else "synthetic posts"
         lines = ["# Scan throughput", "", f"{args.posts:,} {source}, SQLite, on CPUs "
-                 f"{report['pinned_cpus']}, load average before {report['load_before']}; median of "
+                 f"{report['pinned_cpus']}, load average before {report['load_before']}, "
+                 f"{results[0]['batch_size']:,} posts per batch; median of "
                  f"{args.repeat} runs per setting.", "",
                  "| detectors | workers | posts/s (median) | every run | posts per CPU-second | seconds | decisions |",
                  "|---|---:|---:|---|---:|---:|---:|"]

@@ -26,7 +26,7 @@ from bastion.pipeline.runtime import ScanStats
 from bastion.pipeline.workers import can_fork, leading_pure
 from bastion.records import EMPTY, AccountId, Post, PostId
 from bastion.settings import Settings
-from bastion.signals import Signal
+from bastion.signals import Signal, Span
 from bastion.store import schema as t
 from bastion.store.db import open_engine
 
@@ -177,6 +177,12 @@ def test_records_cross_a_process_boundary() -> None:
     back = pickle.loads(pickle.dumps(post))
     assert back == post and back.meta is EMPTY
     assert pickle.loads(pickle.dumps(replace(post, text="y"))).text == "y"
+    sig = Signal("threat", 0.9, "threat", "v1", labels=("stance:issue",), spans=(Span(0, 4, "harm:kill", "kill"),),
+                 details={"gate": "open", "stances": {"issue": 0.9}})
+    for s in (sig, Signal.missing("threat", "threat", "v1", "ValueError: bad"), Signal("x", 0.0, "d", "v")):
+        back_sig = pickle.loads(pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back_sig == s and back_sig.details == s.details and back_sig.unavailable == s.unavailable
+    assert pickle.loads(pickle.dumps(Signal("x", 0.0, "d", "v"))).details is EMPTY  # the shared empty mapping
 
 
 def test_language_detection_works_in_a_forked_child() -> None:
