@@ -129,6 +129,15 @@ def test_language_vote_overrides_a_wrong_hint() -> None:
     assert read("wir werden sie alle erschießen", "de").lang == "de"
 
 
+def test_short_posts_without_a_language_are_read_by_their_modal_and_function_words() -> None:
+    # no umlaut, no article: the modal verbs and "man" say German (they had tied with English, and the
+    # verb of killing was then looked up in the English lexicon)
+    for text in ("Frauen sollte man erschießen.", "Die muss man alle erschießen."):
+        an = read(text)
+        assert an.lang == "de" and any("KILL" in t.tags for t in an.tokens), text
+    assert read("Women should be shot.").lang == "en"
+
+
 def test_the_gate_opens_on_violence_veiled_parts_and_calls_only() -> None:
     assert not read("Lovely weather in the park today").gated
     assert not read("Schönes Wetter heute, wir gehen spazieren").gated

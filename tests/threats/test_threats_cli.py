@@ -38,6 +38,24 @@ def test_eval_threat_json(tmp_path: Path) -> None:
     assert {"threshold", "precision", "recall"} <= set(rep["operating_point"])
 
 
+def test_eval_threat_without_the_posts_languages(tmp_path: Path) -> None:
+    # "Frauen sollte man erschießen" tagged German is read in German; untagged, the analyser has to vote its
+    # language from its words - --no-lang measures that, as a platform that sends no language tags would see it
+    data = tmp_path / "d.jsonl"
+    rows = [("de", "threat", "Frauen sollte man erschießen."), ("de", "no_threat", "Schönes Wetter heute.")]
+    data.write_text("".join(json.dumps({"id": str(i), "lang": lang, "dataset": "d", "class": c, "text": t},
+                                       ensure_ascii=False) + "\n" for i, (lang, c, t) in enumerate(rows)), "utf-8")
+    for flags in ([], ["--no-lang"]):
+        out = tmp_path / "r.json"
+        res = CliRunner().invoke(app, ["eval", "threat", "--data", str(data), "--json", str(out), *flags])
+        assert res.exit_code == 0, res.output
+        rep = json.loads(out.read_text())
+        assert rep["operating_point"]["recall"] == 1.0, flags
+        assert ("no language given" in rep["model"]) == bool(flags)
+    res = CliRunner().invoke(app, ["eval", "threat", "--data", str(data), "--no-lang", "--cv", "2"])
+    assert res.exit_code != 0 and "--no-lang" in res.output
+
+
 def test_case_commands(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'b.db'}"
     sink = SecuritySink(open_engine(db))

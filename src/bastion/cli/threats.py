@@ -49,6 +49,10 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         assets: Annotated[
             str | None, typer.Option("--assets", help="Protected-assets registry (default: the shipped example).")
         ] = None,
+        no_lang: Annotated[
+            bool, typer.Option("--no-lang", help="Score the posts as if they carried no language (the analyser "
+                               "votes it from their words), as a platform that does not tag them sends them.")
+        ] = False,
     ) -> None:
         """Measure the threat detector: ROC-AUC, precision/recall at the operating point, and per functionality."""
         from rich.progress import Progress
@@ -59,6 +63,8 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
 
         if by not in (None, "functionality"):
             raise InputError(f"--by {by}: only 'functionality' is known")
+        if no_lang and cv:
+            raise InputError("--no-lang scores a trained model; it does not go with --cv")
         examples = ev.read_examples(data, limit)
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("scoring", total=len(examples))
@@ -72,8 +78,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
                 name = (f"stance model C={reg_c:g} ({cv}-fold grouped CV on {data.name}"
                         f"{' + ' + ', '.join(p.name for p in with_data) if with_data else ''}, seed {seed})")
             else:
-                scores = ev.score_model(examples, model, assets, progress=step)
+                scores = ev.score_model(examples, model, assets, progress=step, use_lang=not no_lang)
                 name = "default (shipped stance model)" if model in ("default", "") else model
+                name += ", no language given" if no_lang else ""
         rep = ev.report(examples, scores, threshold, name)
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -62,8 +62,10 @@ def read_examples(path: Path, limit: int | None = None) -> list[Example]:
 
 # --- scoring ---------------------------------------------------------------------------------------------------
 def score_model(examples: Sequence[Example], model: str = "default", assets_path: str | None = None,
-                progress: Callable[[int], None] | None = None, batch: int = 512) -> list[float]:
-    """The ``threat`` signal the detector gives each example, in batches as the pipeline runs it."""
+                progress: Callable[[int], None] | None = None, batch: int = 512,
+                use_lang: bool = True) -> list[float]:
+    """The ``threat`` signal the detector gives each example, in batches as the pipeline runs it (``use_lang``
+    False: each post as if it carried no language)."""
     from bastion.detector import PostContext
     from bastion.records import AccountId, Post, PostId
     from bastion.threats.detector import ThreatDetector
@@ -73,7 +75,7 @@ def score_model(examples: Sequence[Example], model: str = "default", assets_path
     for i in range(0, len(examples), batch):
         chunk = examples[i: i + batch]
         ctxs = [PostContext(Post(id=PostId(e.id), account_id=AccountId("eval"), text=e.text,
-                                 lang=None if e.lang == "und" else e.lang)) for e in chunk]
+                                 lang=None if e.lang == "und" or not use_lang else e.lang)) for e in chunk]
         for sigs in det.detect(ctxs):
             threat = next((s for s in sigs if s.name == "threat"), None)
             out.append(threat.value if threat is not None and threat.ok else 0.0)
