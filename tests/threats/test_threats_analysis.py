@@ -58,6 +58,21 @@ def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)
 
 
+@pytest.mark.parametrize("text,lang,word", [
+    ("I want them all dead.", "en", "want"),
+    ("I want to see every one of them dead.", "en", "want"),
+    ("Ich will sie alle tot sehen.", "de", "will"),
+])
+def test_wanting_someone_in_a_state_is_a_wish(text: str, lang: str, word: str) -> None:
+    tags = tags_of(text, word, lang)
+    assert "WISH" in tags and "INTENT" not in tags
+
+
+def test_wanting_to_act_stays_intent() -> None:
+    assert "INTENT" in tags_of("I want to kill them.", "want", "en")
+    assert "INTENT" in tags_of("We want to burn their office.", "want", "en")
+
+
 def test_arabic_laughter_of_any_length_is_laughter() -> None:
     # a run of letters folds to one ("نقطععع"), but "هههه" folded so would be the future prefix هـ
     for laugh in ("ههه", "هههههههه", "خخخخخ", "هاهاها"):

@@ -76,8 +76,10 @@ def test_stopping_is_not_negating() -> None:
     "We know where your office is. Watch your back.",
     "I hope their headquarters gets bombed.",
     "Kill all Muslims.",
+    "I want to see every one of them dead.",
     "Wir werden eure Mitarbeiter erschießen.",
     "Ihr werdet alle sterben, ihr Verräter.",
+    "Ich will sie alle tot sehen.",
     "سنقتل موظفيكم في مكتبكم",
     "اقتلوهم جميعا",
 ])

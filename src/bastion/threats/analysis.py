@@ -556,12 +556,33 @@ _OPTATIVE = frozenset({"may", "möge", "mögen"})
 
 
 def _optatives(tokens: list[Token]) -> list[Token]:
-    """"May they burn", "Möge er verrecken": a modal opening its sentence is a wish."""
+    """"May they burn", "Möge er verrecken": a modal opening its sentence is a wish. And wanting someone (to
+    see someone) in a state is a wish about them, not the speaker's intent to act: "I want them all dead",
+    "I want to see every one of them dead", "Ich will sie alle tot sehen" - "I want to kill them" stays intent."""
     out = list(tokens)
     for i, tok in enumerate(out):
         if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>")):
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
+        elif "INTENT" in tok.tags and tok.norm in _WANTING and _wants_someone(out, i):
+            out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
     return out
+
+
+#: verbs of wanting (not planning: "I plan them a surprise" is no wish) and of seeing
+_WANTING = frozenset({"want", "wants", "wanna", "will", "wollen", "willst", "wollt", "möchte", "möchten"})
+_SEEING = frozenset({"to", "see", "zu", "sehen"})
+_SOMEONE = frozenset({"OBJ", "HUMAN", "GEN", "P2", "P3"})
+
+
+def _wants_someone(tokens: Sequence[Token], i: int) -> bool:
+    """Whether the verb of wanting at ``i`` takes a person as its object, directly or after "to see"."""
+    for tok in tokens[i + 1: i + 4]:
+        if tok.punct:
+            return False
+        if tok.norm in _SEEING:
+            continue
+        return bool(tok.tags & _SOMEONE) and not tok.tags & EVENT_TAGS
+    return False
 
 
 #: Tokens are built in bulk for every post that passes the gate: ``tuple.__new__`` skips the named tuple's own
