@@ -80,6 +80,10 @@ def test_stopping_is_not_negating() -> None:
     "Wir werden eure Mitarbeiter erschießen.",
     "Ihr werdet alle sterben, ihr Verräter.",
     "Ich will sie alle tot sehen.",
+    "Keep deleting our accounts and see what happens to your moderators.",
+    "Brothers in California, you know what to do with these traitors at Twitter.",
+    "Wartet nur, ihr seid bald dran, wir wissen, welchen Zug ihr nehmt.",
+    "إذا حظروا أخا آخر من إخوتنا فسيحترق مكتبهم",
     "سنقتل موظفيكم في مكتبكم",
     "اقتلوهم جميعا",
 ])
