@@ -68,6 +68,14 @@ def test_wanting_someone_in_a_state_is_a_wish(text: str, lang: str, word: str) -
     assert "WISH" in tags and "INTENT" not in tags
 
 
+def test_imperatives_with_a_pronoun_object() -> None:
+    assert "IMP" in tags_of("Round them up and gas them.", "gas them", "en")  # a phrase's pronoun is its object
+    # German: "sie" after a verb in -t is its object, unless the sentence asks
+    assert "IMP" in tags_of("Treibt sie zusammen und vergast sie.", "treibt", "de")
+    assert "IMP" in tags_of("Treibt sie zusammen und vergast sie.", "vergast", "de")
+    assert "IMP" not in tags_of("Vergast sie das Zimmer?", "vergast", "de")
+
+
 def test_wanting_to_act_stays_intent() -> None:
     assert "INTENT" in tags_of("I want to kill them.", "want", "en")
     assert "INTENT" in tags_of("We want to burn their office.", "want", "en")

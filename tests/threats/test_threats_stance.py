@@ -84,6 +84,12 @@ def test_stopping_is_not_negating() -> None:
     "Brothers in California, you know what to do with these traitors at Twitter.",
     "Wartet nur, ihr seid bald dran, wir wissen, welchen Zug ihr nehmt.",
     "إذا حظروا أخا آخر من إخوتنا فسيحترق مكتبهم",
+    "It is time to wipe these people off the face of the earth.",
+    "Round them up and gas them.",
+    "Diese Leute muss man alle einschläfern.",
+    "Treibt sie zusammen und vergast sie.",
+    "اجمعوهم واحرقوهم",
+    "على أحد أن يدهس هؤلاء المتظاهرين",
     "سنقتل موظفيكم في مكتبكم",
     "اقتلوهم جميعا",
 ])
@@ -100,6 +106,7 @@ def test_the_shipped_model_reads_threats(text: str) -> None:
     ("My boss is going to kill me if I am late again lol", "joke"),
     ("I shot every zombie in the game last night", "narrate"),
     ("May God have mercy on the victims of the attack and heal the wounded.", "pray"),
+    ("صرخ المهاجم بأنه سيقتل كل الموظفين بحسب شهود", "report"),  # shouted that he would, witnesses say
 ])
 def test_the_shipped_model_reads_look_alikes(text: str, stance: str) -> None:
     res = StanceModel.default().predict([feats(text)])[0]

@@ -522,6 +522,7 @@ class Analyzer:
 _CLAUSE_OPENERS = frozenset({"and", "then", "just", "now", "so", "go", "und", "dann", "jetzt", "los", "einfach"})
 _SUBJECTS = frozenset({"ich", "wir", "du", "ihr", "er", "sie", "es", "man", "i", "we", "you", "he", "she", "they"})
 _IMPERATIVE_CANDIDATES = frozenset({"KILL", "HURT", "DESTROY", "MOVE"})
+_NOT_IMPERATIVE = frozenset({"ED", "ING", "PART", "INF"})
 
 
 def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
@@ -531,8 +532,8 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
     wir ...")."""
     out = list(tokens)
     for i, tok in enumerate(out):
-        if tok.punct or not tok.tags & _IMPERATIVE_CANDIDATES or tok.tags & {"ED", "ING", "PART", "INF", "P1",
-                                                                              "P2", "P3"}:
+        if tok.punct or not tok.tags & _IMPERATIVE_CANDIDATES or tok.tags & _NOT_IMPERATIVE \
+                or (tok.tags & _PERSONS and "OBJ" not in tok.tags):  # a phrase's pronoun object ("gas them")
             continue
         j = i - 1
         while j >= 0 and not out[j].punct and out[j].norm in _CLAUSE_OPENERS:
@@ -544,7 +545,10 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         if not (opens or joined):
             continue
         nxt = next((t for t in out[i + 1:] if not t.punct), None)
-        if nxt is not None and nxt.norm in _SUBJECTS and not (lang == "en" and nxt.norm == "you"):
+        if nxt is not None and nxt.norm in _SUBJECTS and not (lang == "en" and nxt.norm == "you") \
+                and not (lang == "de" and nxt.norm == "sie" and tok.norm.endswith("t")
+                         and not any(t.punct == "<?>" for t in out[i + 1:] if t.sentence == tok.sentence)):
+            # (German "sie" after a verb in -t that asks nothing is its object: "Treibt sie zusammen!")
             continue
         if lang == "en" and (tok.norm.endswith("s") and not tok.norm.endswith("ss")):
             continue
