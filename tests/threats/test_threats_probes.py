@@ -1,0 +1,47 @@
+"""Probes written for this project (not any suite's templates): threats in every form against people and
+places, and the speech that reuses their words - reports, quotes, condemnations, jokes, prayers, games - in
+English, German and Arabic, with targets kept schematic. The shipped detector must read each of them as it
+reads them now, with the post's language given and without it; the misses it still makes are listed, so a
+change that fixes one must take it off the list and a change that breaks another fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bastion.detector import PostContext
+from bastion.records import AccountId, Post, PostId
+from bastion.threats.detector import ThreatDetector
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "threats" / "probes.jsonl"
+PROBES = [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines()]
+
+#: what the detector still gets wrong, and why
+KNOWN_MISSES = {
+    "Whoever finds the CEO's home address, make sure he never wakes up.",  # a euphemism after a bounty-like call
+    "Wer Journalisten mit dem Tod droht, gehört vor Gericht.",  # "mit dem Tod drohen" at the clause's end
+    "أريد أن أراهم جميعا أمواتا",  # "I want to see them dead": the Arabic wish is not read as one
+    "هؤلاء يستحقون الحرق أحياء",  # "deserve burning alive": two harm words read as one act
+    "ستعدمون قريبا كلكم",  # Form IV "you will be executed": the stem loses its alef after the prefix
+}
+
+
+@pytest.fixture(scope="module")
+def detector() -> ThreatDetector:
+    return ThreatDetector()
+
+
+@pytest.mark.parametrize("with_lang", [True, False])
+def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool) -> None:
+    contexts = [PostContext(Post(id=PostId(p["id"]), account_id=AccountId("a"), text=p["text"],
+                                 lang=p["lang"] if with_lang else None)) for p in PROBES]
+    wrong = set()
+    for probe, signals in zip(PROBES, detector.detect(contexts), strict=True):
+        flagged = signals[0].value >= 0.5
+        if flagged != (probe["class"] == "threat"):
+            wrong.add(probe["text"])
+    assert wrong - KNOWN_MISSES == set(), "newly misread"
+    assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
+    assert len(PROBES) == 126
