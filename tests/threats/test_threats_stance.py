@@ -54,6 +54,14 @@ def test_a_present_tense_with_a_near_time_is_a_future() -> None:
     assert "e:m:-" in feats("They shoot the moderators")  # no time, no mood
 
 
+def test_a_german_subordinate_clause_ends_in_the_verb_that_governs_it() -> None:
+    # "whoever threatens journalists with death": the verb of threatening comes after the act it reports
+    f = feats("Wer Journalisten mit dem Tod droht, gehört vor Gericht.", "de")
+    assert any(k.startswith("er:") for k in f) and not any(k.startswith("e:") for k in f)
+    # a main clause after the comma is read as before
+    assert any(k.startswith("e:") for k in feats("Wenn ihr weiter löscht, bringen wir euch um.", "de"))
+
+
 def test_a_german_first_person_present_is_a_commitment() -> None:
     # German speaks of its own future in the present ("Ich finde dich und bringe dich um"); a past, a participle
     # or another person's act is no commitment of the speaker's

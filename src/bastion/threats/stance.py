@@ -167,6 +167,24 @@ _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 _NOT_FINITE = frozenset({"PAST", "ED", "ING", "PART", "INF", "PASS"})
 
 
+#: words that open a German subordinate clause, whose finite verb comes last; relative pronouns (which are also
+#: articles) only after a comma
+_DE_SUBORDINATORS = frozenset({"wer", "dass", "weil", "wenn", "ob", "falls", "als", "nachdem", "was", "welche",
+                               "welcher", "welches"})
+_DE_RELATIVES = frozenset({"der", "die", "das", "den", "dem", "deren", "dessen"})
+
+
+def _subordinate(toks: Sequence[Token], i: int) -> bool:
+    """Whether token ``i`` stands in a German subordinate clause."""
+    j = i - 1
+    while j >= 0 and not toks[j].punct:
+        j -= 1
+    if j + 1 >= i:
+        return False
+    first = toks[j + 1].norm
+    return first in _DE_SUBORDINATORS or (j >= 0 and toks[j].punct == "<,>" and first in _DE_RELATIVES)
+
+
 def _first(tags: frozenset[str], order: Sequence[str]) -> str | None:
     return next((t for t in order if t in tags), None)
 
@@ -269,6 +287,16 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if t.tags & _SAYING and "IMP" not in t.tags:
                 reported = True
                 break
+        if not reported and an.lang == "de" and _subordinate(toks, i):
+            # a German subordinate clause ends in its verb: "Wer Journalisten mit dem Tod droht, ..." threatens,
+            # "..., die mit Mord drohten" reports - the verb after the act governs it
+            for j in range(i + 1, len(toks)):
+                t = toks[j]
+                if t.punct:
+                    break
+                if t.tags & _SAYING and "IMP" not in t.tags:
+                    reported = True
+                    break
         target = obj
         for j in range(target_from if obj is None else len(toks), min(len(toks), i + 1 + _AHEAD)):
             t = toks[j]
