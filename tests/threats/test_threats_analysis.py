@@ -62,6 +62,7 @@ def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     ("I want them all dead.", "en", "want"),
     ("I want to see every one of them dead.", "en", "want"),
     ("Ich will sie alle tot sehen.", "de", "will"),
+    ("أريد أن أراهم جميعا أمواتا", "ar", "اريد"),
 ])
 def test_wanting_someone_in_a_state_is_a_wish(text: str, lang: str, word: str) -> None:
     tags = tags_of(text, word, lang)

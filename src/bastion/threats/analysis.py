@@ -613,6 +613,10 @@ def _hashtag_command(word: str, tags: frozenset[str]) -> bool:
         tags >= _PAST_P3 or tags.isdisjoint(_PERSONS))
 
 
+#: "I/we see" (رأى, dialect شاف) with a pronoun object: أراهم, نشوفكم
+_AR_SEE_SOMEONE = re.compile(r"[ان](?:را|ري|شوف)(?:هم|هن|كم|كن|ه|ها|ك)$")
+
+
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:
     """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam. And a
     plural verb without prefix right after a call ("يا إخوة، غردوا"): an imperative, not a past tense - the two
@@ -623,6 +627,9 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
         if nxt is not None and tok.norm in ("الموت", "موت") and not nxt.punct and nxt.norm.startswith("ل") \
                 and len(nxt.norm) > 2:
             out[i] = tok._replace(tags=tok.tags | {"WISH", "DEATH"})
+        elif "INTENT" in tok.tags and any(_AR_SEE_SOMEONE.match(t.norm) for t in out[i + 1: i + 3] if not t.punct):
+            # wanting to see someone (in a state) is a wish about them: "أريد أن أراهم أمواتا"
+            out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
         elif tok.norm.endswith(_AR_PLURAL_VERB) and tok.tags & _AR_COMMANDABLE and (
                 {"PAST", "P3"} <= tok.tags or tok.tags.isdisjoint(_PERSONS)) and i and (
                 any("VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence)
