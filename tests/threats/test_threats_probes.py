@@ -20,7 +20,6 @@ PROBES = [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines()]
 
 #: what the detector still gets wrong, and why
 KNOWN_MISSES = {
-    "Whoever finds the CEO's home address, make sure he never wakes up.",  # a euphemism after a bounty-like call
     "هؤلاء يستحقون الحرق أحياء",  # "deserve burning alive": two harm words read as one act
     "ستعدمون قريبا كلكم",  # Form IV "you will be executed": the stem loses its alef after the prefix
 }
