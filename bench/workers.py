@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import pickle
-import random
 import statistics
 import subprocess
 import sys
@@ -30,14 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import throughput  # bench/: the sample it scans
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
 def handoff(data: Path, posts: int) -> dict[str, Any]:
     from bastion import catalogue
-    from bastion.detector import PostContext, run_detectors
-    from bastion.pipeline.workers import leading_pure
+    from bastion.pipeline.workers import leading_pure, score_with
     from bastion.records import AccountId, Post, PostId
     from bastion.signals import Signal, Span
     from bastion.text.corpus import json_records
@@ -49,14 +49,8 @@ def handoff(data: Path, posts: int) -> dict[str, Any]:
     pure = leading_pure(detectors)
     views = tuple(dict.fromkeys(f for det in detectors[pure:] for f in det.views))
 
-    def score(chunk: list[tuple[Post, None]]) -> tuple[list[dict[str, Any]], list[dict[Any, Any]]]:
-        """What a worker sends back for a chunk (``bastion.pipeline.workers.score``): signals and views."""
-        contexts = [PostContext(post, author) for post, author in chunk]
-        run_detectors(detectors[:pure], contexts)
-        return [c.signals for c in contexts], [{f: c.view(f) for f in views} for c in contexts]
-
-    score(items[:200])  # warm the word caches, as a worker that has run a while
-    scored = score(items)
+    score_with(detectors[:pure], views, items[:200])  # warm the word caches, as a worker that has run a while
+    scored = score_with(detectors[:pure], views, items)
     n = len(items)
 
     def both_ways() -> tuple[float, float, int]:
@@ -136,9 +130,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sample = work / f"sample{args.data.suffix}"
-        lines = args.data.read_bytes().splitlines(keepends=True)
-        random.Random(1).shuffle(lines)  # the sample bench/throughput.py scans
-        sample.write_bytes(b"".join(lines[: args.posts]))
+        throughput.sample(args.data, sample, args.posts)  # the sample bench/throughput.py scans
         hand = handoff(sample, min(args.posts, 2000))
         runs = []
         for _ in range(max(1, args.repeat)):

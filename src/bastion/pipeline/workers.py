@@ -69,13 +69,19 @@ def _init(detectors: Sequence[Detector], views: Sequence[View]) -> None:
 
 
 def score(posts: Sequence[tuple[Post, Account | None]]) -> Scored:
-    """For each post (in order), the pool's detectors' signals and the views wanted later; and the seconds
-    each detector took."""
+    """In a worker: for each post (in order), the pool's detectors' signals and the views wanted later; and the
+    seconds each detector took."""
+    return score_with(_DETECTORS, _VIEWS, posts)
+
+
+def score_with(detectors: Sequence[Detector], views: Sequence[View],
+               posts: Sequence[tuple[Post, Account | None]]) -> Scored:
+    """What a worker sends back for ``posts``, with these detectors and views."""
     contexts = [PostContext(post, author) for post, author in posts]
     timings: dict[str, float] = {}
-    run_detectors(_DETECTORS, contexts, timings)
-    views = [{f: c.view(f) for f in _VIEWS} for c in contexts]
-    return [c.signals for c in contexts], views, timings
+    run_detectors(detectors, contexts, timings)
+    seen = [{f: c.view(f) for f in views} for c in contexts]
+    return [c.signals for c in contexts], seen, timings
 
 
 class Ahead:

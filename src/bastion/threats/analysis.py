@@ -459,7 +459,7 @@ class Analyzer:
                 plain, key, tags = looked
                 if tags and tags_at and any(a < start < b for a, b in tags_at):
                     tags = tags | _HASHTAG_TAG
-                    if arabic and any(start == a + 1 for a, _ in tags_at) and _hashtag_command(text, tags):
+                    if arabic and any(start == a + 1 for a, _ in tags_at) and _may_command(text, tags):
                         # a hashtag that opens with a plural verb is a call ("#قاطعوا_...", boycott!); its
                         # imperative and past tense are written alike
                         tags = (tags - _PAST_P3) | _IMP_P2
@@ -608,7 +608,9 @@ _PAST_P3 = frozenset({"PAST", "P3"})
 _IMP_P2 = frozenset({"IMP", "P2"})
 
 
-def _hashtag_command(word: str, tags: frozenset[str]) -> bool:
+def _may_command(word: str, tags: frozenset[str]) -> bool:
+    """Whether an Arabic word may be a plural command: a plural verb of violence or movement read as a past
+    tense or with no person (its imperative is written alike); its context decides."""
     return word.endswith(_AR_PLURAL_VERB) and bool(tags & _AR_COMMANDABLE) and (
         tags >= _PAST_P3 or tags.isdisjoint(_PERSONS))
 
@@ -630,12 +632,11 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
         elif "INTENT" in tok.tags and any(_AR_SEE_SOMEONE.match(t.norm) for t in out[i + 1: i + 3] if not t.punct):
             # wanting to see someone (in a state) is a wish about them: "أريد أن أراهم أمواتا"
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
-        elif tok.norm.endswith(_AR_PLURAL_VERB) and tok.tags & _AR_COMMANDABLE and (
-                {"PAST", "P3"} <= tok.tags or tok.tags.isdisjoint(_PERSONS)) and i and (
+        elif i and _may_command(tok.norm, tok.tags) and (
                 any("VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence)
                 or any("IMP" in t.tags for t in out[max(0, i - 15): i])):
             # after a call, or after another command ("اعرفوا أين يسكنون، ثم صفّوهم"): a command too
-            out[i] = tok._replace(tags=(tok.tags - {"PAST", "P3"}) | {"IMP", "P2"})
+            out[i] = tok._replace(tags=(tok.tags - _PAST_P3) | _IMP_P2)
     return out
 
 

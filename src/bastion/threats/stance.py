@@ -174,6 +174,11 @@ _DE_SUBORDINATORS = frozenset({"wer", "dass", "weil", "wenn", "ob", "falls", "al
 _DE_RELATIVES = frozenset({"der", "die", "das", "den", "dem", "deren", "dessen"})
 
 
+def _says(tok: Token) -> bool:
+    """A verb of saying, a threat-noun or a condemnation - not a command to say ("tell your ...")."""
+    return bool(tok.tags & _SAYING) and "IMP" not in tok.tags
+
+
 def _subordinate(toks: Sequence[Token], i: int) -> bool:
     """Whether token ``i`` stands in a German subordinate clause."""
     j = i - 1
@@ -284,7 +289,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             t = toks[j]
             if t.sentence != ev.sentence or t.punct == "<Q>":
                 break
-            if t.tags & _SAYING and "IMP" not in t.tags:
+            if _says(t):
                 reported = True
                 break
         if not reported and an.lang == "de" and _subordinate(toks, i):
@@ -294,7 +299,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 t = toks[j]
                 if t.punct:
                     break
-                if t.tags & _SAYING and "IMP" not in t.tags:
+                if _says(t):
                     reported = True
                     break
         target = obj
