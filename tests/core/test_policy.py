@@ -198,3 +198,36 @@ def test_actions_are_what_decide_would_take() -> None:
         assert engine.actions(Subject.POST, signals) == expected
         fired += bool(expected)
     assert fired >= 2
+
+
+SAMPLED = POLICY.replace("{review: qa}", "{review: {queue: qa, sample: 0.25}}")
+
+
+def test_a_sampled_review_is_opened_for_that_share_of_posts_and_always_the_same_ones() -> None:
+    engine = PolicyEngine(parse_policy(SAMPLED, "p.yaml"))
+    signals = {"propaganda": sig("propaganda", 0.95)}
+    ids = [f"p{i}" for i in range(4000)]
+    taken = {i for i in ids
+             if any(a.action == "review" for a in engine.decide(Subject.POST, i, signals, now=NOW).actions)}
+    assert 0.22 < len(taken) / len(ids) < 0.28
+    for i in ids[:200]:  # the removal and label are never sampled; the same post is always in or out
+        d = engine.decide(Subject.POST, i, signals, now=NOW)
+        assert [a.action for a in d.actions][:2] == ["remove_post", "label"]
+        assert (i in taken) == any(a.action == "review" for a in d.actions)
+        assert engine.actions(Subject.POST, signals, i) == d.actions
+    assert len(engine.actions(Subject.POST, signals)) == 3  # no subject: what the rule would take at most
+    other = PolicyEngine(parse_policy(SAMPLED.replace("sample: 0.25", "sample: 1"), "p.yaml"))
+    assert all(any(a.action == "review" for a in other.decide(Subject.POST, i, signals, now=NOW).actions)
+               for i in ids[:200])
+
+
+@pytest.mark.parametrize(("effect", "message"), [
+    ("{review: {queue: qa, sample: 0}}", "must be a share in (0, 1]"),
+    ("{review: {queue: qa, sample: 1.5}}", "must be a share in (0, 1]"),
+    ("{review: {queue: qa, sample: often}}", "must be a share in (0, 1]"),
+    ("{escalate: {queue: security, sample: 0.5}}", "applies to review effects only"),
+])
+def test_a_review_sample_must_be_a_share(effect: str, message: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy(POLICY.replace("{review: qa}", effect), "bad.yaml")
+    assert any(message in p for p in err.value.problems), err.value.problems

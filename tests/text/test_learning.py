@@ -26,7 +26,7 @@ from bastion.signals import Signal
 from bastion.store import schema as t
 from bastion.store.db import open_engine
 from bastion.text import registry
-from bastion.text.finetune import LabelSet, fine_tune, label_examples
+from bastion.text.finetune import LabelSet, earned_threshold, fine_tune, label_examples
 from bastion.text.model import TextModel
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
@@ -161,6 +161,8 @@ def test_labels_map_to_classes_and_other_queues_teach_nothing() -> None:
     assert ls.skipped == 1  # the security queue's decision says nothing about propaganda
     assert {e.label for e in ls.examples} == {"pro_isis", "news_terror", "not_violating"}
     assert ls.sources["review:pro_isis"] == 4 and len(ls.digest) == 64
+    audit = {"id": "a1", "label": "violating", "source": "review", "queue": "propaganda-audit", "text": "x"}
+    assert len(label_examples([audit]).examples) == 1  # a sampled audit of a removal rule teaches too
 
 
 def test_fine_tuning_moves_the_current_model_towards_the_labels_and_writes_its_card() -> None:
@@ -178,8 +180,24 @@ def test_fine_tuning_moves_the_current_model_towards_the_labels_and_writes_its_c
     assert card["labels"]["by_source_and_class"]["review:pro_isis"] == 40
     v = card["validation"]
     assert v["folds"] >= 2 and v["new"]["auc"] >= v["base"]["auc"] and v["new"]["auc"] > 0.9
+    assert v["earn"] == {"precision": 0.99, "least": 100}
+    assert set(v["new"]["earned"]) == {"threshold", "precision", "recall", "flagged"}  # too few labels to earn
     with pytest.raises(InputError):
         fine_tune(base, LabelSet([]))
+
+
+def test_removal_is_earned_down_to_where_precision_first_fails_never_past_a_dip() -> None:
+    # 150 violating, 1 not, 50 violating, 5 not, 20 violating: scores falling in that order
+    y = np.array([True] * 150 + [False] + [True] * 50 + [False] * 5 + [True] * 20)
+    p = np.linspace(1.0, 0.0, len(y))
+    got = earned_threshold(y, p, 0.99, 100)
+    assert got["flagged"] == 202 and got["precision"] == 0.9901  # 200 of 202; the 203rd post is the second miss
+    assert got["threshold"] == round(float(p[201]), 6)
+    assert earned_threshold(y, p, 0.99, 300)["threshold"] is None  # never 300 flagged at that precision
+    assert earned_threshold(y, p, 0.95, 100)["flagged"] == len(y)  # 221 of 226 = 0.978: earned all the way
+    tied = np.array([0.9] * 120 + [0.5] * 10)  # a threshold takes a run of equal scores whole: 118 of 120
+    assert earned_threshold(np.array([True] * 118 + [False] * 2 + [True] * 10), tied, 0.99, 100)["threshold"] is None
+    assert earned_threshold(np.zeros(5, dtype=bool), np.ones(5), 0.99, 1)["threshold"] is None
 
 
 def test_train_text_with_labels_writes_a_model_and_its_card(tmp_path: Path) -> None:
@@ -236,6 +254,9 @@ def test_registry_shadow_promote_rollback_each_one_audited_command(tmp_path: Pat
     assert report["posts"] == 20 and set(report["models"]) == {"live", "shadow"}
     assert report["models"]["live"]["review"]["recall"] is not None
     assert report["changed"]["total"] == sum(report["changed"]["by_class"].values())
+    assert report["models"]["shadow"]["earned"]["threshold"] is None  # 20 labels earn no removal at 0.99/100
+    loose = registry.compare(rows, TextModel.load(a), TextModel.load(b), earn=(0.5, 20))
+    assert loose["models"]["shadow"]["earned"]["flagged"] == 20  # half of them violating: earned all the way
 
     assert runner.invoke(app, ["models", "promote", "ops-b", "--db", db]).exit_code == 0
     assert runner.invoke(app, ["models", "rollback", "--db", db]).exit_code == 0

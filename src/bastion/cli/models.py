@@ -85,6 +85,9 @@ def models_rollback(db: DbOpt = None, actor: ActorOpt = "cli") -> None:
 def models_compare(
     candidate: Annotated[str | None, typer.Option(help="Version to compare (default: the shadow model).")] = None,
     days: Annotated[int, typer.Option(help="Labels of the last N days (0: all).")] = 30,
+    queue: Annotated[list[str] | None, typer.Option(
+        help="Only labels from this queue (repeatable), e.g. a sampled audit of what a removal rule would "
+             "take: a fair sample for the removal threshold each model earns.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
     db: DbOpt = None,
 ) -> None:
@@ -101,7 +104,7 @@ def models_compare(
         if other is None:
             raise InputError("no shadow model and no --candidate to compare with")
         since = datetime.now(UTC) - timedelta(days=days) if days > 0 else None
-        rows = list(iter_labels(engine, since=since))
+        rows = [r for r in iter_labels(engine, since=since) if not queue or r.get("queue") in queue]
     report = compare(rows, TextModel.load(live_path or "default"), TextModel.load(other))
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -84,8 +84,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         ] = None,
         base: Annotated[str, typer.Option(help="With --labels: the model to start from ('default', a model "
                                           "file, or 'live' for the store's live model).")] = "default",
-        queues: Annotated[str, typer.Option(help="With --labels: queues whose decisions teach the text model "
-                                            "(comma-separated, or 'all').")] = "propaganda,propaganda-qa,learning",
+        queues: Annotated[str | None, typer.Option(help="With --labels: queues whose decisions teach the text "
+                                                   "model (comma-separated, or 'all'; default: propaganda, "
+                                                   "propaganda-qa, propaganda-audit, learning).")] = None,
         datasets: Annotated[str, typer.Option(
             help="'permissive' (only data sets whose licence allows shipping the model), 'all', "
                  "or a comma-separated list (a trailing * matches a prefix).")] = "permissive",
@@ -107,8 +108,9 @@ def register(app: typer.Typer, *, eval_app: typer.Typer, train_app: typer.Typer)
         if labels is not None:
             from bastion.text.finetune import card_markdown, fine_tune, read_labels
 
-            label_set = read_labels(labels, None if queues.strip() == "all"
-                                    else [q.strip() for q in queues.split(",") if q.strip()])
+            label_set = (read_labels(labels) if queues is None else
+                         read_labels(labels, None if queues.strip() == "all"
+                                     else [q.strip() for q in queues.split(",") if q.strip()]))
             base_model = _base_model(base, labels)
             with _progress("featurising", len(label_set.examples) + len(examples)) as advance:
                 model = fine_tune(base_model, label_set, examples, version=version, data_files=data_files,

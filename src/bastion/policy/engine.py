@@ -141,6 +141,21 @@ def _hashed_id(subject: Subject, subject_id: str, suffix: str) -> str:
     return "dec_" + hashlib.sha256(key).hexdigest()[:24]
 
 
+def sampled(action: Action, subject_id: str) -> bool:
+    """Whether a review action with a ``sample`` share is taken for this subject: a keyed hash of the rule and
+    the subject against the share, so the same subject is always in or out (a rescan, a replay and a worker
+    agree) and the share of subjects taken is the share asked for. Actions without ``sample`` are taken."""
+    share = action.params.get("sample")
+    if share is None:
+        return True
+    digest = hashlib.blake2b(f"{action.rule}\x1f{subject_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < float(share) * 2.0**64
+
+
+def _take(actions: tuple[Action, ...], subject_id: str) -> tuple[Action, ...]:
+    return tuple(a for a in actions if sampled(a, subject_id))
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A rule with everything about it that does not depend on the subject, computed once."""
@@ -178,6 +193,7 @@ class _Outcome:
     lines: tuple[str, ...]
     category: str | None
     fired: tuple[str, ...]
+    sampled: bool = False  # some action is taken for a sample of subjects only (see :func:`sampled`)
 
 
 class PolicyEngine:
@@ -211,17 +227,20 @@ class PolicyEngine:
                 category = category or prep.rule.category.value
         suffix = _id_suffix(self.policy, [p.ref for p, _ in matches])
         return _Outcome(suffix, tuple(actions), tuple(shadow), tuple(dict.fromkeys(labels)),
-                        tuple(lines), category, tuple(fired))
+                        tuple(lines), category, tuple(fired),
+                        any("sample" in a.params for a in (*actions, *shadow)))
 
-    def actions(self, subject: Subject, signals: Mapping[str, Signal]) -> tuple[Action, ...]:
+    def actions(self, subject: Subject, signals: Mapping[str, Signal], subject_id: str | None = None
+                ) -> tuple[Action, ...]:
         """The live actions :meth:`decide` would take on these signals - without building the decision (its
-        explanation, scores and versions), for callers that only ask what the policy would do."""
+        explanation, scores and versions), for callers that only ask what the policy would do. A sampled
+        review (``sample``) is decided for ``subject_id``; without one it is counted as taken."""
         facts = Facts(signals)
         out: list[Action] = []
         for prep in self._rules[subject]:
             if not prep.shadow and prep.test(facts) is not None:
                 out.extend(prep.actions)
-        return tuple(out)
+        return tuple(out) if subject_id is None else _take(tuple(out), subject_id)
 
     def decide(
         self,
@@ -241,8 +260,10 @@ class PolicyEngine:
             suffix = out.id_suffix if content is None else _content_suffix(self.policy, content)
             return Decision(id=_hashed_id(subject, subject_id, suffix), subject_kind=subject,
                             subject_id=subject_id, account_id=account_id, created_at=now,
-                            scores=_EMPTY_SCORES, labels=out.labels, actions=out.actions,
-                            shadow_actions=out.shadow, explanation=explanation, category=out.category,
+                            scores=_EMPTY_SCORES, labels=out.labels,
+                            actions=_take(out.actions, subject_id) if out.sampled else out.actions,
+                            shadow_actions=_take(out.shadow, subject_id) if out.sampled else out.shadow,
+                            explanation=explanation, category=out.category,
                             versions=fixed)
         facts = Facts(signals, reporter)
         out = self._outcome([(p, r) for p in self._rules[subject] if (r := p.test(facts)) is not None])
@@ -268,8 +289,8 @@ class PolicyEngine:
             created_at=now,
             scores=scores,
             labels=out.labels,
-            actions=out.actions,
-            shadow_actions=out.shadow,
+            actions=_take(out.actions, subject_id) if out.sampled else out.actions,
+            shadow_actions=_take(out.shadow, subject_id) if out.sampled else out.shadow,
             explanation=" ".join(lines),
             category=out.category,
             versions=versions,

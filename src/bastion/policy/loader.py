@@ -213,6 +213,14 @@ class _Checker:
         if kind == EffectKind.REVIEW and "queue" not in params:
             self.error(value, "review effect needs a 'queue'")
             return None
+        if "sample" in params:
+            share = params["sample"]
+            if kind != EffectKind.REVIEW:
+                self.error(value, f"'sample' applies to review effects only, not {name!r}")
+                return None
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+                self.error(value, f"review 'sample' must be a share in (0, 1], got {share!r}")
+                return None
         return Effect(kind, params)
 
     def rule(self, node: Node, seen: set[str]) -> Rule | None:

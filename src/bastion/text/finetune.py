@@ -37,7 +37,8 @@ from bastion.text.evaluate import REMOVE_AT, REVIEW_AT
 from bastion.text.model import Head, TextModel
 from bastion.text.train import REPORTING_CLASSES, class_weights, featurize
 
-__all__ = ["LABEL_CLASSES", "TEXT_QUEUES", "FineTuneParams", "LabelSet", "fine_tune", "label_examples",
+__all__ = ["LABEL_CLASSES", "TEXT_QUEUES", "FineTuneParams", "LabelSet", "earned_threshold", "fine_tune",
+           "label_examples",
            "read_labels"]
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ LABEL_CLASSES = {"violating": POSITIVE, "not_violating": "not_violating", "journ
 TOPICAL_NEGATIVE = REPORTING_CLASSES | {"not_violating"}
 #: Queues whose decisions are about propaganda in text (a decision in the security or accounts queue says
 #: nothing about it). ``None`` in a row means an imported label.
-TEXT_QUEUES = ("propaganda", "propaganda-qa", "learning")
+TEXT_QUEUES = ("propaganda", "propaganda-qa", "propaganda-audit", "learning")
 
 Progress = Callable[[int], None]
 
@@ -62,6 +63,8 @@ class FineTuneParams:
     max_iter: int = 200
     data_weight: float = 1.0  # total weight of --data examples relative to the labels' (labels total 1)
     seed: int = 0
+    earn_precision: float = 0.99  # validation precision a score must hold to earn automatic removal ...
+    earn_min: int = 100  # ... over at least this many labelled posts flagged
 
 
 @dataclass(slots=True)
@@ -205,6 +208,28 @@ def _at(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], thr: float) -> dic
             "recall": round(tp / int(y.sum()), 4) if y.any() else None, "flagged": int(flagged.sum())}
 
 
+def earned_threshold(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], precision: float, least: int
+            ) -> dict[str, float | None]:
+    """The lowest score down to which precision on labelled posts never falls below ``precision`` once
+    ``least`` posts are flagged: the removal threshold these labels support (``None``: none is earned).
+    Walks down from the top score, so a dip and a recovery further down earns nothing below the dip."""
+    if not y.any():
+        return {"threshold": None, "precision": None, "recall": None, "flagged": 0}
+    order = np.argsort(-p, kind="stable")
+    ps, tp = p[order], np.cumsum(y[order])
+    last = np.r_[ps[1:] != ps[:-1], True]  # the last post of each run of equal scores: a threshold's edge
+    flagged = np.arange(1, len(ps) + 1)
+    prec = tp / flagged
+    ok = last & (flagged >= least)
+    bad = np.flatnonzero(ok & (prec < precision))
+    good = np.flatnonzero(ok & (prec >= precision) & (flagged - 1 < (bad[0] if len(bad) else len(ps))))
+    if not len(good):
+        return {"threshold": None, "precision": None, "recall": None, "flagged": 0}
+    i = int(good[-1])
+    return {"threshold": round(float(ps[i]), 6), "precision": round(float(prec[i]), 4),
+            "recall": round(float(tp[i] / y.sum()), 4), "flagged": i + 1}
+
+
 def _platt(decision: npt.NDArray[np.float64], y: npt.NDArray[np.bool_], w: npt.NDArray[np.float64]
            ) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
@@ -261,10 +286,12 @@ def fine_tune(base: TextModel, labels: LabelSet, data: Sequence[Example] = (),
     if folds:
         new_p = Head(prop.weights, prop.bias, prop.platt_a, prop.platt_c).proba(oof)
         base_p = base.propaganda.proba(base_oof)
+        earn = (params.earn_precision, params.earn_min)
         validation["base"] = {"auc": _auc(y_lab, base_oof), "review": _at(y_lab, base_p, REVIEW_AT),
-                              "remove": _at(y_lab, base_p, REMOVE_AT)}
+                              "remove": _at(y_lab, base_p, REMOVE_AT), "earned": earned_threshold(y_lab, base_p, *earn)}
         validation["new"] = {"auc": _auc(y_lab, oof), "review": _at(y_lab, new_p, REVIEW_AT),
-                             "remove": _at(y_lab, new_p, REMOVE_AT)}
+                             "remove": _at(y_lab, new_p, REMOVE_AT), "earned": earned_threshold(y_lab, new_p, *earn)}
+        validation["earn"] = {"precision": params.earn_precision, "least": params.earn_min}
     now = datetime.now(UTC).isoformat(timespec="seconds")
     card = {
         "trained_at": now, "base_version": base.version, "method": "fine-tune with a prior on the base weights",
@@ -310,4 +337,10 @@ def card_markdown(model: TextModel) -> str:
             m = v[name]
             lines.append(f"| {name} | {m['auc']} | {m['review']['precision']} | {m['review']['recall']} | "
                          f"{m['remove']['precision']} | {m['remove']['recall']} |")
+        earn = v.get("earn", {})
+        for name in ("base", "new"):
+            e = v[name].get("earned", {})
+            lines.append(f"- {name}: removal earned down to {e.get('threshold')} (precision "
+                         f"{e.get('precision')} on {e.get('flagged')} labelled posts; bar "
+                         f"{earn.get('precision')} over at least {earn.get('least')})")
     return "\n".join(lines) + "\n"

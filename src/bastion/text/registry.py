@@ -209,13 +209,17 @@ def _band(p: float, rep: float, review_at: float, remove_at: float) -> str:
 
 
 def compare(rows: list[dict[str, Any]], live: Any, shadow: Any, *, review_at: float = REVIEW_AT,
-            remove_at: float = REMOVE_AT) -> dict[str, Any]:
+            remove_at: float = REMOVE_AT, earn: tuple[float, int] = (0.99, 100)) -> dict[str, Any]:
     """Both models on labelled posts (``bastion labels export`` rows of the text queues): precision and
-    recall at the policy's review and removal thresholds, and how many of the live model's outcomes (none,
-    review, remove) the other would change, by class and by language."""
+    recall at the policy's review and removal thresholds, how many of the live model's outcomes (none,
+    review, remove) the other would change, by class and by language, and the removal threshold each model
+    earns on them (``earned``: the lowest score down to which precision holds ``earn[0]`` over at least
+    ``earn[1]`` posts; only as good as the labels are a fair sample of what the rule would remove)."""
     from collections import Counter
 
-    from bastion.text.finetune import label_examples
+    import numpy as np
+
+    from bastion.text.finetune import earned_threshold, label_examples
 
     keep = label_examples(rows)
     lang = {str(r.get("id")): (r.get("lang") or "und") for r in rows}
@@ -235,6 +239,7 @@ def compare(rows: list[dict[str, Any]], live: Any, shadow: Any, *, review_at: fl
             tp = sum(f and y for f, y in zip(flagged, pos, strict=True))
             m[what] = {"flagged": sum(flagged), "precision": round(tp / sum(flagged), 4) if any(flagged) else None,
                        "recall": round(tp / sum(pos), 4) if any(pos) else None}
+        m["earned"] = earned_threshold(np.array(pos, dtype=bool), np.asarray(p, dtype=float), *earn)
         report["models"][name] = m
     changed = [a != b for a, b in zip(bands["live"], bands["shadow"], strict=True)]
     by_class: Counter[str] = Counter()
