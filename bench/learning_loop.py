@@ -149,6 +149,7 @@ class Earning:
     least: int = 100
     qa_sample: float = 0.05
     seed: int = 0
+    walk: bool = True  # precision holds at every threshold above too (False: only over the whole removal)
 
 
 def earn_removal(model: TextModel, stream: list[Example], earning: Earning) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def earn_removal(model: TextModel, stream: list[Example], earning: Earning) -> d
     rng = np.random.default_rng(earning.seed)
     pick = rng.choice(candidates, size=min(earning.labels, len(candidates)), replace=False)
     y = np.array([stream[i].positive for i in pick], dtype=bool)
-    got = earned_threshold(y, p[pick], earning.precision, earning.least)
+    got = earned_threshold(y, p[pick], earning.precision, earning.least, walk=earning.walk)
     return {"floor": round(floor, 6), "candidates": len(candidates), "labels": len(pick), **got}
 
 
@@ -240,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the share of the stream a model ranks highest, from which the shadow sample is drawn")
     ap.add_argument("--earn-precision", type=float, default=Earning.precision)
     ap.add_argument("--earn-seed", type=int, default=Earning.seed, help="seed of the shadow sample")
+    ap.add_argument("--earn-no-walk", action="store_true",
+                    help="earn removal where the whole removal holds the bar, forgiving a dip above it")
     ap.add_argument("--qa-sample", type=float, default=Earning.qa_sample,
                     help="share of automatic removals that quality review takes")
     ap.add_argument("--json", type=Path, required=True)
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     stream_examples = load_corpus(stream)
     classes = {e.id: e.label for e in stream_examples}
     earning = Earning(labels=args.earn_labels, share=args.earn_share, precision=args.earn_precision,
-                      qa_sample=args.qa_sample, seed=args.earn_seed)
+                      qa_sample=args.qa_sample, seed=args.earn_seed, walk=not args.earn_no_walk)
 
     def earn(model: TextModel) -> dict[str, Any] | None:
         return earn_removal(model, stream_examples, earning) if earning.labels > 0 else None

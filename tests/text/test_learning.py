@@ -194,6 +194,11 @@ def test_removal_is_earned_down_to_where_precision_first_fails_never_past_a_dip(
     assert got["flagged"] == 202 and got["precision"] == 0.9901  # 200 of 202; the 203rd post is the second miss
     assert got["threshold"] == round(float(p[201]), 6)
     assert earned_threshold(y, p, 0.99, 300)["threshold"] is None  # never 300 flagged at that precision
+    # without the walk only the whole removal counts: 200 of 202, then 220 of 226 (0.973): still 202
+    assert earned_threshold(y, p, 0.99, 100, walk=False)["flagged"] == 202
+    dip = np.array([True] * 98 + [False, False] + [True] * 200)  # 98 of the first 100, 298 of all 300
+    assert earned_threshold(dip, np.linspace(1, 0, 300), 0.99, 100)["threshold"] is None
+    assert earned_threshold(dip, np.linspace(1, 0, 300), 0.99, 100, walk=False)["flagged"] == 300
     assert earned_threshold(y, p, 0.95, 100)["flagged"] == len(y)  # 221 of 226 = 0.978: earned all the way
     tied = np.array([0.9] * 120 + [0.5] * 10)  # a threshold takes a run of equal scores whole: 118 of 120
     assert earned_threshold(np.array([True] * 118 + [False] * 2 + [True] * 10), tied, 0.99, 100)["threshold"] is None

@@ -208,11 +208,12 @@ def _at(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], thr: float) -> dic
             "recall": round(tp / int(y.sum()), 4) if y.any() else None, "flagged": int(flagged.sum())}
 
 
-def earned_threshold(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], precision: float, least: int
-            ) -> dict[str, float | None]:
+def earned_threshold(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], precision: float, least: int,
+                     *, walk: bool = True) -> dict[str, float | None]:
     """The lowest score down to which precision on labelled posts never falls below ``precision`` once
     ``least`` posts are flagged: the removal threshold these labels support (``None``: none is earned).
-    Walks down from the top score, so a dip and a recovery further down earns nothing below the dip."""
+    Walks down from the top score, so a dip and a recovery further down earns nothing below the dip;
+    ``walk=False`` asks only that everything from the threshold up hold the bar (a dip above is forgiven)."""
     if not y.any():
         return {"threshold": None, "precision": None, "recall": None, "flagged": 0}
     order = np.argsort(-p, kind="stable")
@@ -222,7 +223,8 @@ def earned_threshold(y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64], preci
     prec = tp / flagged
     ok = last & (flagged >= least)
     bad = np.flatnonzero(ok & (prec < precision))
-    good = np.flatnonzero(ok & (prec >= precision) & (flagged - 1 < (bad[0] if len(bad) else len(ps))))
+    stop = bad[0] if walk and len(bad) else len(ps)
+    good = np.flatnonzero(ok & (prec >= precision) & (flagged - 1 < stop))
     if not len(good):
         return {"threshold": None, "precision": None, "recall": None, "flagged": 0}
     i = int(good[-1])
