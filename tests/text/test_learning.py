@@ -263,6 +263,18 @@ def test_registry_shadow_promote_rollback_each_one_audited_command(tmp_path: Pat
     loose = registry.compare(rows, TextModel.load(a), TextModel.load(b), earn=(0.5, 20))
     assert loose["models"]["shadow"]["earned"]["flagged"] == 20  # half of them violating: earned all the way
 
+    # compare --queue reads only that queue's labels (e.g. a sampled audit of what a removal rule would take)
+    from bastion.review import labels as review_labels
+
+    with engine.begin() as conn:
+        assert review_labels.record(conn, post_id="x1", label="violating", source="review", ref="r-audit-1",
+                                    decided_at=datetime.now(UTC), queue="propaganda-audit")
+    for queue, posts in (("propaganda-audit", 1), ("learning", 0)):
+        out = tmp_path / f"compare-{queue}.json"
+        res = runner.invoke(app, ["models", "compare", "--db", db, "--queue", queue, "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        assert json.loads(out.read_text(encoding="utf-8"))["posts"] == posts
+
     assert runner.invoke(app, ["models", "promote", "ops-b", "--db", db]).exit_code == 0
     assert runner.invoke(app, ["models", "rollback", "--db", db]).exit_code == 0
     assert {r["version"]: r["status"] for r in registry.list_models(engine)}["ops-a"] == "live"
