@@ -115,3 +115,93 @@ def test_related_posts_are_the_latest_others_under_the_same_hashtag(tmp_path: An
         assert related[0]["text"] == "text of new" and related[0]["hashtags"] == ["x", "tag"]  # whole rows
         monkeypatch.setattr(sink_module, "RELATED_POSTS", 2)
         assert [r["id"] for r in sink._context(conn, threat)["related"]] == ["new", "mid"]
+
+
+def _escalations() -> list[tuple[Any, Any, Any]]:
+    """Escalations that open cases, join them by author, by shared hashtag and asset, and by quoted text, and
+    one post escalated twice (the second finds it already held)."""
+    from bastion.detector import PostContext
+    from bastion.policy.model import Action
+    from bastion.records import AccountId, Post, PostId
+    from bastion.signals import Signal
+
+    def call(pid: str, account: str, text: str, tags: tuple[str, ...], assets: list[str]) -> tuple[Any, Any, Any]:
+        post = Post(id=PostId(pid), account_id=AccountId(account), text=text, hashtags=tags, created_at=T0)
+        sev = Signal("threat_severity", 0.8, "threat", "1", details={"level": "high", "assets": assets})
+        action = Action("escalate", "threat-escalate@1", "default@1")
+        return (type("D", (), {"id": f"dec-{pid}"})(), action, PostContext(post, None, {"threat_severity": sev}))
+
+    return [call("p1", "a1", "we will find your office in the city and wait there", ("tagx",), ["hq"]),
+            call("p2", "a1", "another one from the same author entirely different words", (), []),
+            call("p3", "a2", "a third account with its own words about nothing alike", ("tagx",), ["hq"]),
+            call("p4", "a3", "we will find your office in the city and wait there", (), ["dublin"]),
+            call("p5", "a4", "unrelated words from an unrelated account of its own here", ("other",), ["hq"]),
+            call("p6", "a5", "another one from the same author entirely different words", (), []),
+            call("p1", "a1", "we will find your office in the city and wait there", ("tagx",), ["hq"])]
+
+
+def _case_tables(engine: Engine) -> dict[str, Any]:
+    from bastion.store.threats import threat_cases
+
+    with engine.connect() as conn:
+        return {"cases": sorted(tuple(r) for r in conn.execute(select(threat_cases))),
+                "items": [tuple(r) for r in conn.execute(select(threat_case_items).order_by(threat_case_items.c.seq))],
+                "custody": [tuple(r) for r in conn.execute(select(threat_custody).order_by(
+                    threat_custody.c.case_id, threat_custody.c.seq))]}
+
+
+def test_a_batch_of_escalations_writes_what_escalating_one_by_one_writes(tmp_path: Any) -> None:
+    from bastion.threats.sink import SecuritySink
+
+    one = SecuritySink(open_engine(f"sqlite:///{tmp_path / 'one.db'}"), clock=lambda: T0)
+    many = SecuritySink(open_engine(f"sqlite:///{tmp_path / 'many.db'}"), clock=lambda: T0)
+    calls = _escalations()
+    by_one = [one.perform(*c) for c in calls]
+    by_many = many.perform_many(calls)
+    assert by_many == by_one
+    # p2 joins p1's case by author, p3 by hashtag and asset, p4 by quoted text; p5 shares nothing: its own
+    # case; p6 quotes p2, whose words the case gained when p2 joined it
+    assert [r["case_id"] == by_one[0]["case_id"] for r in by_one] == [True, True, True, True, False, True, True]
+    assert by_one[6] == by_one[0]  # escalated again: the case that holds it
+    assert _case_tables(many.engine) == _case_tables(one.engine)
+
+
+def test_the_pipeline_acts_on_a_batch_at_once_and_one_by_one_when_the_batch_fails(tmp_path: Any) -> None:
+    """A sink's ``perform_many`` gets the batch's actions in one call; if it raises, each action goes to
+    ``perform`` alone, so the decisions carry the same parameters either way."""
+    from bastion.pipeline.runtime import Pipeline
+    from bastion.policy.engine import PolicyEngine
+    from bastion.policy.loader import parse_policy
+    from bastion.policy.model import Subject
+
+    policy = parse_policy("policy: t\nversion: '1'\nrules:\n  - id: esc\n    category: STATEMENT_CATEGORY_VIOLENCE\n"
+                          "    when: {signal: threat_severity, gte: 0.5}\n    effects: [escalate]\n", "t.yaml")
+    calls = _escalations()[:5]
+    contexts = {c[2].post.id: c[2] for c in calls}
+
+    class Sink:
+        name, handles = "s", frozenset({"escalate"})
+
+        def __init__(self, fail: bool) -> None:
+            self.fail, self.batches, self.single = fail, 0, 0
+
+        def perform(self, decision: Any, action: Any, ctx: Any) -> dict[str, Any]:
+            self.single += 1
+            return {"case_id": f"case-{ctx.post.account_id}"}
+
+        def perform_many(self, batch: list[Any]) -> list[dict[str, Any]]:
+            self.batches += 1
+            if self.fail:
+                raise RuntimeError("database is locked")
+            return [{"case_id": f"case-{ctx.post.account_id}"} for _, _, ctx in batch]
+
+    got = {}
+    for fail in (False, True):
+        sink = Sink(fail)
+        engine = PolicyEngine(policy)
+        pipe = Pipeline(engine=engine, detectors=[], store=None, sinks=[sink])
+        decisions = [engine.decide(Subject.POST, pid, dict(ctx.signals), now=T0) for pid, ctx in contexts.items()]
+        acted = pipe._act_all(decisions, contexts, set())
+        got[fail] = [a.params for d in acted for a in d.actions]
+        assert (sink.batches, sink.single) == ((1, 5) if fail else (1, 0))
+    assert got[False] == got[True] and got[False][0] == {"case_id": "case-a1"}

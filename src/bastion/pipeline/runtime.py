@@ -353,9 +353,7 @@ class Pipeline:
             # a decision already stored was acted on when it was stored (a rescan, or a rerun after a crash):
             # it is reported again but its effects are not carried out twice
             done = self.store.existing_decisions([d.id for d in decisions if d.actions]) if self.store else set()
-            decisions = [d if d.id in done else
-                         self._act(d, by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None)
-                         for d in decisions]
+            decisions = self._act_all(decisions, by_post, done)
             self._observe_sinks(decisions, by_post)
         batch.decisions = decisions
         with _Timer(stats, "observe"):
@@ -416,23 +414,57 @@ class Pipeline:
                 except Exception as exc:
                     log.warning("sink %s could not observe post %s: %s", sink.name, ctx.post.id, exc)
 
-    def _act(self, decision: Decision, ctx: PostContext | None) -> Decision:
-        if ctx is not None and decision.actions:
-            decision = resolve_params(decision, ctx.signals)
+    def _act_all(self, decisions: list[Decision], by_post: dict[str, PostContext], done: set[str]
+                 ) -> list[Decision]:
+        """Carry out the batch's decisions not ``done`` before. A sink with ``perform_many`` gets all its
+        actions of the batch in one call (e.g. one transaction for a barrage of escalations); if that call
+        fails, the sink is called action by action, so one bad action fails alone."""
+        def ctx_of(d: Decision) -> PostContext | None:
+            return by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None
+
+        todo = [(i, ctx, resolve_params(d, ctx.signals) if ctx is not None and d.actions else d)
+                for i, d in enumerate(decisions) if d.id not in done for ctx in (ctx_of(d),)]
+        performed: dict[int, dict[tuple[int, int], Mapping[str, Any]]] = {}  # decision -> (action, sink) -> params
+        for k, sink in enumerate(self.sinks):
+            many = getattr(sink, "perform_many", None)
+            calls = [(i, j, d, a, ctx) for i, ctx, d in todo for j, a in enumerate(d.actions)
+                     if a.action in sink.handles]
+            if many is None or not calls:
+                continue
+            try:
+                results = many([(d, a, ctx) for _, _, d, a, ctx in calls])
+            except Exception as exc:
+                log.warning("sink %s could not act on the batch at once (%s); action by action", sink.name, exc)
+                continue
+            for (i, j, _, _, _), r in zip(calls, results, strict=True):
+                performed.setdefault(i, {})[(j, k)] = r
+        out = list(decisions)
+        for i, ctx, d in todo:
+            out[i] = self._act(d, ctx, performed.get(i, {}))
+        return out
+
+    def _act(self, decision: Decision, ctx: PostContext | None,
+             performed: Mapping[tuple[int, int], Mapping[str, Any]]) -> Decision:
+        """The decision with each action's sink parameters: taken from ``performed`` ((action index, sink
+        index) -> parameters) where a sink acted on the whole batch, else from the sink itself."""
         if not self.sinks or not decision.actions:
             return decision
         changed = False
         actions: list[Action] = []
-        for action in decision.actions:
+        for j, action in enumerate(decision.actions):
             params = dict(action.params)
-            for sink in self.sinks:
+            for k, sink in enumerate(self.sinks):
                 if action.action not in sink.handles:
                     continue
-                try:
-                    params.update(sink.perform(decision, action, ctx))
-                except Exception as exc:
-                    log.error("sink %s failed on decision %s: %s", sink.name, decision.id, exc)
-                    params["sink_error"] = f"{sink.name}: {type(exc).__name__}: {exc}"
+                got = performed.get((j, k))
+                if got is not None:
+                    params.update(got)
+                else:
+                    try:
+                        params.update(sink.perform(decision, action, ctx))
+                    except Exception as exc:
+                        log.error("sink %s failed on decision %s: %s", sink.name, decision.id, exc)
+                        params["sink_error"] = f"{sink.name}: {type(exc).__name__}: {exc}"
                 changed = True
             actions.append(replace(action, params=params) if changed else action)
         return replace(decision, actions=tuple(actions)) if changed else decision

@@ -75,9 +75,10 @@ COVERED: dict[str, Covered] = {str(c.table.name): c for c in (
     Covered(api_tables.api_keys, ("id",), skip=frozenset({"last_used_at"})),
     Covered(api_tables.review_decisions, ("id",)),
     Covered(api_tables.appeals, ("id",), skip=_LEASE, states={"leased": "open"}),
-    Covered(threat_tables.threat_cases, ("id",)),
-    Covered(threat_tables.threat_case_items, ("seq",), append="seq"),
-    Covered(threat_tables.threat_custody, ("case_id", "seq")),
+    # cases grow with traffic too: a barrage of threats opens and updates hundreds in a batch
+    Covered(threat_tables.threat_cases, ("id",), large=True),
+    Covered(threat_tables.threat_case_items, ("seq",), append="seq", large=True),
+    Covered(threat_tables.threat_custody, ("case_id", "seq"), large=True),
 )}
 
 #: ``BASTION_AUDIT_STRICT=1`` (the test suite) makes an untracked write to a large covered table an error.

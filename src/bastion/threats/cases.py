@@ -276,18 +276,19 @@ class CaseStore:
         row = conn.execute(select(threat_cases).where(threat_cases.c.id == case_id)).one()
         new_level = level if _LEVEL_ORDER.get(level, 0) > _LEVEL_ORDER.get(row.level, 0) else row.level
         now = self.clock()
-        conn.execute(
-            update(threat_cases)
-            .where(threat_cases.c.id == case_id)
-            .values(
-                severity=max(float(row.severity), severity),
-                level=new_level,
-                assets=sorted(set(row.assets) | set(assets)),
-                hashtags=sorted(set(row.hashtags) | set(hashtags)),
-                fingerprint=sorted(set(row.fingerprint) | set(fingerprint))[:5000],
-                updated_at=now,
+        with tracked(conn, threat_cases, [case_id]):
+            conn.execute(
+                update(threat_cases)
+                .where(threat_cases.c.id == case_id)
+                .values(
+                    severity=max(float(row.severity), severity),
+                    level=new_level,
+                    assets=sorted(set(row.assets) | set(assets)),
+                    hashtags=sorted(set(row.hashtags) | set(hashtags)),
+                    fingerprint=sorted(set(row.fingerprint) | set(fingerprint))[:5000],
+                    updated_at=now,
+                )
             )
-        )
         append_custody(conn, case_id, "updated", actor, {"post_id": post_id, "level": new_level}, now)
 
     def add_item(
@@ -322,18 +323,19 @@ class CaseStore:
             )
         ).first()
         if exists is None:
-            conn.execute(
-                threat_case_items.insert().values(
-                    case_id=case_id,
-                    role=role,
-                    subject_id=subject_id,
-                    sha256=sha,
-                    media_type=media_type,
-                    size=len(data),
-                    added_at=now,
-                    details=dict(details or {}),
+            with tracked(conn, threat_case_items):
+                conn.execute(
+                    threat_case_items.insert().values(
+                        case_id=case_id,
+                        role=role,
+                        subject_id=subject_id,
+                        sha256=sha,
+                        media_type=media_type,
+                        size=len(data),
+                        added_at=now,
+                        details=dict(details or {}),
+                    )
                 )
-            )
             append_custody(
                 conn, case_id, "item_added", actor, {"role": role, "subject_id": subject_id, "sha256": sha}, now
             )
@@ -417,7 +419,9 @@ class CaseStore:
         case = self.get(case_id)
         now = self.clock()
         with self.engine.begin() as conn:
-            conn.execute(update(threat_cases).where(threat_cases.c.id == case_id).values(legal_hold=on, updated_at=now))
+            with tracked(conn, threat_cases, [case_id]):
+                conn.execute(update(threat_cases).where(threat_cases.c.id == case_id)
+                             .values(legal_hold=on, updated_at=now))
             append_custody(conn, case_id, "legal_hold" if on else "legal_hold_released", actor, {}, now)
             AuditLog().append(conn, "case.legal_hold", actor, case_id, {"on": on}, now=now)
         for item in case.items:
@@ -428,11 +432,12 @@ class CaseStore:
         now = self.clock()
         until = now + self.retention
         with self.engine.begin() as conn:
-            conn.execute(
-                update(threat_cases)
-                .where(threat_cases.c.id == case_id)
-                .values(removed_at=now, retain_until=until, updated_at=now)
-            )
+            with tracked(conn, threat_cases, [case_id]):
+                conn.execute(
+                    update(threat_cases)
+                    .where(threat_cases.c.id == case_id)
+                    .values(removed_at=now, retain_until=until, updated_at=now)
+                )
             self.evidence.start_retention("case", case_id, now=now, conn=conn)
             append_custody(conn, case_id, "retention_started", actor, {"retain_until": until.isoformat()}, now)
         return until
@@ -454,11 +459,12 @@ class CaseStore:
                 )
             ]
             for case_id in due:
-                conn.execute(
-                    update(threat_cases)
-                    .where(threat_cases.c.id == case_id)
-                    .values(status="purged", purged_at=now, updated_at=now)
-                )
+                with tracked(conn, threat_cases, [case_id]):
+                    conn.execute(
+                        update(threat_cases)
+                        .where(threat_cases.c.id == case_id)
+                        .values(status="purged", purged_at=now, updated_at=now)
+                    )
                 append_custody(conn, case_id, "purged", actor, {"reason": "retention expired"}, now)
                 AuditLog().append(conn, "case.purge", actor, case_id, {"reason": "retention expired"}, now=now)
         if due:

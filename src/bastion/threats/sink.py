@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -80,6 +80,43 @@ def _observe_key(
     return (sigs, tags, assets, fp) if (tags or assets or fp) else None
 
 
+@dataclass(slots=True)
+class _OpenCase:
+    """What :meth:`CaseStore.match_open` reads of an open case, kept in memory (as sets) through a batch."""
+
+    id: str
+    subject_account_id: str | None
+    assets: set[str]
+    hashtags: set[str]
+    fingerprint: set[str]
+
+    @classmethod
+    def of(cls, row: Any) -> _OpenCase:
+        return cls(str(row.id), row.subject_account_id, set(row.assets or ()), set(row.hashtags or ()),
+                   set(row.fingerprint or ()))
+
+    def grow(self, assets: Sequence[str], hashtags: Sequence[str], fingerprint: Sequence[str]) -> None:
+        """As :meth:`CaseStore.update_case` grows the stored row."""
+        self.assets |= set(assets)
+        self.hashtags |= set(hashtags)
+        self.fingerprint = set(sorted(self.fingerprint | set(fingerprint))[:5000])
+
+
+def _match_open(cases: Sequence[_OpenCase], *, account_id: str | None, hashtags: Sequence[str],
+                assets: Sequence[str], fingerprint: Sequence[str]) -> str | None:
+    """:meth:`CaseStore.match_open` over cases held in memory: the same rule, the same case chosen."""
+    if account_id:
+        for c in cases:
+            if c.subject_account_id == account_id:
+                return c.id
+    tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
+    for c in cases:
+        if not fp.isdisjoint(c.fingerprint) or (
+                not tags.isdisjoint(c.hashtags) and (not owned or not owned.isdisjoint(c.assets))):
+            return c.id
+    return None
+
+
 class SecuritySink:
     """Creates and updates security cases. ``engine`` must be migrated (``open_engine``)."""
 
@@ -126,49 +163,84 @@ class SecuritySink:
         author: Account | None,
         signals: Mapping[str, Signal] | Sequence[Signal],
     ) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            return self._perform_in(conn, decision, action, post, author, signals, None)
+
+    def perform_many(self, calls: Sequence[tuple[Any, Any, PostContext | Post | None]]) -> list[dict[str, Any]]:
+        """:meth:`perform` for a batch's escalations, ``(decision, action, post)`` each: one transaction (one
+        commit, one audit seal) and the open cases read once and kept up to date as the batch opens and grows
+        them. The cases, evidence and custody entries are those :meth:`perform` one by one would write, in the
+        same order. Raises if any escalation fails, with nothing written: the caller then goes one by one."""
+        out: list[dict[str, Any]] = []
+        with self.engine.begin() as conn:
+            cases = [_OpenCase.of(r) for r in self.cases.open_cases(conn)]
+            for decision, action, post in calls:
+                item, author, signals = _unpack(post, None, ())
+                out.append({} if item is None else
+                           self._perform_in(conn, decision, action, item, author, signals, cases))
+        return out
+
+    def _perform_in(
+        self,
+        conn: Connection,
+        decision: Any,
+        action: Any,
+        post: Post,
+        author: Account | None,
+        signals: Mapping[str, Signal] | Sequence[Signal],
+        cases: list[_OpenCase] | None,
+    ) -> dict[str, Any]:
+        """One escalation within ``conn``'s transaction; ``cases``: the open cases, read by the caller and kept
+        up to date here (``None``: read them)."""
         sigs = _signals(signals)
         severity, level, assets = _severity(sigs)
         fp = shingles(fold(post.text))
         tags = [fold(t) for t in post.hashtags]
         params = getattr(action, "params", {}) or {}
         sla = params.get("sla_hours")
-        with self.engine.begin() as conn:
-            # escalated before (a rerun after a crash between this commit and the batch's, or a new policy
-            # version deciding the same post): the case that holds it already has its evidence
-            held = conn.execute(select(threat_case_items.c.case_id).where(
-                threat_case_items.c.role == "post", threat_case_items.c.subject_id == post.id).limit(1)).scalar()
-            if held is not None:
-                return {"case_id": str(held), "severity": level, "assets": assets}
+        # escalated before (a rerun after a crash between this commit and the batch's, or a new policy
+        # version deciding the same post): the case that holds it already has its evidence
+        held = conn.execute(select(threat_case_items.c.case_id).where(
+            threat_case_items.c.role == "post", threat_case_items.c.subject_id == post.id).limit(1)).scalar()
+        if held is not None:
+            return {"case_id": str(held), "severity": level, "assets": assets}
+        if cases is None:
             case_id = self.cases.find_open(
                 conn, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp
             )
-            if case_id is None:
-                case_id = self.cases.open_case(
-                    conn,
-                    post_id=post.id,
-                    account_id=post.account_id,
-                    severity=severity,
-                    level=level,
-                    assets=assets,
-                    hashtags=tags,
-                    fingerprint=fp,
-                    actor=self.actor,
-                    sla_hours=float(sla) if sla is not None else None,
-                    summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
-                )
-            else:
-                self.cases.update_case(
-                    conn,
-                    case_id,
-                    severity=severity,
-                    level=level,
-                    assets=assets,
-                    hashtags=tags,
-                    fingerprint=fp,
-                    actor=self.actor,
-                    post_id=post.id,
-                )
-            self._bundle(conn, case_id, post, author, sigs, decision)
+        else:
+            case_id = _match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
+        if case_id is None:
+            case_id = self.cases.open_case(
+                conn,
+                post_id=post.id,
+                account_id=post.account_id,
+                severity=severity,
+                level=level,
+                assets=assets,
+                hashtags=tags,
+                fingerprint=fp,
+                actor=self.actor,
+                sla_hours=float(sla) if sla is not None else None,
+                summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
+            )
+            if cases is not None:  # the newest case: last in creation order, as open_cases reads them
+                cases.append(_OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
+        else:
+            self.cases.update_case(
+                conn,
+                case_id,
+                severity=severity,
+                level=level,
+                assets=assets,
+                hashtags=tags,
+                fingerprint=fp,
+                actor=self.actor,
+                post_id=post.id,
+            )
+            if cases is not None:
+                next(c for c in cases if c.id == case_id).grow(assets, tags, fp)
+        self._bundle(conn, case_id, post, author, sigs, decision)
         return {"case_id": case_id, "severity": level, "assets": assets}
 
     def observe(
