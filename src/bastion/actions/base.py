@@ -10,7 +10,7 @@ the failure on the action (``sink_error``); the decision is never lost. The sink
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bastion.detector import PostContext
@@ -26,4 +26,15 @@ class ActionSink(Protocol):
 
     def perform(self, decision: Decision, action: Action, ctx: PostContext | None) -> Mapping[str, Any]:
         """Carry out ``action``; return parameters to record on it (e.g. ``{"case_id": ...}``)."""
+        ...
+
+
+class BatchActionSink(ActionSink, Protocol):
+    """A sink that can also carry out a whole batch's actions at once (e.g. in one transaction). The pipeline
+    prefers :meth:`perform_many` where a sink has it, and falls back on :meth:`perform` action by action when it
+    raises, so it must write nothing unless it succeeds."""
+
+    def perform_many(self, calls: Sequence[tuple[Decision, Action, PostContext | None]]
+                     ) -> Sequence[Mapping[str, Any]]:
+        """:meth:`perform` for each ``(decision, action, ctx)``, in order; the same results."""
         ...

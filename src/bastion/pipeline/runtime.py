@@ -416,9 +416,10 @@ class Pipeline:
 
     def _act_all(self, decisions: list[Decision], by_post: dict[str, PostContext], done: set[str]
                  ) -> list[Decision]:
-        """Carry out the batch's decisions not ``done`` before. A sink with ``perform_many`` gets all its
-        actions of the batch in one call (e.g. one transaction for a barrage of escalations); if that call
-        fails, the sink is called action by action, so one bad action fails alone."""
+        """Carry out the batch's decisions not ``done`` before. A sink with ``perform_many``
+        (:class:`bastion.actions.base.BatchActionSink`) gets all its actions of the batch in one call (e.g. one
+        transaction for a barrage of escalations); if that call fails, the sink is called action by action, so
+        one bad action fails alone."""
         def ctx_of(d: Decision) -> PostContext | None:
             return by_post.get(d.subject_id) if d.subject_kind == Subject.POST else None
 
