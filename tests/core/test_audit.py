@@ -118,3 +118,35 @@ def test_evidence_is_content_addressed_held_and_purged(engine: Engine) -> None:
     assert audit.verify(engine).ok
     events = [e.event for e in audit.entries(engine)]
     assert "evidence.purge" in events and "evidence.hold" in events
+
+
+def test_retention_of_many_subjects_at_once_is_each_ones_retention(tmp_path: Path) -> None:
+    """A batch's removals start retention together; the blobs end as starting it post by post leaves them."""
+    from bastion.store.db import open_engine
+    from bastion.store.schema import evidence_blobs
+
+    t0, later = datetime(2015, 1, 1, tzinfo=UTC), datetime(2015, 2, 1, tzinfo=UTC)
+
+    def fill(url: str) -> EvidenceStore:
+        store = EvidenceStore(open_engine(url))
+        for pid in ("p1", "p2", "p3"):
+            store.put(f"body of {pid}".encode(), "text/plain", subject_kind="post", subject_id=pid, role="content",
+                      now=t0)
+        store.put(b"shared", "text/plain", subject_kind="post", subject_id="p1", role="media", now=t0)
+        store.put(b"shared", "text/plain", subject_kind="post", subject_id="p2", role="media", now=t0)
+        store.put(b"case only", "text/plain", subject_kind="case", subject_id="p2", role="post", now=t0)
+        store.start_retention("post", "p3", now=later)  # already retained for longer: left as it is
+        return store
+
+    one, many = fill(f"sqlite:///{tmp_path / 'one.db'}"), fill(f"sqlite:///{tmp_path / 'many.db'}")
+    # both: p1's and p2's bodies and their shared blob; p3's is retained longer already
+    assert sum(one.start_retention("post", pid, now=t0) for pid in ("p1", "p2", "p3")) == 3
+    assert many.start_retention_many("post", ["p1", "p2", "p3"], now=t0) == 3
+
+    def blobs(store: EvidenceStore) -> list[tuple[object, ...]]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(evidence_blobs.c.sha256, evidence_blobs.c.retain_until))
+            return sorted(tuple(r) for r in rows)
+
+    assert blobs(many) == blobs(one)
+    assert sum(r[1] is None for r in blobs(one)) == 1  # the case's own item is not the post's to retain

@@ -139,12 +139,17 @@ class EvidenceStore:
     def start_retention(self, subject_kind: str, subject_id: str, *, now: datetime | None = None,
                         conn: Connection | None = None) -> int:
         """The subject was removed: its evidence is kept for the retention period from now."""
+        return self.start_retention_many(subject_kind, [subject_id], now=now, conn=conn)
+
+    def start_retention_many(self, subject_kind: str, subject_ids: Sequence[str], *, now: datetime | None = None,
+                             conn: Connection | None = None) -> int:
+        """:meth:`start_retention` for many subjects of one kind at once (a batch's removals)."""
         if conn is None:
             with self.engine.begin() as c:
-                return self.start_retention(subject_kind, subject_id, now=now, conn=c)
+                return self.start_retention_many(subject_kind, subject_ids, now=now, conn=c)
         until = (now or datetime.now(UTC)) + self.retention
-        shas = [r[0] for r in conn.execute(select(evidence_refs.c.sha256).where(
-            evidence_refs.c.subject_kind == subject_kind, evidence_refs.c.subject_id == subject_id))]
+        shas = list(dict.fromkeys(r[0] for r in conn.execute(select(evidence_refs.c.sha256).where(
+            evidence_refs.c.subject_kind == subject_kind, evidence_refs.c.subject_id.in_(list(subject_ids))))))
         with tracked(conn, evidence_blobs, shas):
             return int(conn.execute(update(evidence_blobs).where(
                 evidence_blobs.c.sha256.in_(shas),

@@ -495,6 +495,7 @@ class Store:
         if ledger_rows:
             live = live_enforcements(conn, {r["target_id"] for r in ledger_rows})
             keep: list[dict[str, Any]] = []
+            removed: list[tuple[Post, Decision]] = []
             for row, (kind, target_kind, target_id, d, post) in zip(ledger_rows, applied, strict=True):
                 key = (row["action"], target_kind, target_id)
                 if key in live:
@@ -506,7 +507,9 @@ class Store:
                     self._apply_status(conn, "remove" if kind == EffectKind.REMOVE_POST else "suspend",
                                        target_kind, target_id, now)
                 if kind == EffectKind.REMOVE_POST and post is not None:
-                    self._preserve(conn, post, d, now)
+                    removed.append((post, d))
+            if removed:
+                self._preserve(conn, removed, now)
             if keep:
                 with tracked(conn, t.ledger):
                     conn.execute(_insert(conn, t.ledger).on_conflict_do_nothing(), keep)
@@ -522,13 +525,14 @@ class Store:
                     conn.execute(_insert(conn, t.review_jobs).on_conflict_do_nothing(), list(new_jobs.values()))
         return effective
 
-    def _preserve(self, conn: Connection, post: Post, d: Decision, now: datetime) -> None:
-        """Removed content is preserved as evidence (EU TCO Art. 6: six months, longer under legal hold)."""
-        body = orjson.dumps({"post": post_row(post, now), "decision_id": d.id}, default=str,
-                            option=orjson.OPT_SORT_KEYS)
-        self.evidence.put(body, "application/json", subject_kind="post", subject_id=post.id,
-                          role="removed_content", now=now, conn=conn)
-        self.evidence.start_retention("post", post.id, now=now, conn=conn)
+    def _preserve(self, conn: Connection, removed: Sequence[tuple[Post, Decision]], now: datetime) -> None:
+        """Removed content is preserved as evidence (EU TCO Art. 6: six months, longer under legal hold): the
+        batch's removals in one write, then the retention of everything held on those posts starts."""
+        items = [(orjson.dumps({"post": post_row(post, now), "decision_id": d.id}, default=str,
+                               option=orjson.OPT_SORT_KEYS), "application/json", "post", post.id, "removed_content")
+                 for post, d in removed]
+        self.evidence.put_many(conn, items, now=now)
+        self.evidence.start_retention_many("post", [post.id for post, _ in removed], now=now, conn=conn)
 
 
 def _targets(kind: EffectKind, d: Decision, post: Post | None, params: Mapping[str, Any]) -> list[tuple[str, str]]:
