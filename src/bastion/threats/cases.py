@@ -138,6 +138,44 @@ def shingles(folded_text: str, n: int = 5) -> list[str]:
     return sorted(hashlib.sha256(g.encode()).hexdigest()[:16] for g in grams)
 
 
+@dataclass(slots=True)
+class OpenCase:
+    """What :func:`match_open` reads of an open case: read once, and kept up to date in memory through a batch."""
+
+    id: str
+    subject_account_id: str | None
+    assets: set[str]
+    hashtags: set[str]
+    fingerprint: set[str]
+
+    @classmethod
+    def of(cls, row: Any) -> OpenCase:
+        return cls(str(row.id), row.subject_account_id, set(row.assets or ()), set(row.hashtags or ()),
+                   set(row.fingerprint or ()))
+
+    def grow(self, assets: Sequence[str], hashtags: Sequence[str], fingerprint: Sequence[str]) -> None:
+        """As :meth:`CaseStore.update_case` grows the stored row."""
+        self.assets |= set(assets)
+        self.hashtags |= set(hashtags)
+        self.fingerprint = set(sorted(self.fingerprint | set(fingerprint))[:5000])
+
+
+def match_open(cases: Sequence[OpenCase], *, account_id: str | None, hashtags: Sequence[str],
+               assets: Sequence[str], fingerprint: Sequence[str]) -> str | None:
+    """The open case a post belongs to: the first (oldest) of the same author, else the first that shares quoted
+    text with it, or a hashtag and the protected assets it names (any case, if it names none)."""
+    if account_id:
+        for c in cases:
+            if c.subject_account_id == account_id:
+                return c.id
+    tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
+    for c in cases:
+        if not fp.isdisjoint(c.fingerprint) or (
+                not tags.isdisjoint(c.hashtags) and (not owned or not owned.isdisjoint(c.assets))):
+            return c.id
+    return None
+
+
 class CaseStore:
     """Cases in the database. Every mutating method runs in one transaction with its custody entries."""
 
@@ -171,39 +209,17 @@ class CaseStore:
     ) -> str | None:
         """An open case this post belongs to: same author, or a shared hashtag or quoted text about the
         same protected assets, within the grouping window."""
-        return self.match_open(self.open_cases(conn), account_id=account_id, hashtags=hashtags, assets=assets,
-                               fingerprint=fingerprint)
+        return match_open([OpenCase.of(r) for r in self.open_cases(conn)], account_id=account_id,
+                          hashtags=list(hashtags), assets=list(assets), fingerprint=list(fingerprint))
 
     def open_cases(self, conn: Connection) -> Sequence[Any]:
-        """The open cases within the grouping window, oldest first (for :meth:`match_open`)."""
+        """The open cases within the grouping window, oldest first (for :func:`match_open`)."""
         since = self.clock() - self.group_window
         return conn.execute(
             select(threat_cases)
             .where(threat_cases.c.status == "open", threat_cases.c.updated_at >= since)
             .order_by(threat_cases.c.created_at)
         ).all()
-
-    @staticmethod
-    def match_open(
-        rows: Sequence[Any],
-        *,
-        account_id: str | None,
-        hashtags: Iterable[str],
-        assets: Iterable[str],
-        fingerprint: Iterable[str] = (),
-    ) -> str | None:
-        """:meth:`find_open` over cases already read."""
-        tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
-        for r in rows:
-            if account_id and r.subject_account_id == account_id:
-                return str(r.id)
-        for r in rows:
-            shares_text = bool(fp & set(r.fingerprint or ()))
-            shares_tag = bool(tags & set(r.hashtags or ()))
-            shares_asset = bool(owned & set(r.assets or ())) or not owned
-            if shares_text or (shares_tag and shares_asset):
-                return str(r.id)
-        return None
 
     def open_case(
         self,

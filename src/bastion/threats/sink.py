@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -25,7 +25,7 @@ from bastion.records import Account, Post
 from bastion.signals import Signal
 from bastion.store.threats import threat_case_items
 from bastion.text.normalize import fold
-from bastion.threats.cases import CaseStore, Clock, EvidenceItem, shingles, utcnow
+from bastion.threats.cases import CaseStore, Clock, EvidenceItem, OpenCase, match_open, shingles, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,43 +78,6 @@ def _observe_key(
     fp = shingles(fold(post.text))
     tags = [fold(t) for t in post.hashtags]
     return (sigs, tags, assets, fp) if (tags or assets or fp) else None
-
-
-@dataclass(slots=True)
-class _OpenCase:
-    """What :meth:`CaseStore.match_open` reads of an open case, kept in memory (as sets) through a batch."""
-
-    id: str
-    subject_account_id: str | None
-    assets: set[str]
-    hashtags: set[str]
-    fingerprint: set[str]
-
-    @classmethod
-    def of(cls, row: Any) -> _OpenCase:
-        return cls(str(row.id), row.subject_account_id, set(row.assets or ()), set(row.hashtags or ()),
-                   set(row.fingerprint or ()))
-
-    def grow(self, assets: Sequence[str], hashtags: Sequence[str], fingerprint: Sequence[str]) -> None:
-        """As :meth:`CaseStore.update_case` grows the stored row."""
-        self.assets |= set(assets)
-        self.hashtags |= set(hashtags)
-        self.fingerprint = set(sorted(self.fingerprint | set(fingerprint))[:5000])
-
-
-def _match_open(cases: Sequence[_OpenCase], *, account_id: str | None, hashtags: Sequence[str],
-                assets: Sequence[str], fingerprint: Sequence[str]) -> str | None:
-    """:meth:`CaseStore.match_open` over cases held in memory: the same rule, the same case chosen."""
-    if account_id:
-        for c in cases:
-            if c.subject_account_id == account_id:
-                return c.id
-    tags, owned, fp = set(hashtags), set(assets), set(fingerprint)
-    for c in cases:
-        if not fp.isdisjoint(c.fingerprint) or (
-                not tags.isdisjoint(c.hashtags) and (not owned or not owned.isdisjoint(c.assets))):
-            return c.id
-    return None
 
 
 class SecuritySink:
@@ -173,7 +136,7 @@ class SecuritySink:
         same order. Raises if any escalation fails, with nothing written: the caller then goes one by one."""
         out: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            cases = [_OpenCase.of(r) for r in self.cases.open_cases(conn)]
+            cases = [OpenCase.of(r) for r in self.cases.open_cases(conn)]
             for decision, action, post in calls:
                 item, author, signals = _unpack(post, None, ())
                 out.append({} if item is None else
@@ -188,7 +151,7 @@ class SecuritySink:
         post: Post,
         author: Account | None,
         signals: Mapping[str, Signal] | Sequence[Signal],
-        cases: list[_OpenCase] | None,
+        cases: list[OpenCase] | None,
     ) -> dict[str, Any]:
         """One escalation within ``conn``'s transaction; ``cases``: the open cases, read by the caller and kept
         up to date here (``None``: read them)."""
@@ -209,7 +172,7 @@ class SecuritySink:
                 conn, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp
             )
         else:
-            case_id = _match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
+            case_id = match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
         if case_id is None:
             case_id = self.cases.open_case(
                 conn,
@@ -225,7 +188,7 @@ class SecuritySink:
                 summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
             )
             if cases is not None:  # the newest case: last in creation order, as open_cases reads them
-                cases.append(_OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
+                cases.append(OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
         else:
             self.cases.update_case(
                 conn,
@@ -266,7 +229,7 @@ class SecuritySink:
         if not todo:
             return out
         with self.engine.begin() as conn:
-            rows = self.cases.open_cases(conn)
+            rows = [OpenCase.of(r) for r in self.cases.open_cases(conn)]
             if not rows:
                 return out
             by_case: dict[str, list[EvidenceItem]] = {}
@@ -279,9 +242,10 @@ class SecuritySink:
                 self.cases.add_items(conn, case_id, items, actor=self.actor)
         return out
 
-    def _attach_to_open(self, rows: Sequence[Any], post: Post, author: Account | None, sigs: Mapping[str, Signal],
-                        tags: list[str], assets: list[str], fp: list[str]) -> tuple[str, EvidenceItem] | None:
-        case_id = self.cases.match_open(rows, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
+    def _attach_to_open(self, rows: Sequence[OpenCase], post: Post, author: Account | None,
+                        sigs: Mapping[str, Signal], tags: list[str], assets: list[str], fp: list[str]
+                        ) -> tuple[str, EvidenceItem] | None:
+        case_id = match_open(rows, account_id=None, hashtags=tags, assets=assets, fingerprint=fp)
         if case_id is None:
             return None
         threat = sigs.get("threat")
