@@ -173,34 +173,18 @@ class SecuritySink:
             )
         else:
             case_id = match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
+        common: dict[str, Any] = {"severity": severity, "level": level, "assets": assets, "hashtags": tags,
+                                  "fingerprint": fp, "actor": self.actor}
         if case_id is None:
             case_id = self.cases.open_case(
-                conn,
-                post_id=post.id,
-                account_id=post.account_id,
-                severity=severity,
-                level=level,
-                assets=assets,
-                hashtags=tags,
-                fingerprint=fp,
-                actor=self.actor,
+                conn, post_id=post.id, account_id=post.account_id, **common,
                 sla_hours=float(sla) if sla is not None else None,
                 summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
             )
             if cases is not None:  # the newest case: last in creation order, as open_cases reads them
                 cases.append(OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
         else:
-            self.cases.update_case(
-                conn,
-                case_id,
-                severity=severity,
-                level=level,
-                assets=assets,
-                hashtags=tags,
-                fingerprint=fp,
-                actor=self.actor,
-                post_id=post.id,
-            )
+            self.cases.update_case(conn, case_id, **common, post_id=post.id)
             if cases is not None:
                 next(c for c in cases if c.id == case_id).grow(assets, tags, fp)
         self._bundle(conn, case_id, post, author, sigs, decision)
