@@ -156,6 +156,13 @@ def _take(actions: tuple[Action, ...], subject_id: str) -> tuple[Action, ...]:
     return tuple(a for a in actions if sampled(a, subject_id))
 
 
+def _taken(out: _Outcome, subject_id: str) -> tuple[tuple[Action, ...], tuple[Action, ...]]:
+    """An outcome's live and shadow actions for this subject (sampled reviews decided)."""
+    if not out.sampled:
+        return out.actions, out.shadow
+    return _take(out.actions, subject_id), _take(out.shadow, subject_id)
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A rule with everything about it that does not depend on the subject, computed once."""
@@ -258,11 +265,10 @@ class PolicyEngine:
             out = self._no_evidence[subject]
             explanation, fixed = self._no_evidence_text[subject]
             suffix = out.id_suffix if content is None else _content_suffix(self.policy, content)
+            actions, shadow = _taken(out, subject_id)
             return Decision(id=_hashed_id(subject, subject_id, suffix), subject_kind=subject,
                             subject_id=subject_id, account_id=account_id, created_at=now,
-                            scores=_EMPTY_SCORES, labels=out.labels,
-                            actions=_take(out.actions, subject_id) if out.sampled else out.actions,
-                            shadow_actions=_take(out.shadow, subject_id) if out.sampled else out.shadow,
+                            scores=_EMPTY_SCORES, labels=out.labels, actions=actions, shadow_actions=shadow,
                             explanation=explanation, category=out.category,
                             versions=fixed)
         facts = Facts(signals, reporter)
@@ -275,6 +281,7 @@ class PolicyEngine:
         if not lines:
             lines.append("No rule applies." if signals else NO_SIGNALS)
         detectors = {sig.detector: sig.version for sig in signals.values()}
+        actions, shadow = _taken(out, subject_id)
         versions: dict[str, Any] = {**self.versions_base, "rules": list(out.fired), "detectors": detectors}
         for sig in signals.values():
             model = sig.details.get("model_version") if sig.details else None
@@ -289,8 +296,8 @@ class PolicyEngine:
             created_at=now,
             scores=scores,
             labels=out.labels,
-            actions=_take(out.actions, subject_id) if out.sampled else out.actions,
-            shadow_actions=_take(out.shadow, subject_id) if out.sampled else out.shadow,
+            actions=actions,
+            shadow_actions=shadow,
             explanation=" ".join(lines),
             category=out.category,
             versions=versions,

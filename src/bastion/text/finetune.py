@@ -38,8 +38,7 @@ from bastion.text.model import Head, TextModel
 from bastion.text.train import REPORTING_CLASSES, class_weights, featurize
 
 __all__ = ["LABEL_CLASSES", "TEXT_QUEUES", "FineTuneParams", "LabelSet", "earned_threshold", "fine_tune",
-           "label_examples",
-           "read_labels"]
+           "label_examples", "read_labels"]
 
 log = logging.getLogger(__name__)
 

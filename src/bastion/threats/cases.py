@@ -138,6 +138,10 @@ def shingles(folded_text: str, n: int = 5) -> list[str]:
     return sorted(hashlib.sha256(g.encode()).hexdigest()[:16] for g in grams)
 
 
+#: shingles a case keeps of the text it holds (the smallest, so every writer keeps the same ones)
+FINGERPRINT_LIMIT = 5000
+
+
 @dataclass(slots=True)
 class OpenCase:
     """What :func:`match_open` reads of an open case: read once, and kept up to date in memory through a batch."""
@@ -157,7 +161,7 @@ class OpenCase:
         """As :meth:`CaseStore.update_case` grows the stored row."""
         self.assets |= set(assets)
         self.hashtags |= set(hashtags)
-        self.fingerprint = set(sorted(self.fingerprint | set(fingerprint))[:5000])
+        self.fingerprint = set(sorted(self.fingerprint | set(fingerprint))[:FINGERPRINT_LIMIT])
 
 
 def match_open(cases: Sequence[OpenCase], *, account_id: str | None, hashtags: Sequence[str],
@@ -301,7 +305,7 @@ class CaseStore:
                     level=new_level,
                     assets=sorted(set(row.assets) | set(assets)),
                     hashtags=sorted(set(row.hashtags) | set(hashtags)),
-                    fingerprint=sorted(set(row.fingerprint) | set(fingerprint))[:5000],
+                    fingerprint=sorted(set(row.fingerprint) | set(fingerprint))[:FINGERPRINT_LIMIT],
                     updated_at=now,
                 )
             )

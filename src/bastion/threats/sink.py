@@ -127,7 +127,7 @@ class SecuritySink:
         signals: Mapping[str, Signal] | Sequence[Signal],
     ) -> dict[str, Any]:
         with self.engine.begin() as conn:
-            return self._perform_in(conn, decision, action, post, author, signals, None)
+            return self._perform_in(conn, decision, action, post, author, signals, self._open_cases(conn))
 
     def perform_many(self, calls: Sequence[tuple[Any, Any, PostContext | Post | None]]) -> list[dict[str, Any]]:
         """:meth:`perform` for a batch's escalations, ``(decision, action, post)`` each: one transaction (one
@@ -136,7 +136,7 @@ class SecuritySink:
         same order. Raises if any escalation fails, with nothing written: the caller then goes one by one."""
         out: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            cases = [OpenCase.of(r) for r in self.cases.open_cases(conn)]
+            cases = self._open_cases(conn)
             for decision, action, post in calls:
                 item, author, signals = _unpack(post, None, ())
                 out.append({} if item is None else
@@ -151,10 +151,10 @@ class SecuritySink:
         post: Post,
         author: Account | None,
         signals: Mapping[str, Signal] | Sequence[Signal],
-        cases: list[OpenCase] | None,
+        cases: list[OpenCase],
     ) -> dict[str, Any]:
         """One escalation within ``conn``'s transaction; ``cases``: the open cases, read by the caller and kept
-        up to date here (``None``: read them)."""
+        up to date here as this escalation opens or grows one."""
         sigs = _signals(signals)
         severity, level, assets = _severity(sigs)
         fp = shingles(fold(post.text))
@@ -167,12 +167,7 @@ class SecuritySink:
             threat_case_items.c.role == "post", threat_case_items.c.subject_id == post.id).limit(1)).scalar()
         if held is not None:
             return {"case_id": str(held), "severity": level, "assets": assets}
-        if cases is None:
-            case_id = self.cases.find_open(
-                conn, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp
-            )
-        else:
-            case_id = match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
+        case_id = match_open(cases, account_id=post.account_id, hashtags=tags, assets=assets, fingerprint=fp)
         common: dict[str, Any] = {"severity": severity, "level": level, "assets": assets, "hashtags": tags,
                                   "fingerprint": fp, "actor": self.actor}
         if case_id is None:
@@ -181,14 +176,16 @@ class SecuritySink:
                 sla_hours=float(sla) if sla is not None else None,
                 summary={"decision_id": getattr(decision, "id", None), "rule": getattr(action, "rule", None)},
             )
-            if cases is not None:  # the newest case: last in creation order, as open_cases reads them
-                cases.append(OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
+            # the newest case: last in creation order, as open_cases reads them
+            cases.append(OpenCase(case_id, post.account_id, set(assets), set(tags), set(fp)))
         else:
             self.cases.update_case(conn, case_id, **common, post_id=post.id)
-            if cases is not None:
-                next(c for c in cases if c.id == case_id).grow(assets, tags, fp)
+            next(c for c in cases if c.id == case_id).grow(assets, tags, fp)
         self._bundle(conn, case_id, post, author, sigs, decision)
         return {"case_id": case_id, "severity": level, "assets": assets}
+
+    def _open_cases(self, conn: Connection) -> list[OpenCase]:
+        return [OpenCase.of(r) for r in self.cases.open_cases(conn)]
 
     def observe(
         self,
@@ -213,7 +210,7 @@ class SecuritySink:
         if not todo:
             return out
         with self.engine.begin() as conn:
-            rows = [OpenCase.of(r) for r in self.cases.open_cases(conn)]
+            rows = self._open_cases(conn)
             if not rows:
                 return out
             by_case: dict[str, list[EvidenceItem]] = {}
