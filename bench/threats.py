@@ -9,6 +9,14 @@ garbage collector is tuned as ``bastion scan`` tunes it.
 
     .venv/bin/python bench/threats.py --data ../shared/data/eval/tvec-dev.jsonl --posts 20000 \\
         --json bench/results/threat-speed.json
+
+Times on a shared virtual machine vary by up to two times from one hour to the next. To compare two versions of
+the code, count instructions instead, which do not vary: run under callgrind with ``--repeat 0`` (start-up and
+the cold pass) and ``--repeat 1`` (one warm pass more, and one with the folded text shared); the difference over
+the posts is what those two passes cost per post, together:
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/threats.py \\
+        --data ../shared/data/eval/tvec-dev.jsonl --posts 20000 --repeat 0   # then --repeat 1
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3, help="warm passes; the fastest is reported")
+    ap.add_argument("--repeat", type=int, default=3, help="warm passes; the fastest is reported (0: none)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -69,14 +77,14 @@ def main() -> None:
         return elapsed, opened
 
     cold, opened = run(False)
-    warm = min(run(False)[0] for _ in range(args.repeat))
-    shared = min(run(True)[0] for _ in range(args.repeat))
+    warm = min((run(False)[0] for _ in range(args.repeat)), default=None)
+    shared = min((run(True)[0] for _ in range(args.repeat)), default=None)
     report: dict[str, Any] = {
         "data": args.data.name, "posts": len(posts), "batch": args.batch, "detector": det.version,
         "build_s": round(build_s, 3),
         "us_per_post_cold": round(1e6 * cold / len(posts), 1),
-        "us_per_post_warm": round(1e6 * warm / len(posts), 1),
-        "us_per_post_warm_shared_fold": round(1e6 * shared / len(posts), 1),
+        "us_per_post_warm": round(1e6 * warm / len(posts), 1) if warm is not None else None,
+        "us_per_post_warm_shared_fold": round(1e6 * shared / len(posts), 1) if shared is not None else None,
         "gate_open_share": round(opened / len(posts), 4),
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }

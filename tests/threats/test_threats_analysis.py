@@ -170,6 +170,24 @@ def test_the_gate_opens_on_violence_veiled_parts_and_calls_only() -> None:
     assert read("Lone wolves, rise up").gated
 
 
+@pytest.mark.parametrize(("text", "lang", "worth"), [
+    ("$500 for whoever finds my cat", "en", False),  # a bounty, and no one to harm
+    ("يا اخوة انتم تعرفون", "ar", False),  # a call on brothers that addresses the reader, nothing more
+    ("Brüder, erhebt euch!", "de", False),
+    ("$10,000 to whoever brings me his head", "en", True),  # a body
+    ("we know where your kids go to school", "en", True),  # a family
+    ("Lone wolves, go after their employees", "en", True),  # people
+    ("you will pay for this", "en", True),  # a veiled-threat phrase needs no victim noun
+])
+def test_the_second_gate_wants_someone_to_harm(text: str, lang: str, worth: bool) -> None:
+    """Without a word of violence or a veiled-threat phrase, a call, a bounty or the parts of a veiled threat
+    open the detector's gate only with a person, place, family member or body named; training's gate (the
+    default) still opens on all of them."""
+    light = default_analyzer().analyze(fold(text), lang)
+    assert light.gated
+    assert default_analyzer().analyze(fold(text), lang, victim=True).gated is worth
+
+
 def test_lexicon_files_are_validated() -> None:
     base = {"lang": "xx", "script": "latin", "stemmer": "english"}
     with pytest.raises(ConfigError, match="unknown tag"):

@@ -86,6 +86,12 @@ def test_an_asset_in_a_veiled_post_opens_the_gate(det: ThreatDetector) -> None:
     assert signals(det, "Say hi to your colleagues at Twitter for us")["threat"].details["gate"] == "open"
 
 
+def test_a_bounty_with_no_one_to_harm_is_not_parsed(det: ThreatDetector) -> None:
+    assert signals(det, "$500 for whoever finds my cat")["threat"].details["gate"] == "closed"
+    # the same post naming a protected asset is parsed: the asset is someone to harm
+    assert signals(det, "$500 for whoever finds the Twitter staff")["threat"].details["gate"] == "open"
+
+
 @pytest.mark.parametrize("text", [
     "If you keep deleting our accounts, the Twitter staff in San Francisco will pay with their blood.",
     "Twitter employees: watch your backs, we know where your office in San Francisco is.",
@@ -131,10 +137,10 @@ def test_custom_assets_path(tmp_path: Path) -> None:
 def test_a_failing_post_degrades_its_own_signals_only(det: ThreatDetector, monkeypatch: pytest.MonkeyPatch) -> None:
     real = det.analyzer.analyze
 
-    def flaky(folded: str, lang: str | None = None):  # type: ignore[no-untyped-def]
+    def flaky(folded: str, lang: str | None = None, **kw):  # type: ignore[no-untyped-def]
         if "boom" in folded:
             raise ValueError("boom")
-        return real(folded, lang)
+        return real(folded, lang, **kw)
 
     monkeypatch.setattr(det.analyzer, "analyze", flaky)
     out = det.detect([PostContext(post("boom", "p1")), PostContext(post("We will kill your staff tonight.", "p2"))])

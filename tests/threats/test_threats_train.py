@@ -84,6 +84,28 @@ def test_cv_never_splits_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
         assert held_out and not (held_out & train_groups)
 
 
+def test_cv_trains_on_what_the_detector_closes_but_does_not_score_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A post the detector's second gate closes (a bounty with no one to harm) is training data in every fold,
+    as in the shipped recipe, and keeps the closed score when its fold is scored, as in a scan."""
+    bounty = {"id": "b1", "text": "$500 for whoever finds my cat", "class": "ordinary", "dataset": "tweeteval-emoji",
+              "meta": {"account": "b"}}
+    rows = [*suite(), bounty]
+    examples = [ev.Example(r["id"], r["text"], int(r["class"] == "threat"), "en", r["dataset"],
+                           r["meta"].get("functionality", "ordinary"), r) for r in rows]
+    trained: list[set[str]] = []
+    real_fit = tr.fit
+
+    def spy(records: Any, feats: Any, **kw: Any) -> Any:
+        trained.append({r.id for r in records})
+        return real_fit(records, feats, **kw)
+
+    monkeypatch.setattr(ev, "fit", spy)
+    scores = ev.score_cv(examples, 3, seed=1)
+    assert sum("b1" in ids for ids in trained) == 2  # trained on in the folds that do not hold it
+    from bastion.threats.detector import UNGATED
+    assert scores[-1] == UNGATED
+
+
 def test_train_writes_a_model_the_detector_loads(tmp_path: Path) -> None:
     data = write(tmp_path / "suite.jsonl", suite())
     model = tmp_path / "m.json"

@@ -94,7 +94,7 @@ class ThreatDetector(Detector):
                 # the folded text with the offsets spans need: the view the lexicon detector reads too, so in a
                 # pipeline it is computed once per post
                 folded, offsets = ctx.view(fold_with_offsets)
-                an = self.analyzer.analyze(folded, ctx.post.lang)
+                an = self.analyzer.analyze(folded, ctx.post.lang, victim=True)
                 if self._gate(an, folded):
                     if not an.tokens:  # a protected asset opened the gate: the analyser kept no tokens
                         an = self.analyzer.analyze(folded, ctx.post.lang, full=True)
@@ -111,6 +111,11 @@ class ThreatDetector(Detector):
                 except Exception as exc:
                     out[i] = self._failed(batch[i], exc)
         return [o or [] for o in out]
+
+    def opens(self, folded: str, lang: str | None = None) -> bool:
+        """Whether :meth:`detect` parses this folded text or closes its gates on it (for evaluations that score
+        the stance model directly, as cross-validation does)."""
+        return self._gate(self.analyzer.analyze(folded, lang, victim=True), folded)
 
     def _gate(self, an: Analysis, folded: str) -> bool:
         """Worth a parse: a word of violence, a veiled-threat phrase, a call on others or a bounty - or a

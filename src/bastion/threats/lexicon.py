@@ -50,6 +50,11 @@ GATE_TAGS: frozenset[str] = HARM_TAGS | {"VEIL", "VOC", "BOUNTY"}
 #: The parts of a veiled threat ("we know where you live", "hug your kids tonight"): with a word that addresses
 #: the reader, they also open the gate.
 VEILED_PARTS: frozenset[str] = frozenset({"KNOW", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE", "FAMILY", "LOC"})
+#: Someone or something to harm: a person, a place, a family member, a body. A call on others, a bounty or the
+#: parts of a veiled threat with no word of violence and no veiled-threat phrase are worth a parse only with one
+#: of these (the detector's second gate; a veiled threat without a victim noun is a phrase: "we know where you
+#: live", "your day will come").
+VICTIM_TAGS: frozenset[str] = frozenset({"HUMAN", "PLACE", "FAMILY", "BODY"})
 
 
 #: Tags of nouns: matched by their exact forms (and plurals) in Latin-script languages, never by stem.
