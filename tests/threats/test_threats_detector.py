@@ -88,8 +88,9 @@ def test_an_asset_in_a_veiled_post_opens_the_gate(det: ThreatDetector) -> None:
 
 def test_a_bounty_with_no_one_to_harm_is_not_parsed(det: ThreatDetector) -> None:
     assert signals(det, "$500 for whoever finds my cat")["threat"].details["gate"] == "closed"
-    # the same post naming a protected asset is parsed: the asset is someone to harm
-    assert signals(det, "$500 for whoever finds the Twitter staff")["threat"].details["gate"] == "open"
+    # naming a protected asset, it is parsed: the asset is the one to harm (the organisation is no person, and
+    # the post addresses no one)
+    assert signals(det, "$500 for Twitter")["threat"].details["gate"] == "open"
 
 
 @pytest.mark.parametrize("text", [

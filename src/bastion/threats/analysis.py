@@ -95,6 +95,9 @@ class Analysis:
     #: a word that addresses someone ("you") or a part of a veiled threat: with a protected asset named, the
     #: detector opens its gate too
     addressed: bool = False
+    #: the first gate opened and the second closed: a call, a bounty or parts of a veiled threat with no one named
+    #: to harm - a protected asset named opens the detector's gate again
+    victimless: bool = False
 
     @property
     def harm(self) -> bool:
@@ -412,6 +415,7 @@ class Analyzer:
         all_tags = frozenset().union(*tagsets)
         addressed = "P2" in all_tags or bool(all_tags & VEILED_PARTS)
         gated = bool(all_tags & GATE_TAGS) or ("P2" in all_tags and bool(all_tags & VEILED_PARTS))
+        victimless = False
         if not gated or (victim and all_tags.isdisjoint(_WORTH_A_PARSE)):
             # a phrase or a separable verb may still open it ("would be a shame if ...", "bring ... um"), or give
             # a post that only calls on others, offers money or addresses someone the violence it lacks
@@ -421,11 +425,13 @@ class Analyzer:
                         if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
             gated = gated or split or bool(phrased & GATE_TAGS) \
                 or ("P2" in phrased and bool(phrased & VEILED_PARTS))
-            if victim and gated and not split and phrased.isdisjoint(_WORTH_A_PARSE):
+            victimless = victim and gated and not split and phrased.isdisjoint(_WORTH_A_PARSE)
+            if victimless:
                 gated = False  # a call, a bounty or the parts of a veiled threat, and no one to harm
         lang_out = "ar" if arabic else latin
         if not gated and not full:
-            return Analysis(lang=lang_out, tokens=(), quotes=(), gated=False, addressed=addressed)
+            return Analysis(lang=lang_out, tokens=(), quotes=(), gated=False, addressed=addressed,
+                            victimless=victimless)
         tokens, quotes = self._tokens(folded, latin, arabic)
         tokens = self._phrases(tokens, lexicons)
         if arabic:

@@ -118,11 +118,12 @@ class ThreatDetector(Detector):
         return self._gate(self.analyzer.analyze(folded, lang, victim=True), folded)
 
     def _gate(self, an: Analysis, folded: str) -> bool:
-        """Worth a parse: a word of violence, a veiled-threat phrase, a call on others or a bounty - or a
-        protected asset named in a post that addresses someone or has a part of a veiled threat."""
+        """Worth a parse: a word of violence, a veiled-threat phrase, a call on others or a bounty with someone
+        to harm - or a protected asset named in a post that addresses someone, has a part of a veiled threat, or
+        calls on others or offers a bounty (the asset is the one to harm)."""
         if an.gated:
             return True
-        return an.addressed and bool(self.registry.find(folded))
+        return (an.addressed or an.victimless) and bool(self.registry.find(folded))
 
     def _failed(self, ctx: PostContext, exc: Exception) -> list[Signal]:
         log.exception("threat detector failed on post %s", ctx.post.id)
