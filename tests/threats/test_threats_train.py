@@ -65,19 +65,25 @@ def test_read_labelled_filters_licences(tmp_path: Path) -> None:
     assert len(tr.read_labelled([data])) == 2
 
 
-def test_cv_never_splits_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
+def cv_with_spy(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> tuple[list[float], list[list[Any]]]:
+    """Out-of-fold scores of ``rows``, and the records each fold's model was fitted on."""
     examples = [ev.Example(r["id"], r["text"], int(r["class"] == "threat"), "en", r["dataset"],
-                           r["meta"]["functionality"], r) for r in suite()]
-    seen: list[set[str]] = []
+                           r["meta"].get("functionality", "ordinary"), r) for r in rows]
+    fitted: list[list[Any]] = []
     real_fit = tr.fit
 
     def spy(records: Any, feats: Any, **kw: Any) -> Any:
-        seen.append({r.group for r in records})
+        fitted.append(list(records))
         return real_fit(records, feats, **kw)
 
     monkeypatch.setattr(ev, "fit", spy)
-    scores = ev.score_cv(examples, 3, seed=1)
-    assert len(scores) == len(examples) and len(seen) == 3
+    return ev.score_cv(examples, 3, seed=1), fitted
+
+
+def test_cv_never_splits_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    scores, fitted = cv_with_spy(monkeypatch, suite())
+    seen = [{r.group for r in records} for records in fitted]
+    assert len(scores) == len(suite()) and len(seen) == 3
     groups = {r["meta"]["template"] for r in suite()}
     for train_groups in seen:
         held_out = groups - train_groups
@@ -89,19 +95,8 @@ def test_cv_trains_on_what_the_detector_closes_but_does_not_score_it(monkeypatch
     as in the shipped recipe, and keeps the closed score when its fold is scored, as in a scan."""
     bounty = {"id": "b1", "text": "$500 for whoever finds my cat", "class": "ordinary", "dataset": "tweeteval-emoji",
               "meta": {"account": "b"}}
-    rows = [*suite(), bounty]
-    examples = [ev.Example(r["id"], r["text"], int(r["class"] == "threat"), "en", r["dataset"],
-                           r["meta"].get("functionality", "ordinary"), r) for r in rows]
-    trained: list[set[str]] = []
-    real_fit = tr.fit
-
-    def spy(records: Any, feats: Any, **kw: Any) -> Any:
-        trained.append({r.id for r in records})
-        return real_fit(records, feats, **kw)
-
-    monkeypatch.setattr(ev, "fit", spy)
-    scores = ev.score_cv(examples, 3, seed=1)
-    assert sum("b1" in ids for ids in trained) == 2  # trained on in the folds that do not hold it
+    scores, fitted = cv_with_spy(monkeypatch, [*suite(), bounty])
+    assert sum(any(r.id == "b1" for r in records) for records in fitted) == 2  # the folds that do not hold it
     from bastion.threats.detector import UNGATED
     assert scores[-1] == UNGATED
 
