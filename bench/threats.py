@@ -11,12 +11,8 @@ garbage collector is tuned as ``bastion scan`` tunes it.
         --json bench/results/threat-speed.json
 
 Times on a shared virtual machine vary by up to two times from one hour to the next. To compare two versions of
-the code, count instructions instead, which do not vary: run under callgrind with ``--repeat 0`` (start-up and
-the cold pass) and ``--repeat 1`` (one warm pass more, and one with the folded text shared); the difference over
-the posts is what those two passes cost per post, together:
-
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/threats.py \\
-        --data ../shared/data/eval/tvec-dev.jsonl --posts 20000 --repeat 0   # then --repeat 1
+the code, count instructions instead, which do not vary: ``bench/instructions.py`` runs this benchmark under
+callgrind with ``--repeat 0`` and ``--repeat 1``.
 """
 
 from __future__ import annotations

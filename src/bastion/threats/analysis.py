@@ -414,7 +414,7 @@ class Analyzer:
         plain, keys, tagsets = zip(*looked, strict=True) if looked else ((), (), ())  # one transposition in C
         all_tags = frozenset().union(*tagsets)
         addressed = "P2" in all_tags or bool(all_tags & VEILED_PARTS)
-        gated = bool(all_tags & GATE_TAGS) or ("P2" in all_tags and bool(all_tags & VEILED_PARTS))
+        gated = _opens(all_tags)
         victimless = False
         if not gated or (victim and all_tags.isdisjoint(_WORTH_A_PARSE)):
             # a phrase or a separable verb may still open it ("would be a shame if ...", "bring ... um"), or give
@@ -423,8 +423,7 @@ class Analyzer:
                                        for _, _, t in _phrase_hits(lx.phrases, plain)))
             split = any(_split_hit(lx, keys) for lx in lexicons
                         if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
-            gated = gated or split or bool(phrased & GATE_TAGS) \
-                or ("P2" in phrased and bool(phrased & VEILED_PARTS))
+            gated = gated or split or _opens(phrased)
             victimless = victim and gated and not split and phrased.isdisjoint(_WORTH_A_PARSE)
             if victimless:
                 gated = False  # a call, a bounty or the parts of a veiled threat, and no one to harm
@@ -613,6 +612,14 @@ def _wants_someone(tokens: Sequence[Token], i: int) -> bool:
 _new_token = tuple.__new__
 #: What makes a post worth a parse by itself: violence, a veiled-threat phrase, or someone to harm.
 _WORTH_A_PARSE: frozenset[str] = HARM_TAGS | {"VEIL"} | VICTIM_TAGS
+
+
+def _opens(tags: frozenset[str]) -> bool:
+    """The first gate, on a post's tags: a word of violence, a veiled-threat phrase, a call on others or a bounty
+    - or a word that addresses the reader with a part of a veiled threat."""
+    return bool(tags & GATE_TAGS) or ("P2" in tags and bool(tags & VEILED_PARTS))
+
+
 _NO_TAGS: frozenset[str] = frozenset()
 _HASHTAG_TAG = frozenset({"HASHTAG"})
 _P2_TAG = frozenset({"P2"})
