@@ -290,3 +290,49 @@ def test_the_quick_reject_of_arabic_words_never_loses_a_parse() -> None:
     for word in [*affixed, "مرحبا", "صباح", "الخير", "كتاب"]:
         parsed = any((t := cores.get(c)) and (len(c) > 2 or t & EVENT_TAGS) for c, _ in _arabic_parses(word))
         assert a._may_parse(word) or not parsed, word
+
+
+def test_every_phrase_the_gates_read_has_an_anchor_among_its_words() -> None:
+    """The gate looks phrases up only in a post holding one of its anchors: each phrase whose tags a gate reads
+    must have a word there, or a post holding only that phrase would stay closed."""
+    from bastion.threats.analysis import _GATE_READS
+    from bastion.threats.lexicon import TAGS_KEY
+
+    a = default_analyzer()
+    for lang, lx in a.lexicons.items():
+        anchors = a._gate_anchors[lang]
+        stack: list[tuple[dict[str, object], tuple[str, ...]]] = [(lx.phrases, ())]
+        read = 0
+        while stack:
+            node, path = stack.pop()
+            for word, child in node.items():
+                if word != TAGS_KEY:
+                    stack.append((child, (*path, word)))  # type: ignore[arg-type]
+                elif child & _GATE_READS:  # type: ignore[operator]
+                    read += 1
+                    assert anchors.intersection(path), (lang, path)
+        assert read and len(anchors) < len(lx.phrases), lang  # fewer anchors than phrases' first words
+
+
+def test_a_phrase_alone_opens_the_gate() -> None:
+    """Posts whose only gate signal is a phrase, its anchor not its first word ("we know where ..." is anchored
+    on "where" or a later word, not "we")."""
+    for text, lang in (("we know where you live", "en"), ("your time will come", "en"),
+                       ("wir wissen, wo du wohnst", "de")):
+        assert default_analyzer().analyze(fold(text), lang, victim=True).gated, text
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("we will shoot them all, the rats", "de"), ("wir werden sie alle erschießen", "de"),
+    ("die the", "en"), ("die die die the the", "en"), ("der the", "de"), ("ok", "en"), ("und und the", "fr"),
+    ("the and of to in die der und", None), ("a", "de"),
+])
+def test_the_post_s_own_language_is_kept_unless_another_leads_it_by_two(text: str, hint: str | None) -> None:
+    a = default_analyzer()
+    words = fold(text).split()
+    votes = {lang: sum(w in lx.stop for w in words) for lang, lx in a._latin.items()}
+    got = a.latin_language(words, hint)
+    if hint in votes and max(votes.values()) < votes[hint] + 2:
+        assert got == hint
+    else:
+        assert votes[got] == max(votes.values())  # the leader (a tie broken towards German letters or English)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from bastion.threats.lexicon import (
     GATE_TAGS,
@@ -251,9 +251,11 @@ class Analyzer:
         for lang, lx in self._latin.items():
             for w in lx.stop:
                 self._stops[w] = (*self._stops.get(w, ()), lang)
-        #: per language: the first words of its phrases, and the verbs whose particle may open the gate - a
-        #: post with neither skips the phrase and separable-verb look-ups of the gate (most posts)
+        #: per language: the first words of its phrases (a post with none skips the phrase look-up of the parse);
+        #: one word of each phrase the gate reads, and the verbs whose particle may open the gate - a post with
+        #: none of these skips the phrase and separable-verb look-ups of the gate (most posts)
         self._phrase_firsts = {lx.lang: frozenset(lx.phrases) for lx in self.lexicons.values()}
+        self._gate_anchors = {lx.lang: _anchors(lx.phrases, lx.stop, _GATE_READS) for lx in self.lexicons.values()}
         self._split_verbs_gating = {lx.lang: frozenset(k for k, pairs in lx.split.items()
                                                        if any(tags & GATE_TAGS for _, tags in pairs))
                                     for lx in self.lexicons.values()}
@@ -275,8 +277,10 @@ class Analyzer:
         if cache is None or arabic:
             return [self._word("ar" if arabic and not w.isascii() and _ARABIC.match(w) else lang, w)
                     for w in words]
-        get = cache.get
-        return [get(w) or self._word(lang, w) for w in words]
+        hits = list(map(cache.get, words))
+        if None not in hits:  # a warm cache knows every word of most posts
+            return cast(list[tuple[str, str, frozenset[str]]], hits)
+        return [hit or self._word(lang, w) for hit, w in zip(hits, words, strict=True)]
 
     # -- language ----------------------------------------------------------------------------------------------
     def latin_language(self, words: Sequence[str], hint: str | None = None) -> str | None:
@@ -285,12 +289,11 @@ class Analyzer:
         if not self._latin:
             return None
         votes: dict[str, float] = dict.fromkeys(self._latin, 0.0)
-        stops = self._stops
-        for w in words:
-            langs = stops.get(w)
-            if langs:
-                for lang in langs:
-                    votes[lang] += 1
+        for langs in filter(None, map(self._stops.get, words)):
+            for lang in langs:
+                votes[lang] += 1
+        if hint in votes and max(votes.values()) < votes[hint] + 2:
+            return hint  # no language leads the post's own by two (a tie's half vote below cannot change that)
         ranked = sorted(votes.values(), reverse=True)
         if len(ranked) > 1 and ranked[0] == ranked[1]:  # a tie (short posts): German letters, else English
             german = any(c in w for w in words for c in "äöüß")
@@ -419,7 +422,7 @@ class Analyzer:
         if not gated or (victim and all_tags.isdisjoint(_WORTH_A_PARSE)):
             # a phrase or a separable verb may still open it ("would be a shame if ...", "bring ... um"), or give
             # a post that only calls on others, offers money or addresses someone the violence it lacks
-            phrased = all_tags.union(*(t for lx in lexicons if not self._phrase_firsts[lx.lang].isdisjoint(plain)
+            phrased = all_tags.union(*(t for lx in lexicons if not self._gate_anchors[lx.lang].isdisjoint(plain)
                                        for _, _, t in _phrase_hits(lx.phrases, plain)))
             split = any(_split_hit(lx, keys) for lx in lexicons
                         if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
@@ -618,6 +621,26 @@ def _opens(tags: frozenset[str]) -> bool:
     """The first gate, on a post's tags: a word of violence, a veiled-threat phrase, a call on others or a bounty
     - or a word that addresses the reader with a part of a veiled threat."""
     return bool(tags & GATE_TAGS) or ("P2" in tags and bool(tags & VEILED_PARTS))
+
+
+#: Every tag the gates read off a post: a phrase with none of them cannot change whether the post is parsed.
+_GATE_READS: frozenset[str] = GATE_TAGS | VEILED_PARTS | {"P2"} | _WORTH_A_PARSE
+
+
+def _anchors(trie: Mapping[str, Any], stop: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:
+    """One word of each phrase in ``trie`` whose tags meet ``wanted``: a text holding none of these words holds
+    none of those phrases. Each phrase's rarest-looking word: not a function word, the longest."""
+    out: set[str] = set()
+    stack: list[tuple[Mapping[str, Any], tuple[str, ...]]] = [(trie, ())]
+    while stack:
+        node, path = stack.pop()
+        for word, child in node.items():
+            if word == TAGS_KEY:
+                if child & wanted:
+                    out.add(max(path, key=lambda w: (w not in stop, len(w), w)))
+            else:
+                stack.append((child, (*path, word)))
+    return frozenset(out)
 
 
 _NO_TAGS: frozenset[str] = frozenset()

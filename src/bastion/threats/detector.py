@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from bastion.detector import Detector, PostContext
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 VERSION = "threat-stance-1"
 CONTEXT_SIGNALS = ("propaganda", "account_risk", "campaign")
 LETHAL = frozenset({"KILL", "DESTROY", "DEATH", "WEAPON"})
+_TAGS = attrgetter("tags")
 #: The probability a post that does not pass the gate issues a threat (measured when the model is trained).
 UNGATED = 0.001
 #: Below this threat probability a post's severity stays near zero whatever its targets (it is scaled by the
@@ -160,7 +162,7 @@ class ThreatDetector(Detector):
             ext = extract(text, folded, offsets, self.registry) if wants_extraction else \
                 assets_only(text, folded, offsets, self.registry, hits)
         context = {n: ctx.score(n) for n in CONTEXT_SIGNALS if n in ctx.signals}
-        lethal = any(t.tags & LETHAL for t in an.tokens)
+        lethal = not all(map(LETHAL.isdisjoint, map(_TAGS, an.tokens)))
         sev = self.severity.assess(prob, form, ext, context, lethal=lethal)
         stances = {k: round(v, 4) for k, v in res.probabilities.items()}
         common = {"gate": "open", "stance": res.stance, "lang": an.lang}
