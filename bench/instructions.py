@@ -28,7 +28,9 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 
 def count(argv: list[str], src: Path | None) -> int:
     """Instructions callgrind counts for one run of ``argv`` (a Python script and its arguments)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # one hash seed: string hashes decide where dictionary and set entries fall, and so a few instructions
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONHASHSEED": "0"}
     if src is not None:
         env["PYTHONPATH"] = str(src)
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *argv]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from bastion.campaigns.coordination import DUP, FLAGGED, RISKY, AccountBook, Obs, coordination
-from bastion.campaigns.neardup import NearDupIndex, hamming, simhash, tokens
+from bastion.campaigns.neardup import NearDupIndex, _TokenHashes, hamming, simhash, tokens
 
 BASE = "Heavy rain expected across the northern valley roads this evening say officials"
 
@@ -15,6 +15,20 @@ BASE = "Heavy rain expected across the northern valley roads this evening say of
 def test_tokens_drop_retweet_prefix_links_mentions_and_digits() -> None:
     toks = tokens("RT @someone: Road 66 closed http://t.co/abc @desk")
     assert toks == ["road", "closed", "road closed"]
+
+
+def test_token_pairs_are_the_words_side_by_side() -> None:
+    assert tokens("Road closed near the bridge") == ["road", "closed", "near", "the", "bridge", "road closed",
+                                                    "closed near", "near the", "the bridge"]
+
+
+def test_memoised_digests_are_each_token_s_own_in_order() -> None:
+    """The batch look-up gives each token its own digest whether the memo knows it, not yet, or was emptied."""
+    memo, fresh = _TokenHashes(limit=3), _TokenHashes()
+    words = ["road", "closed", "near", "the", "bridge", "road"]
+    assert memo.digests(words[:2]) == [fresh.digest(w) for w in words[:2]]  # unknown, then learnt
+    assert memo.digests(words) == [fresh.digest(w) for w in words]  # some known, the memo emptied on the way
+    assert len({*memo.digests(words)}) == 5
 
 
 def test_near_duplicates_are_close_and_others_far() -> None:

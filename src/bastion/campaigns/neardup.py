@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Collection, Iterator
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,7 +30,7 @@ _MASK64 = (1 << 64) - 1
 def tokens(text: str) -> list[str]:
     """Normalised shingles of a post: words and adjacent word pairs."""
     words = _TOKEN.findall(_STRIP.sub(" ", text.casefold()))
-    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    return words + list(map(" ".join, itertools.pairwise(words)))
 
 
 class _TokenHashes:
@@ -39,6 +39,13 @@ class _TokenHashes:
     def __init__(self, limit: int = 1_000_000) -> None:
         self.limit = limit
         self._memo: dict[str, bytes] = {}
+
+    def digests(self, tokens: Collection[str]) -> list[bytes]:
+        """:meth:`digest` of each token, in order (the memo's look-ups in one pass in C)."""
+        found = list(map(self._memo.get, tokens))
+        if None not in found:
+            return cast(list[bytes], found)
+        return [d or self.digest(t) for d, t in zip(found, tokens, strict=True)]
 
     def digest(self, token: str) -> bytes:
         d = self._memo.get(token)
@@ -59,8 +66,7 @@ def simhash(text: str, min_words: int = 4) -> int | None:
     if nwords < min_words:
         return None
     uniq = set(toks)
-    digest = _HASHES.digest
-    raw = b"".join([digest(t) for t in uniq])
+    raw = b"".join(_HASHES.digests(uniq))
     bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(uniq), 8), axis=1, bitorder="little")
     ones = bits.sum(axis=0, dtype=np.int32)
     packed = np.packbits(ones * 2 > len(uniq), bitorder="little")
