@@ -122,3 +122,40 @@ def test_network_refresh_matches_the_per_account_signal() -> None:
         det.graph.add("quiet", "seed", "repost")
         det.refresh_network()
     assert det.states["quiet"].network_refs[0] == "seed"
+
+
+def _all_seeds(det: AccountRiskDetector) -> dict[str, float]:
+    """Seeds as a scan over every account finds them (what the detector's bookkeeping must agree with)."""
+    seeds = {aid: 1.0 for aid in det.suspended}
+    for aid, st in det.states.items():
+        own = det.model.score(st) - det.weights.network * st.network
+        if aid not in seeds and own >= det.seed_threshold:
+            seeds[aid] = own
+    return seeds
+
+
+def test_a_refresh_looks_only_at_accounts_that_can_change_and_misses_none() -> None:
+    """Seeds come from the accounts with evidence of their own, and a refresh revisits only the accounts with
+    a network value now or before; both agree with a scan over every account, after evidence is gained and
+    lost, after a restore, and when a refresh is not due in a batch."""
+    det = AccountRiskDetector(seed_threshold=0.5, refresh_every=2)
+    posts = [ctx(post(f"p{i}", f"u{i % 7}", minutes=i, mentions=[f"u{(i + 1) % 7}", "outlet"]), 0.99 * (i % 3 == 0))
+             for i in range(30)]
+    for i in range(0, 30, 5):
+        det.detect(posts[i:i + 5])
+        det.account_signals()  # once per batch, as the pipeline calls it (a refresh every second batch)
+        assert det.seeds() == _all_seeds(det)
+    assert any(v < 1.0 for v in det.seeds().values())  # some accounts are seeds by their own strikes
+    det.refresh_network()
+    for aid, st in det.states.items():
+        value, refs = det.graph.neighbour_signal(aid, det._bad, prior=det.prior)
+        assert st.network == pytest.approx(value, abs=1e-12) and st.network_refs == refs, aid
+    assert det._networked == {aid for aid, st in det.states.items() if st.network}
+    det.states["u0"].strikes = 0.0  # evidence lost (strikes decayed away in a restored state, say)
+    det._dirty.add("u0")
+    assert det.seeds() == _all_seeds(det) and "u0" not in det._evidenced
+    again = AccountRiskDetector(seed_threshold=0.5)
+    snap = det.snapshot()
+    assert snap is not None
+    again.restore(snap)
+    assert again.seeds() == _all_seeds(again) and again._networked == det._networked

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bastion.catalogue import build
@@ -73,3 +77,15 @@ def test_detector_emits_spans() -> None:
     assert sig.details["lexicon_version"] == det.lexicon.version
     (none,) = det.detect([PostContext(Post(id=PostId("2"), account_id=AccountId("a"), text="hello"))])
     assert none[0].value == 0.0
+
+
+def test_the_score_is_the_same_in_every_process() -> None:
+    """The product runs over the entries in the text's order: over a set, its order (and the last bits of the
+    score, which decisions keep to six decimals) changed with each process's string hashing."""
+    code = ("from bastion.text.lexicon import Entry, Hit, Lexicon\n"
+            "hits = [Hit(Entry(f'term{i}', 'c', 'en', w), i, i + 1) for i, w in "
+            "enumerate([0.25, 0.25, 0.1, 0.25])]\n"  # a real post's: 0.6203125 or 0.6203124999999999
+            "print(repr(Lexicon.score(hits)))\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
+    assert len(outs) == 1, outs

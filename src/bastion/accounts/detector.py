@@ -102,6 +102,10 @@ class AccountRiskDetector(Detector):
         self._bad_padded = self._bad
         self._graph_dirty = False
         self._dirty: set[str] = set()
+        #: accounts with strikes, a profile or an avatar score - the only ones whose own risk can make them seeds
+        #: - and accounts whose network value is not 0: a refresh looks at these, not at every account
+        self._evidenced: set[str] = set()
+        self._networked: set[str] = set()
 
     def get_params(self) -> Mapping[str, Any]:
         return {"policy": self.policy_path, "live_rules": list(self.live_rules),
@@ -164,6 +168,20 @@ class AccountRiskDetector(Detector):
             grown[:len(self._bad)] = self._bad
             self._bad_padded = grown
         st.network, st.network_refs = self.graph.neighbour_signal(aid, self._bad_padded, prior=self.prior)
+        if st.network:
+            self._networked.add(aid)
+        else:
+            self._networked.discard(aid)
+
+    def _note_evidence(self, aids: Iterable[str]) -> None:
+        """Keep :attr:`_evidenced` current for accounts whose state may have changed (every change of strikes,
+        profile or avatar marks its account dirty)."""
+        for aid in aids:
+            st = self.states.get(aid)
+            if st is not None and (st.strikes or st.profile or st.avatar):
+                self._evidenced.add(aid)
+            else:
+                self._evidenced.discard(aid)
 
     # -- detector interface --------------------------------------------------------------------------
     def detect_accounts(self, accounts: Sequence[Account]) -> Sequence[Sequence[Signal]]:
@@ -226,8 +244,10 @@ class AccountRiskDetector(Detector):
     def seeds(self) -> dict[str, float]:
         """Propagation seeds: suspended accounts (1.0) and accounts whose own risk is already high."""
         seeds = {aid: 1.0 for aid in self.suspended}
-        for aid, st in self.states.items():
+        self._note_evidence(self._dirty)
+        for aid in self._evidenced:  # an account with no evidence of its own has an own risk of 0
             if aid not in seeds:
+                st = self.states[aid]
                 own = self.model.score(st) - self.weights.network * st.network  # without network: no echo
                 if own >= self.seed_threshold:
                     seeds[aid] = own
@@ -239,8 +259,13 @@ class AccountRiskDetector(Detector):
                                                self.alpha)
         # every account's network value in one product; the worst neighbours are named only where it moved
         values = self.graph.neighbour_values(self._bad, prior=self.prior) if len(self._bad) else None
-        index = self.graph.index
-        for aid, st in self.states.items():
+        index, names, states = self.graph.index, self.graph.names, self.states
+        # only an account with a network value now or before can change (the others stay at 0)
+        moved = set(self._networked)
+        if values is not None:
+            moved.update(aid for i in np.flatnonzero(values).tolist() if (aid := names[i]) in states)
+        for aid in moved:
+            st = states[aid]
             idx = index.get(aid)
             value = float(values[idx]) if values is not None and idx is not None else 0.0
             if abs(value - st.network) > NETWORK_EPS or (value > 0 and not st.network_refs):
@@ -256,6 +281,7 @@ class AccountRiskDetector(Detector):
         ``refresh_every`` batches have passed (propagation covers the whole graph), then report the accounts
         whose score moved."""
         self._batches_since_refresh += 1
+        self._note_evidence(self._dirty)  # before the dirty set is emptied below, refresh or not
         if self._seeds_dirty or (self._graph_dirty and self._batches_since_refresh >= self.refresh_every):
             self.refresh_network()
         out: dict[str, Sequence[Signal]] = {}
@@ -303,4 +329,6 @@ class AccountRiskDetector(Detector):
         self._bad = self._bad_padded = arrays["bad"].astype(np.float64)
         self._profiles = {str(k): int(v, 16) for k, v in state.get("profiles", {}).items()}
         self._graph_dirty = len(self.graph) > 0  # refresh propagation on the first batch after a restore
+        self._evidenced, self._networked = set(), {aid for aid, st in self.states.items() if st.network}
+        self._note_evidence(self.states)
 

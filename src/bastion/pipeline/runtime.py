@@ -325,10 +325,13 @@ class Pipeline:
                 here = self.detectors[leading_pure(self.detectors):]
             if here and contexts:
                 run_detectors(here, contexts, stats.stage_seconds)
-            for det in self.detectors:
+            for det in self.detectors:  # each batch's account signals count as their detector's time
+                t0 = time.perf_counter()
                 for aid, sigs in det.account_signals().items():
                     for s in sigs:
                         account_signals.setdefault(aid, {})[s.name] = s
+                key = f"detect:{det.name}"
+                stats.stage_seconds[key] = stats.stage_seconds.get(key, 0.0) + time.perf_counter() - t0
         decisions: list[Decision] = []
         with _Timer(stats, "decide"):
             decide = self.policy.decide

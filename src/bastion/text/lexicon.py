@@ -148,8 +148,8 @@ class Lexicon:
     def score(hits: list[Hit]) -> float:
         """1 - prod(1 - weight) over distinct entries: several independent markers add up, one stays weak."""
         p = 1.0
-        for entry in {h.entry for h in hits}:
-            p *= 1.0 - entry.weight
+        for entry in dict.fromkeys(h.entry for h in hits):  # in the text's order: a set's order changes with
+            p *= 1.0 - entry.weight  # the process's string hashing, and so would the product's last bits
         return 1.0 - p
 
 
