@@ -117,6 +117,34 @@ def test_related_posts_are_the_latest_others_under_the_same_hashtag(tmp_path: An
         assert [r["id"] for r in sink._context(conn, threat)["related"]] == ["new", "mid"]
 
 
+def test_the_thread_of_an_escalated_post_is_found_by_index(tmp_path: Any) -> None:
+    """A case reads the replies to an escalated post (``reply_to``): through an index, not by reading every
+    stored post (a migrated database has it; without it, each escalation scanned the whole table)."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from bastion.records import AccountId, Post, PostId
+    from bastion.store.schema import posts
+    from bastion.store.writer import post_row
+    from bastion.threats.sink import SecuritySink, thread_query
+
+    engine = open_engine(f"sqlite:///{tmp_path / 't.db'}")
+    rows = [Post(id=PostId("t"), account_id=AccountId("a"), text="the threat", reply_to=PostId("root"),
+                 created_at=T0),
+            Post(id=PostId("r1"), account_id=AccountId("b"), text="a reply", reply_to=PostId("t"),
+                 created_at=T0 + timedelta(minutes=1)),
+            Post(id=PostId("x"), account_id=AccountId("c"), text="elsewhere", created_at=T0)]
+    with engine.begin() as conn, tracked(conn, posts, [p.id for p in rows]):
+        conn.execute(posts.insert(), [post_row(p, T0) for p in rows])
+    with engine.connect() as conn:
+        assert {r["id"] for r in SecuritySink(engine, clock=lambda: T0)._context(conn, rows[0])["thread"]} == {"r1"}
+        sql = str(thread_query(rows[0]).compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    engine.dispose()
+    assert "ix_posts_reply_to" in plan and "SCAN" not in plan, plan
+
+
 def _escalations() -> list[tuple[Any, Any, Any]]:
     """Escalations that open cases, join them by author, by shared hashtag and asset, and by quoted text, and
     one post escalated twice (the second finds it already held)."""

@@ -54,6 +54,7 @@ class InteractionGraph:
         self._repost: list[bool] = []
         self._matrix: sp.csr_matrix | None = None
         self._built = 0  # edges the cached matrices hold; later ones are pending
+        self._pending: dict[int, list[int]] = {}  # source node -> its pending edges (when a matrix is cached)
         self._symmetric: sp.csr_matrix = sp.csr_matrix((0, 0))
         self._amplified: sp.csr_matrix = sp.csr_matrix((0, 0))
 
@@ -74,6 +75,8 @@ class InteractionGraph:
     def add(self, src: str, dst: str, kind: str, weight: float | None = None) -> None:
         if src == dst:
             return
+        if self._matrix is not None:
+            self._pending.setdefault(self.node(src), []).append(len(self._w))
         self._src.append(self.node(src))
         self._dst.append(self.node(dst))
         self._w.append(KIND_WEIGHTS.get(kind, 0.5) if weight is None else weight)
@@ -91,6 +94,7 @@ class InteractionGraph:
             out.sum_duplicates()
             rep = np.asarray(self._repost, dtype=bool)
             self._matrix, self._built = out, len(w)
+            self._pending = {}
             self._symmetric = (out + out.T).tocsr()
             self._amplified = sp.coo_matrix((w[rep], (dst[rep], src[rep])), shape=(n, n)).tocsr()
         return self._matrix if directed else self._symmetric
@@ -138,7 +142,7 @@ class InteractionGraph:
             nbrs, weights = m.indices[lo:hi], m.data[lo:hi]
         else:
             nbrs, weights = np.zeros(0, dtype=np.int64), np.zeros(0)
-        pending = [k for k in range(self._built, len(self._w)) if self._src[k] == idx]
+        pending = self._pending.get(idx)
         if not pending:
             return nbrs, weights
         merged = dict(zip(nbrs.tolist(), weights.tolist(), strict=True))

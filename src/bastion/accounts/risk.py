@@ -47,6 +47,10 @@ class RiskWeights:
     max_contributions: int = 5
 
 
+_HARD = frozenset({EffectKind.REMOVE_POST.value, EffectKind.ESCALATE.value})
+_REVIEW = EffectKind.REVIEW.value
+
+
 class StrikePolicy:
     """Turns a post's signals into a strike through the policy: what the policy would do to the post."""
 
@@ -67,10 +71,9 @@ class StrikePolicy:
             actions = self.engine.actions(Subject.POST, signals)
             kinds = {a.action for a in actions}
             rules = "policy:" + ",".join(sorted({a.rule for a in actions}))
-            if (kinds & {EffectKind.REMOVE_POST.value, EffectKind.ESCALATE.value}
-                    or any(a.rule in self.removal_grade for a in actions)):
+            if not kinds.isdisjoint(_HARD) or any(a.rule in self.removal_grade for a in actions):
                 hard, reason = w.enforce_strike, rules
-            elif EffectKind.REVIEW.value in kinds:
+            elif _REVIEW in kinds:
                 hard, reason = w.review_strike, rules
         best_name, best = "", 0.0
         for name in STRIKE_SIGNALS:

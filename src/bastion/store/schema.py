@@ -70,7 +70,7 @@ posts = Table(
     Column("mentions", Json),
     Column("urls", Json),
     Column("media", Json),
-    Column("reply_to", String(200)),
+    Column("reply_to", String(200), index=True),  # a security case collects the replies to a post
     Column("repost_of", String(200)),
     Column("quote_of", String(200)),
     Column("source", String(32), nullable=False),

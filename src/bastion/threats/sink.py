@@ -284,10 +284,7 @@ class SecuritySink:
             .order_by(posts.c.created_at.desc())
             .limit(RECENT_POSTS)
         )
-        thread_ids = [i for i in (post.reply_to, post.quote_of, post.repost_of) if i]
-        out["thread"] = rows(
-            select(posts).where(or_(posts.c.id.in_(thread_ids), posts.c.reply_to == post.id)).limit(RECENT_POSTS)
-        )
+        out["thread"] = rows(thread_query(post))
         related: list[dict[str, Any]] = []
         if post.hashtags:
             wanted = {fold(t) for t in post.hashtags}
@@ -306,6 +303,16 @@ class SecuritySink:
                 related = [record_json(dict(found[i]._mapping)) for i in ids]
         out["related"] = related
         return out
+
+
+def thread_query(post: Post) -> Any:
+    """The posts around ``post``: those it replies to, quotes or reposts, and the replies to it (through the
+    ``reply_to`` index), in time order - which rows, and their order, must not depend on the query plan."""
+    from bastion.store.schema import posts
+
+    ids = [i for i in (post.reply_to, post.quote_of, post.repost_of) if i]
+    return (select(posts).where(or_(posts.c.id.in_(ids), posts.c.reply_to == post.id))
+            .order_by(posts.c.created_at, posts.c.id).limit(RECENT_POSTS))
 
 
 def _read_media(path: str | None) -> bytes | None:
