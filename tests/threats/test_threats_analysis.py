@@ -336,3 +336,11 @@ def test_the_post_s_own_language_is_kept_unless_another_leads_it_by_two(text: st
         assert got == hint
     else:
         assert votes[got] == max(votes.values())  # the leader (a tie broken towards German letters or English)
+
+
+def test_a_debated_subject_is_no_weapon_in_use_and_a_lament_condemns() -> None:
+    topic = next(t for t in read("People should shut up about gun control", "en").tokens if t.norm == "gun control")
+    assert "TOPIC" in topic.tags and "WEAPON" not in topic.tags
+    guns = read("we will bring our guns and shoot you", "en")
+    assert any("WEAPON" in t.tags for t in guns.tokens)  # guns themselves stay weapons
+    assert "CONDEMN" in tags_of("Sad that a jet could just kill innocent people", "sad that", "en")

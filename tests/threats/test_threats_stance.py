@@ -218,3 +218,11 @@ def test_a_participle_after_a_noun_has_no_agent_of_its_own() -> None:
     assert "e:ag:-" in prayer and "e:m:PASS" in prayer and "e:ag:P1" not in prayer
     wish = feats("Nothing would make me happier than seeing their employees executed.", "en")
     assert "e:m:PASS" in wish and "e:m:WISH" in wish
+
+
+def test_a_participle_after_being_and_a_noun_is_a_passive_too() -> None:
+    """"Kids being murdered in their schools": a passive in progress, with no agent; "we" who see it done
+    stays the agent of a threat of seeing it ("we will see your kids being murdered" is read as before)."""
+    report = feats("They talk while kids being murdered in their schools.", "en")
+    assert "e:m:PASS" in report and "e:tg:HUMAN" in report and "e:ag:-" in report and "e:ag:P3" not in report
+    assert "e:m:PASS" not in feats("He is being murdered.", "en")  # no noun before "being": as before

@@ -36,6 +36,7 @@ TAGS: frozenset[str] = frozenset({
     "VOC", "BOUNTY", "MOVE", "VEIL",
     "KNOW", "LOC", "FAMILY", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE",
     "INSULT",
+    "TOPIC",  # a violent word naming a subject of debate, not an act or a weapon in use ("gun control")
     "ACT",  # a verb violent only with its object, read through ``split`` ("cut" + "head", "open" + "fire")
     "POSS",  # possessive determiners: a target's owner, never the agent
     "OBJ",  # object pronouns: a target, never the agent

@@ -223,10 +223,12 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         explained = False  # a colon between: "only one punishment for them: death"
         # a participle right after a noun says what was done to it: "the aid workers killed last week" (no agent
         # of its own; the moods before it stay: "nothing would make me happier than seeing them executed")
-        relative = an.lang == "en" and "ED" in ev.tags and i > 0 and bool(toks[i - 1].tags & _HEAD_NOUNS) \
-            and not toks[i - 1].punct
+        # ... and so does one after "being" ("kids being murdered in their schools": a passive in progress)
+        head = i - 2 if i > 1 and toks[i - 1].norm == "being" else i - 1
+        relative = an.lang == "en" and "ED" in ev.tags and head >= 0 and bool(toks[head].tags & _HEAD_NOUNS) \
+            and not toks[head].punct
         if relative:
-            obj = _first(toks[i - 1].tags, _TARGET)
+            obj = _first(toks[head].tags, _TARGET)
             moods.add("PASS")
         for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
             t = toks[j]
