@@ -80,6 +80,7 @@ def test_two_workers_store_exactly_what_one_process_stores(tmp_path: Path, fixed
     assert out2 == out1  # the --out file
     # the pure detectors ran in the worker: their time is counted, and the run's decisions carry their signals
     assert stats2.stage_seconds["detect:threat"] > 0
+    assert stats2.stage_seconds["detect:from workers"] > 0 and "detect:from workers" not in stats1.stage_seconds
     assert any("threat" in d["scores"] for d in out2)
     e1, e2 = open_engine(one), open_engine(two)
     try:

@@ -316,7 +316,8 @@ class Pipeline:
         with _Timer(stats, "detect"):
             here = self.detectors
             if ahead is not None:
-                signals, views, spent = ahead.result()
+                with _Timer(stats, "detect:from workers"):  # waiting for them, and unpickling what they sent
+                    signals, views, spent = ahead.result()
                 for ctx, found, seen in zip(contexts, signals, views, strict=True):
                     ctx.signals.update(found)
                     ctx.views.update(seen)
