@@ -13,13 +13,14 @@ Peak RSS is the child's ``ru_maxrss``; the target (issue #16) is 300 MB whatever
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import emit  # bench/: print the report, write it to --json
 
 CHUNK = 1 << 20
 
@@ -73,10 +74,7 @@ def main() -> None:
               "taken": taken, "quarantined": quarantined,
               "read_equals_taken_plus_quarantined": taken + quarantined == lines,
               "target_peak_rss_mb": 300, "met": peak_mb <= 300 and taken + quarantined == lines}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

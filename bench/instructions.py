@@ -14,7 +14,6 @@ times the benchmark's own time), so run it outside the test suite:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -22,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import emit  # bench/: print the report, write it to --json
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -66,10 +67,7 @@ def main() -> None:
         "wall_s": round(time.time() - started, 1),
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

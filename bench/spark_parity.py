@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from report import emit  # bench/: print the report, write it to --json
+
 NOW = "2026-12-05T00:00:00+00:00"
 
 
@@ -103,9 +105,7 @@ def main() -> None:
         "scan_seconds": round(scan_s, 1), "spark_seconds": round(spark_s, 1),
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 def _account_decisions(work: Path) -> dict[str, Any]:

@@ -18,12 +18,13 @@ callgrind with ``--repeat 0`` and ``--repeat 1``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import time
 from pathlib import Path
 from typing import Any
+
+from report import emit  # bench/: print the report, write it to --json
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -84,10 +85,7 @@ def main() -> None:
         "gate_open_share": round(opened / len(posts), 4),
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import throughput  # bench/: the sample it scans
+from report import emit  # bench/: print the report, write it to --json
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -198,11 +199,7 @@ def main() -> int:
               "workers_2": {"posts_per_s": statistics.median(r["posts_per_s"] for r in runs),
                             "handover_us_per_post": statistics.median(r["handover_us_per_post"] for r in runs),
                             "runs": runs}}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
     return 0
 
 
