@@ -296,21 +296,15 @@ def test_every_phrase_the_gates_read_has_an_anchor_among_its_words() -> None:
     """The gate looks phrases up only in a post holding one of its anchors: each phrase whose tags a gate reads
     must have a word there, or a post holding only that phrase would stay closed."""
     from bastion.threats.analysis import _GATE_READS
-    from bastion.threats.lexicon import TAGS_KEY
 
     a = default_analyzer()
     for lang, lx in a.lexicons.items():
         anchors = a._gate_anchors[lang]
-        stack: list[tuple[dict[str, object], tuple[str, ...]]] = [(lx.phrases, ())]
         read = 0
-        while stack:
-            node, path = stack.pop()
-            for word, child in node.items():
-                if word != TAGS_KEY:
-                    stack.append((child, (*path, word)))  # type: ignore[arg-type]
-                elif child & _GATE_READS:  # type: ignore[operator]
-                    read += 1
-                    assert anchors.intersection(path), (lang, path)
+        for words, tags in lx.phrase_list():
+            if tags & _GATE_READS:
+                read += 1
+                assert anchors.intersection(words), (lang, words)
         assert read and len(anchors) < len(lx.phrases), lang  # fewer anchors than phrases' first words
 
 

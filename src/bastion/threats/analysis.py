@@ -255,7 +255,7 @@ class Analyzer:
         #: one word of each phrase the gate reads, and the verbs whose particle may open the gate - a post with
         #: none of these skips the phrase and separable-verb look-ups of the gate (most posts)
         self._phrase_firsts = {lx.lang: frozenset(lx.phrases) for lx in self.lexicons.values()}
-        self._gate_anchors = {lx.lang: _anchors(lx.phrases, lx.stop, _GATE_READS) for lx in self.lexicons.values()}
+        self._gate_anchors = {lx.lang: _anchors(lx, _GATE_READS) for lx in self.lexicons.values()}
         self._split_verbs_gating = {lx.lang: frozenset(k for k, pairs in lx.split.items()
                                                        if any(tags & GATE_TAGS for _, tags in pairs))
                                     for lx in self.lexicons.values()}
@@ -627,20 +627,11 @@ def _opens(tags: frozenset[str]) -> bool:
 _GATE_READS: frozenset[str] = GATE_TAGS | VEILED_PARTS | {"P2"} | _WORTH_A_PARSE
 
 
-def _anchors(trie: Mapping[str, Any], stop: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:
-    """One word of each phrase in ``trie`` whose tags meet ``wanted``: a text holding none of these words holds
+def _anchors(lx: Lexicon, wanted: frozenset[str]) -> frozenset[str]:
+    """One word of each phrase of ``lx`` whose tags meet ``wanted``: a text holding none of these words holds
     none of those phrases. Each phrase's rarest-looking word: not a function word, the longest."""
-    out: set[str] = set()
-    stack: list[tuple[Mapping[str, Any], tuple[str, ...]]] = [(trie, ())]
-    while stack:
-        node, path = stack.pop()
-        for word, child in node.items():
-            if word == TAGS_KEY:
-                if child & wanted:
-                    out.add(max(path, key=lambda w: (w not in stop, len(w), w)))
-            else:
-                stack.append((child, (*path, word)))
-    return frozenset(out)
+    return frozenset(max(words, key=lambda w: (w not in lx.stop, len(w), w))
+                     for words, tags in lx.phrase_list() if tags & wanted)
 
 
 _NO_TAGS: frozenset[str] = frozenset()

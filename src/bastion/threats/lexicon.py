@@ -12,7 +12,7 @@ A language is one YAML file plus a Snowball stemmer name; :func:`load_lexicons` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -95,6 +95,17 @@ class Lexicon:
         if exact is None:
             return stemmed
         return exact if stemmed is None else exact | stemmed
+
+    def phrase_list(self) -> Iterator[tuple[tuple[str, ...], frozenset[str]]]:
+        """Every phrase of the trie: its words and its tags."""
+        stack: list[tuple[Mapping[str, Any], tuple[str, ...]]] = [(self.phrases, ())]
+        while stack:
+            node, path = stack.pop()
+            for word, child in node.items():
+                if word == TAGS_KEY:
+                    yield path, child
+                else:
+                    stack.append((child, (*path, word)))
 
     def key(self, word: str) -> str:
         """What phrases are matched on: the stem in languages whose stemmer reaches the inflections; the folded
