@@ -281,9 +281,10 @@ class AccountRiskDetector(Detector):
         ``refresh_every`` batches have passed (propagation covers the whole graph), then report the accounts
         whose score moved."""
         self._batches_since_refresh += 1
-        self._note_evidence(self._dirty)  # before the dirty set is emptied below, refresh or not
         if self._seeds_dirty or (self._graph_dirty and self._batches_since_refresh >= self.refresh_every):
-            self.refresh_network()
+            self.refresh_network()  # its seeds() notes the dirty accounts' evidence
+        else:
+            self._note_evidence(self._dirty)  # before the dirty set is emptied below
         out: dict[str, Sequence[Signal]] = {}
         for aid in sorted(self._dirty):
             st = self.states.get(aid)
