@@ -99,6 +99,15 @@ def test_arabic_possessive_on_a_listed_noun() -> None:
     assert {"PLACE", "P2"} <= tags_of("مكتبكم", "مكتبكم")
 
 
+@pytest.mark.parametrize("text,word", [
+    ("إذا خبّرتني شو صار رح اقتلك", "خبرتني"),  # you told me: not the noun "خبر" (news)
+    ("وحشتني يا صديقي", "وحشتني"),            # I missed you: not the noun "وحش" (beast)
+])
+def test_a_past_verb_with_its_object_is_no_noun(text: str, word: str) -> None:
+    assert tags_of(text, word) == set()
+
+
+
 def test_german_participles_and_separable_verbs() -> None:
     assert {"KILL", "PART"} <= tags_of("sie wurden umgebracht", "umgebracht", "de")
     assert "KILL" in tags_of("wir bringen eure admins um", "bringen", "de")  # bring ... um

@@ -158,6 +158,9 @@ _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3")
 #: the most letters a parse strips before a stem (conjunction, tense, person, a form's t/n; or conjunction and
 #: article with preposition) and after it (object and plural; or possessive)
 _AR_MAX_AFFIX = 4
+#: endings only a verb carries: a past tense's subject "ت" (or "تو") before the object "ني" (me); Snowball's
+#: stemmer would strip them and find a noun ("خبرتني" -> "خبر", news; "وحشتني", I missed you -> "وحش", beast)
+_AR_VERB_ONLY = ("تني", "توني")
 _NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "WEAPON", "NEWS", "GAME",
                         "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
 
@@ -369,7 +372,10 @@ class Analyzer:
             if tags and (len(core) > 2 or tags & EVENT_TAGS):  # two letters: a doubled verb (طخ), no particle
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
+
                 return word, core, tags | morph
+        if word.endswith(_AR_VERB_ONLY):  # "خبرتني", you told me: a verb, not the noun "خبر" (news)
+            return word, word, frozenset()
         for lx in self._arabic:  # Snowball's light stemmer: articles and conjunctions on nouns (only nouns: its
             stemmed = lx.stem_tags.get(lx.stem(word))  # stems of verbs are too short to trust)
             if stemmed and stemmed <= _NOUN_TAGS:
