@@ -347,3 +347,16 @@ def test_a_debated_subject_is_no_weapon_in_use_and_a_lament_condemns() -> None:
     guns = read("we will bring our guns and shoot you", "en")
     assert any("WEAPON" in t.tags for t in guns.tokens)  # guns themselves stay weapons
     assert "CONDEMN" in tags_of("Sad that a jet could just kill innocent people", "sad that", "en")
+
+
+def test_a_listed_noun_takes_no_act_from_a_verb_sharing_its_stem() -> None:
+    # Snowball stems "executive" and "execute" alike; the noun is a person (nouns_only in en.yaml)
+    assert tags_of("Executive Meeting Center", "executive", "en") == {"HUMAN"}
+    assert "KILL" in tags_of("Twitter executives will be executed", "executed", "en")
+    assert "KILL" in tags_of("Execute them all", "execute", "en")
+
+
+def test_a_time_phrase_is_no_act() -> None:
+    # "فجر" unvowelled is dawn or "he blew up": "فجر الغد" is dawn tomorrow
+    assert tags_of("وأعود فجر الغد إلى المدينة", "فجر الغد") == {"NEAR"}
+    assert "DESTROY" in tags_of("فجر الانتحاري نفسه في السوق", "فجر")

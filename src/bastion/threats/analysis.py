@@ -60,6 +60,7 @@ PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":":
 EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
 _VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics say who acts and when
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPIC"})
+_WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
                            "STOP", "O1", "O2", "O3"}
@@ -735,7 +736,7 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         # a phrase keeps its words' roles (who, what, to whom, when) but not their frames: "would be a shame
         # if" is no condemnation, "nothing will stop us" no negation, "killing me" no killing
         inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
-        if tags & _FIGURATIVE:
+        if tags & _FIGURATIVE or tags <= _WHEN:  # a time is no act: "فجر اليوم", at dawn today (or: he blew up)
             inner -= HARM_TAGS
         if tags & _REPORTING:
             inner -= _MODALITY

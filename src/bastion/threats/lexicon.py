@@ -77,6 +77,8 @@ class Lexicon:
     stop: frozenset[str]
     stem_tags: dict[str, frozenset[str]] = field(default_factory=dict)  # Arabic: the folded word itself
     form_tags: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: listed nouns that take no tags from another listed word sharing their stem ("executive", "execute")
+    nouns_only: frozenset[str] = frozenset()
     #: phrases as a trie over their words: word -> node; a node's ``TAGS_KEY`` entry holds a phrase's tags
     phrases: dict[str, Any] = field(default_factory=dict)
     #: verb stem -> [(particle stem, tags)]: ``blow ... up``, ``stechen ... ab``
@@ -91,6 +93,8 @@ class Lexicon:
     def lookup(self, word: str) -> frozenset[str] | None:
         """Tags of one (folded, de-obfuscated) word, from its exact form or its stem; None if unknown."""
         exact = self.form_tags.get(word)
+        if word in self.nouns_only:
+            return exact
         stemmed = self.stem_tags.get(self.stem(word))
         if exact is None:
             return stemmed
@@ -166,6 +170,8 @@ def compile_lexicon(data: Mapping[str, Any], source: str) -> Lexicon:
             forms.setdefault(w, set()).add(tag)
     lex.stem_tags = {k: frozenset(v) for k, v in stems.items()}
     lex.form_tags = {k: frozenset(v) for k, v in forms.items()}
+    lex.nouns_only = frozenset(form for w in _words(data.get("nouns_only", []), f"{source}: nouns_only")
+                               for form in (w, w + "s", w + "es"))
     for tag, phrases in _tagged(data.get("phrases"), f"{source}: phrases").items():
         for p in _words(phrases, f"{source}: phrases.{tag}"):
             keys = tuple(_tokens(p))
