@@ -349,9 +349,11 @@ def test_a_debated_subject_is_no_weapon_in_use_and_a_lament_condemns() -> None:
     assert "CONDEMN" in tags_of("Sad that a jet could just kill innocent people", "sad that", "en")
 
 
-def test_a_listed_noun_takes_no_act_from_a_verb_sharing_its_stem() -> None:
-    # Snowball stems "executive" and "execute" alike; the noun is a person (nouns_only in en.yaml)
+def test_a_word_the_stemmer_joins_to_a_verb_is_no_form_of_it() -> None:
+    # Snowball stems "executive" and "execute" alike, "neutral" and "neutralise" (not_forms in en.yaml)
     assert tags_of("Executive Meeting Center", "executive", "en") == {"HUMAN"}
+    assert tags_of("we stay neutral in this", "neutral", "en") == frozenset()
+    assert "KILL" in tags_of("we will neutralize them", "neutralize", "en")
     assert "KILL" in tags_of("Twitter executives will be executed", "executed", "en")
     assert "KILL" in tags_of("Execute them all", "execute", "en")
 
@@ -360,3 +362,9 @@ def test_a_time_phrase_is_no_act() -> None:
     # "فجر" unvowelled is dawn or "he blew up": "فجر الغد" is dawn tomorrow
     assert tags_of("وأعود فجر الغد إلى المدينة", "فجر الغد") == {"NEAR"}
     assert "DESTROY" in tags_of("فجر الانتحاري نفسه في السوق", "فجر")
+
+
+def test_hang_with_no_object_is_the_subject_s_death() -> None:
+    # "they will hang from the lampposts": they are hanged; "hang the picture" keeps its object
+    assert {"DEATH", "KILL"} <= tags_of("They will hang from the lampposts", "hang from", "en")
+    assert "DEATH" not in tags_of("I will hang the picture from the wall", "hang", "en")

@@ -77,8 +77,9 @@ class Lexicon:
     stop: frozenset[str]
     stem_tags: dict[str, frozenset[str]] = field(default_factory=dict)  # Arabic: the folded word itself
     form_tags: dict[str, frozenset[str]] = field(default_factory=dict)
-    #: listed nouns that take no tags from another listed word sharing their stem ("executive", "execute")
-    nouns_only: frozenset[str] = frozenset()
+    #: words the stemmer joins to a listed word but that are no form of it: only their own listed tags count
+    #: ("executive" is no form of "execute", "neutral" none of "neutralise")
+    not_forms: frozenset[str] = frozenset()
     #: phrases as a trie over their words: word -> node; a node's ``TAGS_KEY`` entry holds a phrase's tags
     phrases: dict[str, Any] = field(default_factory=dict)
     #: verb stem -> [(particle stem, tags)]: ``blow ... up``, ``stechen ... ab``
@@ -93,7 +94,7 @@ class Lexicon:
     def lookup(self, word: str) -> frozenset[str] | None:
         """Tags of one (folded, de-obfuscated) word, from its exact form or its stem; None if unknown."""
         exact = self.form_tags.get(word)
-        if word in self.nouns_only:
+        if word in self.not_forms:
             return exact
         stemmed = self.stem_tags.get(self.stem(word))
         if exact is None:
@@ -170,7 +171,7 @@ def compile_lexicon(data: Mapping[str, Any], source: str) -> Lexicon:
             forms.setdefault(w, set()).add(tag)
     lex.stem_tags = {k: frozenset(v) for k, v in stems.items()}
     lex.form_tags = {k: frozenset(v) for k, v in forms.items()}
-    lex.nouns_only = frozenset(form for w in _words(data.get("nouns_only", []), f"{source}: nouns_only")
+    lex.not_forms = frozenset(form for w in _words(data.get("not_forms", []), f"{source}: not_forms")
                                for form in (w, w + "s", w + "es"))
     for tag, phrases in _tagged(data.get("phrases"), f"{source}: phrases").items():
         for p in _words(phrases, f"{source}: phrases.{tag}"):
