@@ -226,3 +226,16 @@ def test_a_participle_after_being_and_a_noun_is_a_passive_too() -> None:
     report = feats("They talk while kids being murdered in their schools.", "en")
     assert "e:m:PASS" in report and "e:tg:HUMAN" in report and "e:ag:-" in report and "e:ag:P3" not in report
     assert "e:m:PASS" not in feats("He is being murdered.", "en")  # no noun before "being": as before
+
+
+def test_a_lethal_act_in_the_future_passive_is_its_target_s_death() -> None:
+    """"Twitter staff will be executed" says what "Twitter staff will die" says: the same event frame. The past
+    ("were killed": news) and a participle after a noun keep the act."""
+    def frame(text: str, lang: str = "en") -> set[str]:
+        return {k for k in feats(text, lang) if k.startswith("e")}
+
+    assert frame("Twitter staff will be executed.") == frame("Twitter staff will die.")
+    assert frame("They will be killed, every one of them.") == frame("They will die, every one of them.")
+    assert frame("Die Mitarbeiter werden getötet werden.", "de") == frame("Die Mitarbeiter werden sterben.", "de")
+    assert "e:k:KILL" in frame("Two soldiers were killed in the attack.")
+    assert "e:k:KILL" in frame("We pray for the aid workers killed last week.")

@@ -174,6 +174,24 @@ _DE_SUBORDINATORS = frozenset({"wer", "dass", "weil", "wenn", "ob", "falls", "al
 _DE_RELATIVES = frozenset({"der", "die", "das", "den", "dem", "deren", "dessen"})
 
 
+#: the forms of a participle: a lethal act in the future passive is its target's death ("staff will be executed")
+_PASSIVE_FORMS = frozenset({"ED", "PART", "PASS"})
+
+
+def _passive(toks: Sequence[Token], i: int) -> bool:
+    """Whether the act at ``i`` is a passive: a form of be/werden before it in the clause ("will be killed",
+    "werden getötet") or an Arabic passive stem ("ينقتلون")."""
+    if "PASS" in toks[i].tags:
+        return True
+    for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
+        t = toks[j]
+        if t.punct in _HARD or t.punct in ("<Q>", "<,>"):
+            return False
+        if "BE" in t.tags:
+            return True
+    return False
+
+
 def _says(tok: Token) -> bool:
     """A verb of saying, a threat-noun or a condemnation - not a command to say ("tell your ...")."""
     return bool(tok.tags & _SAYING) and "IMP" not in tok.tags
@@ -319,6 +337,13 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 break
         if target is None:
             target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
+        if kind == "KILL" and "FUT" in moods and not relative and not moods.isdisjoint(_PASSIVE_FORMS) \
+                and _passive(toks, i):
+            # "Twitter staff will be executed" says what "Twitter staff will die" says, and the subject stands where
+            # a dying one's does ("they will be killed": they will die). An agent after it ("by our hands") is not
+            # read either way; news of a death sentence reads as news does ("... the court said").
+            kind = "DEATH"
+            moods -= _PASSIVE_FORMS
         context = frozenset().union(*(c for j, c in by_sentence.get(ev.sentence, ()) if j != i))
         negated = "NEG" in moods or agent == "NOONE"
         # a negated, quoted or reported act is another act: its features are its own
