@@ -368,3 +368,19 @@ def test_hang_with_no_object_is_the_subject_s_death() -> None:
     # "they will hang from the lampposts": they are hanged; "hang the picture" keeps its object
     assert {"DEATH", "KILL"} <= tags_of("They will hang from the lampposts", "hang from", "en")
     assert "DEATH" not in tags_of("I will hang the picture from the wall", "hang", "en")
+
+
+@pytest.mark.parametrize("text,lang,phrase", [
+    ("Your virtual war on us will cause a real war on you.", "en", "real war on"),
+    ("Twitter employees are legitimate targets now.", "en", "legitimate targets"),
+    ("Die Mitarbeiter sind legitime Ziele.", "de", "legitime ziele"),
+    ("موظفو تويتر أهداف مشروعة", "ar", "اهداف مشروعه"),
+])
+def test_the_2014_wordings_are_veiled_threats(text: str, lang: str, phrase: str) -> None:
+    assert "VEIL" in tags_of(text, phrase, lang)
+
+
+def test_a_war_fought_online_is_no_act_of_violence() -> None:
+    # "your virtual war on us": a war of words and accounts, set against the "real war" the threat promises
+    assert tags_of("Your virtual war on us will cause a real war on you.", "virtual war", "en") == {"TOPIC"}
+    assert "HURT" not in tags_of("حربكم الافتراضية علينا", "حربكم الافتراضيه")

@@ -59,3 +59,31 @@ def test_news_quotes_idiom_prayer_and_counter_speech_are_left_alone(decisions: d
 
 def test_one_campaign_is_one_case(decisions: dict[str, dict[str, Any]]) -> None:
     assert len({live(decisions[pid], "escalate")[0]["case_id"] for pid in THREATS}) == 1
+
+
+#: the wordings the 2014 reporting quoted (a "virtual war" answered by a "real" one, staff as "legitimate
+#: targets", a neck as "a target"), schematic otherwise; and the news quoting them
+WORDINGS = Path(__file__).parent.parent / "fixtures" / "threats" / "scenario-2014-wordings.jsonl"
+
+
+@pytest.fixture(scope="module")
+def wordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("wordings")
+    out = tmp / "decisions.jsonl"
+    res = CliRunner().invoke(app, ["scan", str(WORDINGS), "--db", f"sqlite:///{tmp / 'b.db'}", "--out", str(out),
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    return {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+
+
+@pytest.mark.parametrize("pid", ("w1", "w2", "w3", "w4"))
+def test_the_reported_wordings_escalate_high(wordings: dict[str, dict[str, Any]], pid: str) -> None:
+    escalations = live(wordings[pid], "escalate")
+    assert escalations, (pid, wordings[pid]["scores"])
+    assert escalations[0]["severity"] in ("high", "imminent") and "staff:employees" in escalations[0]["assets"]
+
+
+@pytest.mark.parametrize("pid", ("m1", "m2"))
+def test_the_news_quoting_them_is_left_alone(wordings: dict[str, dict[str, Any]], pid: str) -> None:
+    d = wordings[pid]
+    assert not live(d, "escalate") and not live(d, "remove_post"), (pid, d["actions"], d["scores"])

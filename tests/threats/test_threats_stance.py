@@ -239,3 +239,11 @@ def test_a_lethal_act_in_the_future_passive_is_its_target_s_death() -> None:
     assert frame("Die Mitarbeiter werden getötet werden.", "de") == frame("Die Mitarbeiter werden sterben.", "de")
     assert "e:k:KILL" in frame("Two soldiers were killed in the attack.")
     assert "e:k:KILL" in frame("We pray for the aid workers killed last week.")
+
+
+def test_a_veiled_threat_phrase_is_a_veiled_threat_whatever_violent_word_it_holds() -> None:
+    """"Legitimate targets", "a real war on you": read as the plain act of their violent word, they would be
+    news of a war or an attack."""
+    for text in ("Twitter employees are legitimate targets now.", "We will bring the war to your staff."):
+        f = feats(text, "en")
+        assert "e:k:VEIL" in f and "e:k:HURT" not in f, sorted(f)

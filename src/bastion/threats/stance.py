@@ -227,7 +227,9 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
     for i, ev in enumerate(toks):
         if ev.punct or not ev.tags & _EVENT_SET:
             continue
-        kind = _first(ev.tags, _EVENT) or ""
+        # a veiled-threat phrase is a veiled threat, whatever word of violence it holds ("bring the war to",
+        # "legitimate targets", "حرب حقيقية عليكم"): read as the word's plain act, it would be news of a war
+        kind = "VEIL" if "VEIL" in ev.tags else _first(ev.tags, _EVENT) or ""
         q = "q" if ev.quoted else ""
         suffixed = _first(ev.tags, _OBJECT_MARKS)  # an Arabic object suffix names whom the act harms
         obj = _OBJECT_PERSON[suffixed] if suffixed else None
