@@ -375,9 +375,26 @@ def test_hang_with_no_object_is_the_subject_s_death() -> None:
     ("Twitter employees are legitimate targets now.", "en", "legitimate targets"),
     ("Die Mitarbeiter sind legitime Ziele.", "de", "legitime ziele"),
     ("موظفو تويتر أهداف مشروعة", "ar", "اهداف مشروعه"),
+    ("The soldiers of the caliphate will reach you wherever you are.", "en", "reach you wherever"),
+    ("Our swords are ready for your necks.", "en", "ready for your necks"),
+    ("سيوفنا جاهزة لرقابكم", "ar", "سيوفنا جاهزه"),
 ])
 def test_the_2014_wordings_are_veiled_threats(text: str, lang: str, phrase: str) -> None:
     assert "VEIL" in tags_of(text, phrase, lang)
+
+
+def test_everyday_wordings_near_them_are_not() -> None:
+    for text in ("Your tickets will reach you within 3 days.", "Wherever you are in the world, happy new year!",
+                 "Young voters are a target for both campaigns."):
+        assert not any("VEIL" in t.tags for t in read(text, "en").tokens), text
+
+
+def test_taking_a_breath_is_a_death_and_never_coming_back_to_life_too() -> None:
+    text = "When our lone wolves come and take your breath, you will never come back to life."
+    assert "DEATH" in tags_of(text, "take your breath", "en")
+    assert "DEATH" in tags_of(text, "will never come back to life", "en")
+    # coming back to life is no death: "the campus comes back to life"
+    assert not any("DEATH" in t.tags for t in read("Nice seeing the campus come back to life.", "en").tokens)
 
 
 def test_a_war_fought_online_is_no_act_of_violence() -> None:

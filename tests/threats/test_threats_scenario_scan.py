@@ -76,7 +76,7 @@ def wordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     return {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
 
 
-@pytest.mark.parametrize("pid", ("w1", "w2", "w3", "w4"))
+@pytest.mark.parametrize("pid", ("w1", "w2", "w3", "w4", "w5"))
 def test_the_reported_wordings_escalate_high(wordings: dict[str, dict[str, Any]], pid: str) -> None:
     escalations = live(wordings[pid], "escalate")
     assert escalations, (pid, wordings[pid]["scores"])
