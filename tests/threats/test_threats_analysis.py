@@ -53,6 +53,9 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("اعدموه", {"KILL", "IMP", "P2", "O3"}),        # a listed imperative keeps its clitics
     ("فليقتحم", {"HURT", "IMP", "P3"}),             # the lam of command: let him storm
     ("روحوا", {"MOVE", "IMP", "P2"}),               # a listed dialect imperative (go!), not "they went"
+    ("سنعدم", {"KILL", "FUT", "P1"}),              # a listed form's own prefix: we will execute ("عدم" is lack)
+    ("سنعدمكم", {"KILL", "FUT", "P1", "P2", "O2"}),  # ... and with an object
+    ("ستعدمون", {"KILL", "FUT", "P2"}),             # you (plural) will be executed
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
     assert expected <= tags_of(word, word)

@@ -21,7 +21,6 @@ PROBES = [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines()]
 #: what the detector still gets wrong, and why
 KNOWN_MISSES = {
     "هؤلاء يستحقون الحرق أحياء",  # "deserve burning alive": two harm words read as one act
-    "ستعدمون قريبا كلكم",  # Form IV "you will be executed": the stem loses its alef after the prefix
 }
 
 

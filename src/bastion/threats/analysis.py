@@ -159,11 +159,23 @@ _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3")
 #: the most letters a parse strips before a stem (conjunction, tense, person, a form's t/n; or conjunction and
 #: article with preposition) and after it (object and plural; or possessive)
 _AR_MAX_AFFIX = 4
+_P3_ONLY = frozenset({"P3"})
 #: endings only a verb carries: a past tense's subject "ت" (or "تو") before the object "ني" (me); Snowball's
 #: stemmer would strip them and find a noun ("خبرتني" -> "خبر", news; "وحشتني", I missed you -> "وحش", beast)
 _AR_VERB_ONLY = ("تني", "توني")
 _NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "WEAPON", "NEWS", "GAME",
                         "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
+
+
+def _listed_prefix(form: str) -> frozenset[str]:
+    """What a listed verb form says in its own first letters - the future and its person ("سنعدم": we will),
+    or the third person of the present ("يعدم") - when its bare stem is not listed and no parse can find it
+    ("عدم" alone is "lack", so the lexicon lists the forms of "أعدم", to execute, with their prefixes)."""
+    if len(form) >= 5 and form[0] == "س" and form[1] in "ينت":
+        return frozenset({"FUT", _AR_PERSON[form[1]]})
+    if len(form) >= 4 and form[0] == "ي":
+        return _P3_ONLY
+    return frozenset()
 
 
 def _verb_endings(core0: str) -> Iterator[tuple[str, frozenset[str], str]]:
@@ -365,7 +377,7 @@ class Analyzer:
                 morph = next((morph for core, morph in parses
                               if core != word and len(core) > 2 and cores.get(core, frozenset()) & _VERBISH), None)
                 if morph is None:  # a listed imperative ("اعدموه", "ابحثوا"): alef, stem, plural, object
-                    morph = next((m for _, m in parses if "IMP" in m), frozenset())
+                    morph = next((m for _, m in parses if "IMP" in m), _listed_prefix(word))
                 direct |= morph
             return word, word, direct
         for core, morph in _arabic_parses(word) if self._may_parse(word) else ():
@@ -373,6 +385,8 @@ class Analyzer:
             if tags and (len(core) > 2 or tags & EVENT_TAGS):  # two letters: a doubled verb (طخ), no particle
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
+                elif tags & _VERBISH and core != word:  # a listed form with its own prefix: "سنعدم" + كم
+                    morph = morph | _listed_prefix(core)
 
                 return word, core, tags | morph
         if word.endswith(_AR_VERB_ONLY):  # "خبرتني", you told me: a verb, not the noun "خبر" (news)
