@@ -24,14 +24,18 @@ THREATS = ("t1", "t2", "t3", "t4", "t5", "t6")
 LOOK_ALIKES = ("n1", "n2", "n3", "x1", "x2", "x3")
 
 
-@pytest.fixture(scope="module")
-def decisions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("scenario")
+def scan(fixture: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """``bastion scan`` of a fixture into a new database: each post's decision, by post id."""
     out = tmp / "decisions.jsonl"
-    res = CliRunner().invoke(app, ["scan", str(FIXTURE), "--db", f"sqlite:///{tmp / 'b.db'}", "--out", str(out),
+    res = CliRunner().invoke(app, ["scan", str(fixture), "--db", f"sqlite:///{tmp / 'b.db'}", "--out", str(out),
                                    "--quiet"])
     assert res.exit_code == 0, res.output
     return {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+
+
+@pytest.fixture(scope="module")
+def decisions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return scan(FIXTURE, tmp_path_factory.mktemp("scenario"))
 
 
 def live(d: dict[str, Any], action: str) -> list[dict[str, Any]]:
@@ -68,12 +72,7 @@ WORDINGS = Path(__file__).parent.parent / "fixtures" / "threats" / "scenario-201
 
 @pytest.fixture(scope="module")
 def wordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("wordings")
-    out = tmp / "decisions.jsonl"
-    res = CliRunner().invoke(app, ["scan", str(WORDINGS), "--db", f"sqlite:///{tmp / 'b.db'}", "--out", str(out),
-                                   "--quiet"])
-    assert res.exit_code == 0, res.output
-    return {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    return scan(WORDINGS, tmp_path_factory.mktemp("wordings"))
 
 
 @pytest.mark.parametrize("pid", ("w1", "w2", "w3", "w4", "w5"))
