@@ -404,3 +404,20 @@ def test_a_war_fought_online_is_no_act_of_violence() -> None:
     # "your virtual war on us": a war of words and accounts, set against the "real war" the threat promises
     assert tags_of("Your virtual war on us will cause a real war on you.", "virtual war", "en") == {"TOPIC"}
     assert "HURT" not in tags_of("حربكم الافتراضية علينا", "حربكم الافتراضيه")
+
+
+@pytest.mark.parametrize("text,lang,phrase,tag", [
+    ("Every account you close will cost you a life.", "en", "cost you a life", "DEATH"),
+    ("Tell your moderators to say goodbye to their families.", "en", "say goodbye to their families", "VEIL"),
+    ("Moderators, the knives are sharpened for you.", "en", "knives are sharpened", "VEIL"),
+    ("Sagt euren Familien Lebewohl.", "de", "familien lebewohl", "VEIL"),
+    ("ودعوا عائلاتكم", "ar", "ودعوا عايلاتكم", "VEIL"),
+])
+def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str, tag: str) -> None:
+    assert tag in tags_of(text, phrase, lang)
+
+
+@pytest.mark.parametrize("text", ["Sunscreen can't protect you from everything.", "Say goodbye to your old phone!",
+                                  "This mistake will cost you a lot of money."])
+def test_their_everyday_neighbours_are_not(text: str) -> None:
+    assert not any(t.tags & {"VEIL", "DEATH"} for t in read(text, "en").tokens), text
