@@ -412,6 +412,11 @@ def test_a_war_fought_online_is_no_act_of_violence() -> None:
     ("Moderators, the knives are sharpened for you.", "en", "knives are sharpened", "VEIL"),
     ("Sagt euren Familien Lebewohl.", "de", "familien lebewohl", "VEIL"),
     ("ودعوا عائلاتكم", "ar", "ودعوا عايلاتكم", "VEIL"),
+    ("Your families will mourn you.", "en", "will mourn you", "VEIL"),
+    ("Ihr werdet euer blaues Wunder erleben.", "de", "blaues wunder", "VEIL"),
+    ("Eure Familien werden um euch weinen.", "de", "um euch weinen", "VEIL"),
+    ("ستبكي عليكم عائلاتكم", "ar", "ستبكي عليكم", "VEIL"),
+    ("إذا استمريتم بحذف حساباتنا سينزف موظفوكم", "ar", "سينزف", "HURT"),
 ])
 def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str, tag: str) -> None:
     assert tag in tags_of(text, phrase, lang)
