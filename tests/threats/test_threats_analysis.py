@@ -417,6 +417,9 @@ def test_a_war_fought_online_is_no_act_of_violence() -> None:
     ("Eure Familien werden um euch weinen.", "de", "um euch weinen", "VEIL"),
     ("ستبكي عليكم عائلاتكم", "ar", "ستبكي عليكم", "VEIL"),
     ("إذا استمريتم بحذف حساباتنا سينزف موظفوكم", "ar", "سينزف", "HURT"),
+    ("Whoever silences us must be silenced forever.", "en", "silenced forever", "DEATH"),
+    ("Wer uns zensiert, muss für immer zum Schweigen gebracht werden.", "de", "für immer zum schweigen", "DEATH"),
+    ("يجب إسكاتهم للأبد", "ar", "اسكاتهم للابد", "DEATH"),
 ])
 def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str, tag: str) -> None:
     assert tag in tags_of(text, phrase, lang)
