@@ -420,12 +420,16 @@ def test_a_war_fought_online_is_no_act_of_violence() -> None:
     ("Whoever silences us must be silenced forever.", "en", "silenced forever", "DEATH"),
     ("Wer uns zensiert, muss für immer zum Schweigen gebracht werden.", "de", "für immer zum schweigen", "DEATH"),
     ("يجب إسكاتهم للأبد", "ar", "اسكاتهم للابد", "DEATH"),
+    ("Brothers, find the Twitter engineers and make them pay.", "en", "make them pay", "VEIL"),
+    ("Die Zensoren sind vogelfrei.", "de", "vogelfrei", "VEIL"),
+    ("يا إخوة، جدوا مهندسي تويتر واجعلوهم يدفعون الثمن", "ar", "واجعلوهم يدفعون الثمن", "VEIL"),
 ])
 def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str, tag: str) -> None:
     assert tag in tags_of(text, phrase, lang)
 
 
 @pytest.mark.parametrize("text", ["Sunscreen can't protect you from everything.", "Say goodbye to your old phone!",
-                                  "This mistake will cost you a lot of money."])
+                                  "This mistake will cost you a lot of money.",
+                                  "The new app will make you pay monthly."])
 def test_their_everyday_neighbours_are_not(text: str) -> None:
     assert not any(t.tags & {"VEIL", "DEATH"} for t in read(text, "en").tokens), text
