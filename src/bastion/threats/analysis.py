@@ -387,7 +387,6 @@ class Analyzer:
                     morph = morph & {"P1", "P2", "P3"}
                 elif tags & _VERBISH and core != word:  # a listed form with its own prefix: "سنعدم" + كم
                     morph = morph | _listed_prefix(core)
-
                 return word, core, tags | morph
         if word.endswith(_AR_VERB_ONLY):  # "خبرتني", you told me: a verb, not the noun "خبر" (news)
             return word, word, frozenset()

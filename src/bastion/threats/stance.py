@@ -178,20 +178,6 @@ _DE_RELATIVES = frozenset({"der", "die", "das", "den", "dem", "deren", "dessen"}
 _PASSIVE_FORMS = frozenset({"ED", "PART", "PASS"})
 
 
-def _passive(toks: Sequence[Token], i: int) -> bool:
-    """Whether the act at ``i`` is a passive: a form of be/werden before it in the clause ("will be killed",
-    "werden getötet") or an Arabic passive stem ("ينقتلون")."""
-    if "PASS" in toks[i].tags:
-        return True
-    for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
-        t = toks[j]
-        if t.punct in _HARD or t.punct in ("<Q>", "<,>"):
-            return False
-        if "BE" in t.tags:
-            return True
-    return False
-
-
 def _says(tok: Token) -> bool:
     """A verb of saying, a threat-noun or a condemnation - not a command to say ("tell your ...")."""
     return bool(tok.tags & _SAYING) and "IMP" not in tok.tags
@@ -241,6 +227,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         stopped = False
         crossed = False  # a comma between this word and the one looked at
         explained = False  # a colon between: "only one punishment for them: death"
+        be_before = False  # a form of be/werden before it in the clause: a passive ("will be killed")
         # a participle right after a noun says what was done to it: "the aid workers killed last week" (no agent
         # of its own; the moods before it stay: "nothing would make me happier than seeing them executed")
         # ... and so does one after "being" ("kids being murdered in their schools": a passive in progress)
@@ -262,6 +249,8 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if explained:
                 moods |= t.tags & _EXPLAINED
                 continue
+            if not crossed and "BE" in t.tags:
+                be_before = True
             if "STOP" in t.tags:  # "nothing will stop us from ...": the negation is the stopping's
                 stopped = True
                 moods.add("INTENT")
@@ -340,7 +329,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         if target is None:
             target = _first(ev.tags - {agent} if agent else ev.tags, _TARGET) or back_target
         if kind == "KILL" and "FUT" in moods and not relative and not moods.isdisjoint(_PASSIVE_FORMS) \
-                and _passive(toks, i):
+                and (be_before or "PASS" in ev.tags):  # a passive: after be/werden, or an Arabic passive stem
             # "Twitter staff will be executed" says what "Twitter staff will die" says, and the subject stands where
             # a dying one's does ("they will be killed": they will die). An agent after it ("by our hands") is not
             # read either way; news of a death sentence reads as news does ("... the court said").
