@@ -361,6 +361,15 @@ def test_a_word_the_stemmer_joins_to_a_verb_is_no_form_of_it() -> None:
     assert "KILL" in tags_of("Execute them all", "execute", "en")
 
 
+def test_the_ending_of_a_story_is_fiction_and_your_end_is_still_death() -> None:
+    # "if you tell me the ending I'll kill you 😂": the ending is a story's (CV misses in the Arabic idioms)
+    assert "FICTION" in tags_of("لو قلتلي النهاية هموّتك 😂", "النهايه", "ar")
+    assert "FICTION" in tags_of("إذا خبّرتني شو صار بالنهاية رح ادبحك", "بالنهايه", "ar")
+    assert "FICTION" in tags_of("if you tell me the ending I will kill you", "ending", "en")
+    assert "DEATH" in tags_of("نهايتكم قريبة يا موظفي تويتر", "نهايتكم", "ar")
+    assert "FICTION" not in tags_of("نهايتكم قريبة يا موظفي تويتر", "نهايتكم", "ar")
+
+
 def test_a_time_phrase_is_no_act() -> None:
     # "فجر" unvowelled is dawn or "he blew up": "فجر الغد" is dawn tomorrow
     assert tags_of("وأعود فجر الغد إلى المدينة", "فجر الغد") == {"NEAR"}
