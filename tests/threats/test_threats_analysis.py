@@ -370,6 +370,15 @@ def test_the_ending_of_a_story_is_fiction_and_your_end_is_still_death() -> None:
     assert "FICTION" not in tags_of("نهايتكم قريبة يا موظفي تويتر", "نهايتكم", "ar")
 
 
+def test_arabic_places_in_the_plural_and_the_passive_of_exterminate() -> None:
+    # probes of threats against groups: "سنحرق كل الكنائس" (we will burn all the churches) had no place in it,
+    # "يجب أن يباد ..." (... must be exterminated) no act at all
+    assert "PLACE" in tags_of("سنحرق كل الكنائس في هذه المدينة", "الكنايس", "ar")
+    assert "PLACE" in tags_of("فجروا الكنيسة والمساجد", "والمساجد", "ar")
+    assert {"KILL", "PASS"} <= tags_of("يجب أن يباد المرتدون", "يباد", "ar")
+    assert "PASS" not in tags_of("سنبيد المرتدين", "سنبيد", "ar")
+
+
 def test_a_time_phrase_is_no_act() -> None:
     # "فجر" unvowelled is dawn or "he blew up": "فجر الغد" is dawn tomorrow
     assert tags_of("وأعود فجر الغد إلى المدينة", "فجر الغد") == {"NEAR"}

@@ -21,6 +21,10 @@ PROBES = [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines()]
 #: what the detector still gets wrong, and why
 KNOWN_MISSES = {
     "هؤلاء يستحقون الحرق أحياء",  # "deserve burning alive": two harm words read as one act
+    # the sixth round (threats against groups by who they are, and their reports and condemnations):
+    "Women like you need to be beaten until they learn.",  # "beaten" is also a game's (0.21)
+    "سنحرق كل الكنائس في هذه المدينة.",  # "we will burn every church": burning places reads as narration (0.49)
+    "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt.",  # "whoever writes" read as a call (0.52)
 }
 
 
@@ -40,4 +44,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 134
+    assert len(PROBES) == 148
