@@ -320,10 +320,30 @@ def test_every_phrase_the_gates_read_has_an_anchor_among_its_words() -> None:
         assert read and len(anchors) < len(lx.phrases), lang  # fewer anchors than phrases' first words
 
 
+@pytest.mark.parametrize(("text", "lang", "worth"), [
+    ("Enjoy it while you can!", "en", False),  # everyday readings, and no one named
+    ("Missing my lovely family so much", "en", False),  # the phrase's own words name no victim
+    ("انتظروا تغطية المؤتمر بعد قليل", "ar", False),  # "wait for the coverage": an announcement
+    ("Bis bald, wir sehen uns am Samstag!", "de", False),
+    ("Enjoy it while you can, moderators.", "en", True),  # people named
+    ("@TwitterSupport enjoy it while you can", "en", True),  # said to an account
+    ("Tell your founder to check under their cars", "en", True),
+    ("من حذف حساباتنا فلينتظر", "ar", True),  # a veiled-threat phrase with no everyday reading
+])
+def test_a_phrase_with_everyday_readings_wants_someone_named(text: str, lang: str, worth: bool) -> None:
+    """``HINT`` phrases ("enjoy it while you can", "انتظروا", "bis bald") open the detector's gate only with
+    someone or something to harm named outside them, or a handle; past the gate they read as ``VEIL``."""
+    assert default_analyzer().analyze(fold(text), lang).gated  # training's gate opens on all of them
+    assert default_analyzer().analyze(fold(text), lang, victim=True).gated is worth
+    tags = [t.tags for t in default_analyzer().analyze(fold(text), lang, full=True).tokens]
+    assert not any("HINT" in t for t in tags)
+    assert any("VEIL" in t for t in tags)
+
+
 def test_a_phrase_alone_opens_the_gate() -> None:
     """Posts whose only gate signal is a phrase, its anchor not its first word ("we know where ..." is anchored
     on "where" or a later word, not "we")."""
-    for text, lang in (("we know where you live", "en"), ("your time will come", "en"),
+    for text, lang in (("we know where you live", "en"), ("your day is coming", "en"),
                        ("wir wissen, wo du wohnst", "de")):
         assert default_analyzer().analyze(fold(text), lang, victim=True).gated, text
 

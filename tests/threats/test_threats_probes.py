@@ -25,6 +25,10 @@ KNOWN_MISSES = {
     "Women like you need to be beaten until they learn.",  # "beaten" is also a game's (0.21)
     "سنحرق كل الكنائس في هذه المدينة.",  # "we will burn every church": burning places reads as narration (0.49)
     "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt.",  # "whoever writes" read as a call (0.52)
+    # the seventh round (everyday posts with the words of veiled threats): someone is named, so the phrase is
+    # read as the veiled threat it can be
+    "Say hi to your mum for me.",
+    "Sales team, expect us at the conference booth at 9.",
 }
 
 
@@ -44,4 +48,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 148
+    assert len(PROBES) == 159

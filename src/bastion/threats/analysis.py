@@ -61,6 +61,7 @@ EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
 _VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics say who acts and when
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPIC"})
 _WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
+_HINT, _VEIL = frozenset({"HINT"}), frozenset({"VEIL"})
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
                            "STOP", "O1", "O2", "O3"}
@@ -70,6 +71,8 @@ _REPORTING = frozenset({"REPORT", "THREATN"})
 _MODALITY = frozenset({"FUT", "INTENT", "DEONT", "WISH"})
 _HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 _HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
+_HANDLE = re.compile(r"(?<!\w)@\w")
+_SOMEONE = frozenset({"HUMAN"})  # an account addressed by its handle is someone
 
 
 class Token(NamedTuple):
@@ -442,12 +445,16 @@ class Analyzer:
         if not gated or (victim and all_tags.isdisjoint(_WORTH_A_PARSE)):
             # a phrase or a separable verb may still open it ("would be a shame if ...", "bring ... um"), or give
             # a post that only calls on others, offers money or addresses someone the violence it lacks
-            phrased = all_tags.union(*(t for lx in lexicons if not self._gate_anchors[lx.lang].isdisjoint(plain)
-                                       for _, _, t in _phrase_hits(lx.phrases, plain)))
+            hits = [h for lx in lexicons if not self._gate_anchors[lx.lang].isdisjoint(plain)
+                    for h in _phrase_hits(lx.phrases, plain)]
+            phrased = all_tags.union(*(t for _, _, t in hits))
             split = any(_split_hit(lx, keys) for lx in lexicons
                         if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
             gated = gated or split or _opens(phrased)
-            victimless = victim and gated and not split and phrased.isdisjoint(_WORTH_A_PARSE)
+            worth = phrased
+            if "HINT" in phrased:
+                worth = _hint_worth(phrased, tagsets, hits, _HANDLE.search(folded) is not None)
+            victimless = victim and gated and not split and worth.isdisjoint(_WORTH_A_PARSE)
             if victimless:
                 gated = False  # a call, a bounty or the parts of a veiled threat, and no one to harm
         lang_out = "ar" if arabic else latin
@@ -637,6 +644,18 @@ _new_token = tuple.__new__
 _WORTH_A_PARSE: frozenset[str] = HARM_TAGS | {"VEIL"} | VICTIM_TAGS
 
 
+def _hint_worth(phrased: frozenset[str], tagsets: Sequence[frozenset[str]],
+                hits: Sequence[tuple[int, int, frozenset[str]]], handle: bool) -> frozenset[str]:
+    """What makes a post with a phrase of everyday readings worth a parse ("enjoy it while you can", "lovely
+    family"): someone to harm named outside such phrases, or an account it is said to (a handle); the phrase's
+    own words name no victim."""
+    inside = {i for a, b, t in hits if "HINT" in t for i in range(a, b)}
+    outside = frozenset().union(*(t for i, t in enumerate(tagsets) if i not in inside),
+                                *(t for _, _, t in hits if "HINT" not in t))
+    named = outside & VICTIM_TAGS or (_SOMEONE if handle else frozenset())
+    return (phrased - VICTIM_TAGS) | named
+
+
 def _opens(tags: frozenset[str]) -> bool:
     """The first gate, on a post's tags: a word of violence, a veiled-threat phrase, a call on others or a bounty
     - or a word that addresses the reader with a part of a veiled threat."""
@@ -760,6 +779,8 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         if len(span) > 1 and span[-1].tags & _PERSONS and not first.tags & _PERSONS \
                 and not tags & {"STOP", "INTENT", "NEG"}:
             inner |= _OBJ_TAG
+        if "HINT" in tags:  # past the gate, a phrase with everyday readings is read as the veiled threat it may be
+            tags = (tags - _HINT) | _VEIL
         out.append(Token(first.start, span[-1].end, " ".join(t.norm for t in span), first.key, tags | inner,
                          first.quoted, first.sentence))
         prev = end

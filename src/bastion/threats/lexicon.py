@@ -34,6 +34,7 @@ TAGS: frozenset[str] = frozenset({
     "HUMAN", "PLACE", "NONHUMAN", "GAME", "FICTION",
     "REPORT", "NEWS", "THREATN", "CONDEMN", "ENDORSE", "PRAYER", "GOD", "IDIOM", "LAUGH",
     "VOC", "BOUNTY", "MOVE", "VEIL",
+    "HINT",  # a veiled-threat phrase with everyday readings ("enjoy it while you can"): VEIL once someone is named
     "KNOW", "LOC", "FAMILY", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE",
     "INSULT",
     "TOPIC",  # a violent word naming a subject of debate, not an act or a weapon in use ("gun control")
@@ -47,7 +48,7 @@ TAGS: frozenset[str] = frozenset({
 #: Tags that name violence itself; a post with none of them (and no veiled-threat phrase, call on others or
 #: bounty) is not parsed further.
 HARM_TAGS: frozenset[str] = frozenset({"KILL", "HURT", "DESTROY", "DEATH", "WEAPON"})
-GATE_TAGS: frozenset[str] = HARM_TAGS | {"VEIL", "VOC", "BOUNTY"}
+GATE_TAGS: frozenset[str] = HARM_TAGS | {"VEIL", "HINT", "VOC", "BOUNTY"}
 #: The parts of a veiled threat ("we know where you live", "hug your kids tonight"): with a word that addresses
 #: the reader, they also open the gate.
 VEILED_PARTS: frozenset[str] = frozenset({"KNOW", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE", "FAMILY", "LOC"})
