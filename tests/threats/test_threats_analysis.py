@@ -399,6 +399,18 @@ def test_arabic_places_in_the_plural_and_the_passive_of_exterminate() -> None:
     assert "PASS" not in tags_of("سنبيد المرتدين", "سنبيد", "ar")
 
 
+def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:
+    # ordinary tweets flagged at 0.5 in tvec-dev: fun, love, photos, drinks, an argument, and a stem
+    assert "IDIOM" in tags_of("went out and had a blast with friends", "had a blast", "en")
+    assert "DESTROY" not in tags_of("went out and had a blast with friends", "had a blast", "en")
+    assert "IDIOM" in tags_of("happy birthday, love you to death", "love you to death", "en")
+    assert "IDIOM" in tags_of("it should have been a dead giveaway", "a dead giveaway", "en")
+    assert "IDIOM" in tags_of("need some head shots for my portfolio", "head shots", "en")
+    assert tags_of("one must have liquids before long flights", "liquids", "en") == frozenset()
+    assert "KILL" in tags_of("we will liquidate them", "liquidate", "en")
+    assert "DESTROY" in tags_of("a blast at the market killed five", "blast", "en")  # the explosion stays
+
+
 def test_a_time_phrase_is_no_act() -> None:
     # "فجر" unvowelled is dawn or "he blew up": "فجر الغد" is dawn tomorrow
     assert tags_of("وأعود فجر الغد إلى المدينة", "فجر الغد") == {"NEAR"}
