@@ -20,8 +20,8 @@ PROBES = [json.loads(line) for line in FIXTURE.read_text("utf-8").splitlines()]
 
 #: what the detector still gets wrong, and why
 KNOWN_MISSES = {
-    # "هؤلاء يستحقون الحرق أحياء" ("deserve burning alive") left this list with model 2026.12.07-14 at 0.500,
-    # on the operating point: a retrain may put it back
+    # "هؤلاء يستحقون الحرق أحياء" ("deserve burning alive") left this list with model 2026.12.07-14 at 0.500;
+    # since "هؤلاء" (these people) names people and "يستحقون الحرق" is an obligation (2026.12.07-15) it reads 0.98
     # the sixth round (threats against groups by who they are, and their reports and condemnations):
     "Women like you need to be beaten until they learn.",  # "beaten" is also a game's (0.21)
     "سنحرق كل الكنائس في هذه المدينة.",  # "we will burn every church": burning places reads as narration (0.49)

@@ -58,6 +58,7 @@ _SPACERS = " .-*·"
 PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":": "<:>", "\n": "<.>", "?": "<?>",
               "؟": "<?>", "!": "<!>", "…": "<.>"}
 EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
+_ACTS = frozenset({"KILL", "HURT", "DESTROY"})  # the events someone does to someone
 _VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics say who acts and when
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPIC"})
 _WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
@@ -261,6 +262,9 @@ class Analyzer:
             for src in (lx.form_tags, lx.stem_tags):
                 for k, v in src.items():
                     self._ar_cores[k] = self._ar_cores.get(k, frozenset()) | v
+        #: Arabic words a parse would read as clitics around a listed stem but that are no form of it ("شبابيك",
+        #: windows, is no "شباب" + "you"): only their own listed tags count
+        self._ar_not_forms = frozenset().union(*(lx.not_forms for lx in self._arabic))
         #: per language: word as written -> (plain, key, tags). Plain dicts: a look-up is a fraction of an
         #: lru_cache call, and the vocabulary of a stream is Zipfian; each is emptied when it reaches the cap
         self._cache: dict[str, dict[str, tuple[str, str, frozenset[str]]]] = {}
@@ -369,6 +373,8 @@ class Analyzer:
             return word, word, _LAUGH_TAGS
         word = _RUN3.sub(r"\1", word)  # stretched letters: "نقطععع"
         direct = self._ar_cores.get(word)
+        if word in self._ar_not_forms:
+            return word, word, direct or frozenset()
         if direct and "IMP" in direct:  # a listed imperative ("روحوا", dialect: go!), not a past tense of its stem
             return word, word, direct | _P2_TAG
         if direct:
@@ -385,7 +391,13 @@ class Analyzer:
             return word, word, direct
         for core, morph in _arabic_parses(word) if self._may_parse(word) else ():
             tags = self._ar_cores.get(core)
-            if tags and (len(core) > 2 or tags & EVENT_TAGS):  # two letters: a doubled verb (طخ), no particle
+            # two letters: a doubled verb (طخ), not a particle, nor the noun "دم" (blood) under an object suffix
+            # the verb parse gives it ("دمج", merge, is no "blood" + "you")
+            if tags and (len(core) > 2 or tags & _ACTS):
+                if "PASS" in morph and "DEATH" in tags and not tags & _ACTS:  # no form V or VII of dying:
+                    continue  # "تنميته" (its development) holds no "ميته" (dead)
+                if "O2" in morph and word[-1] == "ج" and not tags & _ACTS:  # the Gulf "you" (f.) only on a verb of
+                    continue  # violence ("بذبحج"): most words ending in ج are no object ("اخراج", "منهج", "لتندمج")
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
                 elif tags & _VERBISH and core != word:  # a listed form with its own prefix: "سنعدم" + كم
@@ -408,7 +420,7 @@ class Analyzer:
             for b in range(min(_AR_MAX_AFFIX, n - a - 2) + 1):
                 core = word[a:n - b]
                 tags = cores.get(core)
-                if tags and (len(core) > 2 or tags & EVENT_TAGS):  # as the parse loop takes them
+                if tags and (len(core) > 2 or tags & _ACTS):  # as the parse loop takes them
                     return True
                 if core[-1] == "ت" and core[:-1] + "ه" in cores:
                     return True
