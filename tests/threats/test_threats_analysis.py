@@ -426,6 +426,17 @@ def test_arabic_violence_the_fixes_above_keep() -> None:
     assert "DEONT" in tags_of("هؤلاء يستحقون الحرق أحياء", "يستحقون الحرق", "ar")
 
 
+def test_wordings_of_threats_against_groups() -> None:
+    # the eighth round of probes: hunting people, paying with blood in Arabic, "time to", "stop telling"
+    assert "HURT" in tags_of("Ich mache Jagd auf die Ausländer", "jagd auf", "de")
+    assert tags_of("Wir gehen morgen auf die Jagd", "jagd", "de") & {"HURT", "KILL"} == frozenset()  # animals
+    assert "PAY" in tags_of("سيدفع اللاجئون الثمن بدمائهم", "سيدفع", "ar")
+    assert {"DEATH", "P3"} <= tags_of("سيدفع اللاجئون الثمن بدمائهم", "بدمايهم", "ar")
+    assert "HURT" in tags_of("سنطارد المثليين في هذه المدينة", "سنطارد", "ar")
+    assert "DEONT" in tags_of("حان وقت إبادة الأجانب", "حان وقت", "ar")
+    assert "CONDEMN" in tags_of("Stop telling refugees they deserve to die.", "stop telling", "en")
+
+
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:
     # ordinary tweets flagged at 0.5 in tvec-dev: fun, love, photos, drinks, an argument, and a stem
     assert "IDIOM" in tags_of("went out and had a blast with friends", "had a blast", "en")

@@ -30,6 +30,11 @@ KNOWN_MISSES = {
     # read as the veiled threat it can be
     "Say hi to your mum for me.",
     "Sales team, expect us at the conference booth at 9.",
+    # the eighth round (threats against groups in wordings of our own, and counter-speech): "pay with their blood"
+    # in the third person reads as a report of what they will suffer (0.44; listing the phrase cost German
+    # threat-dev 0.004 of ROC-AUC after a retrain), "saying that ... is disgusting" as a normative threat (0.57)
+    "Die Juden werden mit ihrem Blut bezahlen.",
+    "القول بأن النساء يجب إعدامهم أمر مقزز.",
 }
 
 
@@ -49,4 +54,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 159
+    assert len(PROBES) == 171
