@@ -435,6 +435,8 @@ def test_wordings_of_threats_against_groups() -> None:
     assert "HURT" in tags_of("سنطارد المثليين في هذه المدينة", "سنطارد", "ar")
     assert "DEONT" in tags_of("حان وقت إبادة الأجانب", "حان وقت", "ar")
     assert "CONDEMN" in tags_of("Stop telling refugees they deserve to die.", "stop telling", "en")
+    assert "KILL" in tags_of("يجب القضاء على اللاجئين", "القضاء علي", "ar")  # to eliminate
+    assert "PRAYER" in tags_of("يجب أن نحمي اللاجئين من العنف", "نحمي", "ar")  # to protect, as "protect" is
 
 
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:

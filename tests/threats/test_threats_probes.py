@@ -35,6 +35,9 @@ KNOWN_MISSES = {
     # threat-dev 0.004 of ROC-AUC after a retrain), "saying that ... is disgusting" as a normative threat (0.57)
     "Die Juden werden mit ihrem Blut bezahlen.",
     "القول بأن النساء يجب إعدامهم أمر مقزز.",
+    # the ninth round (conditions whose consequence is a state, eliminating, protecting): "فهم أموات" (then they are
+    # dead) after a condition sits on the operating point (0.497)
+    "إذا رأيت أيا من اللاجئين الليلة فهم أموات.",
 }
 
 
@@ -54,4 +57,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 171
+    assert len(PROBES) == 179

@@ -54,6 +54,15 @@ def test_a_present_tense_with_a_near_time_is_a_future() -> None:
     assert "e:m:-" in feats("They shoot the moderators")  # no time, no mood
 
 
+def test_a_condition_s_consequence_in_the_present_is_a_future() -> None:
+    # "if I see any of them tonight, they're dead": the act is the condition's consequence, not a state now
+    assert "e:m:FUT" in feats("If I see any refugees tonight, they're dead.", "en")
+    assert "e:m:FUT" in feats("Wenn ich heute Abend Schwule sehe, sind sie tot.", "de")
+    assert "e:m:FUT" in feats("Next time I see that moderator I'm breaking his legs.", "en")  # a clause of its own
+    assert "e:m:FUT" not in feats("If they kill us, the world will watch.", "en")  # the act inside the condition
+    assert "e:m:FUT" not in feats("They're dead.", "en")
+
+
 def test_a_german_subordinate_clause_ends_in_the_verb_that_governs_it() -> None:
     # "whoever threatens journalists with death": the verb of threatening comes after the act it reports
     f = feats("Wer Journalisten mit dem Tod droht, gehört vor Gericht.", "de")

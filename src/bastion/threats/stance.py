@@ -165,6 +165,9 @@ _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 
 #: forms of a verb that are no present tense: past, participles, infinitives, passive
 _NOT_FINITE = frozenset({"PAST", "ED", "ING", "PART", "INF", "PASS"})
+#: moods that say when or how an act is meant: with none of them, an act is in the plain present
+_TENSED = (_MOOD_SET - {"COND", "NEG", "PRES", "ING"})  # "I'm breaking your neck if ...": a progressive too
+_PERSONS = frozenset({"P1", "P2", "P3"})
 
 
 #: words that open a German subordinate clause, whose finite verb comes last; relative pronouns (which are also
@@ -227,6 +230,8 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         stopped = False
         crossed = False  # a comma between this word and the one looked at
         explained = False  # a colon between: "only one punishment for them: death"
+        consequence = False  # a condition in an earlier clause of the sentence: this act is its consequence
+        subjects = 0  # subject pronouns walked back over: a second one means a clause of its own before this one's
         be_before = False  # a form of be/werden before it in the clause: a passive ("will be killed")
         # a participle right after a noun says what was done to it: "the aid workers killed last week" (no agent
         # of its own; the moods before it stay: "nothing would make me happier than seeing them executed")
@@ -268,6 +273,10 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if back_target is None and nounish:
                 back_target = _first(t.tags, _TARGET)
             mt = t.tags & _MOOD_SET
+            if "COND" in mt and (crossed or subjects > 1):  # "if you come here, I ...", "next time I see him I ..."
+                consequence = True
+            if not nounish and not t.tags.isdisjoint(_PERSONS):
+                subjects += 1
             if crossed and "NEG" in mt:  # "if you do not stop, we will ...": the condition's negation
                 if conditional is None:
                     conditional = _conditional_clauses(an)
@@ -280,6 +289,8 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         if kind == "DEATH" and "LIVE" in ev.tags and ("NEG" in moods or agent == "NOONE"):
             moods.discard("NEG")  # "nobody will go home alive": not living through it is the death
             agent = None if agent == "NOONE" else agent
+        if consequence and moods.isdisjoint(_TENSED):  # a condition's consequence in the present is a future:
+            moods.add("FUT")  # "if I see any of them tonight, they're dead", "wenn ich sie sehe, sind sie tot"
         if not moods and ev.sentence in timed:  # a present tense with a near time is a future one: "Morgen
             moods.add("FUT")  # erschießen wir ...", "tonight we burn ..."
         target_from = i + 1
