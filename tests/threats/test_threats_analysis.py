@@ -439,6 +439,18 @@ def test_wordings_of_threats_against_groups() -> None:
     assert "PRAYER" in tags_of("يجب أن نحمي اللاجئين من العنف", "نحمي", "ar")  # to protect, as "protect" is
 
 
+def test_threats_of_beatings_and_pain() -> None:
+    # the tenth round of probes: the violence short of death
+    assert tags_of("I'm going to beat up the next guy I see", "beat up", "en") == {"HURT"}  # no game's win
+    assert "HURT" in tags_of("I will make the refugees suffer", "make", "en")
+    assert "HURT" in tags_of("Wir greifen die Muslime heute Nacht an", "greifen", "de")  # angreifen, separated
+    assert "HURT" in tags_of("Ich werde allen Ausländern wehtun", "wehtun", "de")
+    assert not read("Das tut weh, aber ich komme darüber hinweg.", "de").gated  # it hurts: no threat
+    assert "HURT" in tags_of("سأكسر أرجل كل اللاجئين هنا", "ساكسر", "ar")  # breaking legs ...
+    assert "HURT" not in tags_of("كسر الحصار عن المدينة", "كسر", "ar")  # ... not a siege
+    assert {"HURT", "FUT", "P1"} <= tags_of("سأؤذي كل اليهود", "ساوذي", "ar")
+
+
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:
     # ordinary tweets flagged at 0.5 in tvec-dev: fun, love, photos, drinks, an argument, and a stem
     assert "IDIOM" in tags_of("went out and had a blast with friends", "had a blast", "en")

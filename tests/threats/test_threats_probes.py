@@ -38,6 +38,9 @@ KNOWN_MISSES = {
     # the ninth round (conditions whose consequence is a state, eliminating, protecting): "فهم أموات" (then they are
     # dead) after a condition sits on the operating point (0.497)
     "إذا رأيت أيا من اللاجئين الليلة فهم أموات.",
+    # the tenth round (threats of beatings and pain, not of death): "going to beat up" reads weakly (0.31): the
+    # model weighs a non-lethal act with an intent low, as "I'm going to hurt you" (0.23)
+    "I'm going to beat up the next gay guy I see.",
 }
 
 
@@ -57,4 +60,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 179
+    assert len(PROBES) == 189
