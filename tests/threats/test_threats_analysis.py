@@ -449,6 +449,9 @@ def test_threats_of_beatings_and_pain() -> None:
     assert "HURT" in tags_of("سأكسر أرجل كل اللاجئين هنا", "ساكسر", "ar")  # breaking legs ...
     assert "HURT" not in tags_of("كسر الحصار عن المدينة", "كسر", "ar")  # ... not a siege
     assert {"HURT", "FUT", "P1"} <= tags_of("سأؤذي كل اليهود", "ساوذي", "ar")
+    # ... and getting rid of people, with a condemnation after a quoted call
+    assert "KILL" in tags_of("Wir sollten sie ein für alle Mal loswerden", "ein für alle mal loswerden", "de")
+    assert "CONDEMN" in tags_of("قول اقتلوا كل اللاجئين غير مقبول أبدا", "غير مقبول", "ar")
 
 
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:

@@ -41,6 +41,9 @@ KNOWN_MISSES = {
     # the tenth round (threats of beatings and pain, not of death): "going to beat up" reads weakly (0.31): the
     # model weighs a non-lethal act with an intent low, as "I'm going to hurt you" (0.23)
     "I'm going to beat up the next gay guy I see.",
+    # the eleventh round: a call quoted without quotation marks after "قول" (saying), a noun that is also the
+    # imperative "say!" and the stem of "أقولها لك" (I tell you), which must not report (0.90)
+    "قول اقتلوا كل اللاجئين غير مقبول أبدا.",
 }
 
 
@@ -60,4 +63,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 189
+    assert len(PROBES) == 192
