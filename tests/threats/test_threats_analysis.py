@@ -322,7 +322,7 @@ def test_every_phrase_the_gates_read_has_an_anchor_among_its_words() -> None:
 
 @pytest.mark.parametrize(("text", "lang", "worth"), [
     ("Enjoy it while you can!", "en", False),  # everyday readings, and no one named
-    ("Missing my lovely family so much", "en", False),  # the phrase's own words name no victim
+    ("Such a lovely family!", "en", False),  # the phrase's own words name no victim
     ("انتظروا تغطية المؤتمر بعد قليل", "ar", False),  # "wait for the coverage": an announcement
     ("Bis bald, wir sehen uns am Samstag!", "de", False),
     ("Enjoy it while you can, moderators.", "en", True),  # people named
@@ -452,6 +452,18 @@ def test_threats_of_beatings_and_pain() -> None:
     # ... and getting rid of people, with a condemnation after a quoted call
     assert "KILL" in tags_of("Wir sollten sie ein für alle Mal loswerden", "ein für alle mal loswerden", "de")
     assert "CONDEMN" in tags_of("قول اقتلوا كل اللاجئين غير مقبول أبدا", "غير مقبول", "ar")
+
+
+def test_a_photo_s_place_names_no_one_and_breaking_needs_an_object() -> None:
+    # ordinary tweets of tvec-dev flagged at 0.9: the place a photo was tagged at ("@ Stone Arch Bridge", "@ St.
+    # Albans, Queens") had given them a weapon and people; "my lovely family" is no veiled threat's
+    assert [t.norm for t in read("Home comes to you @ Stone Arch Bridge", "en").tokens] == ["home", "comes", "to",
+                                                                                             "you"]
+    assert "@" in [t.norm for t in read("What a lovely family you have, @jack.", "en").tokens]  # a handle stays
+    assert "VEIL" not in tags_of("Missing my lovely family back home", "my lovely family", "en")
+    assert "HURT" not in tags_of("Spring break is here", "break", "en")  # a holiday, a record, the rules ...
+    assert "HURT" in tags_of("I will break your legs", "break", "en")   # ... but legs, necks and people
+    assert "HURT" in tags_of("We will break you, moderators.", "break", "en")
 
 
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:

@@ -70,7 +70,9 @@ _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN
 #: report's, not an obligation or intent of the speaker's
 _REPORTING = frozenset({"REPORT", "THREATN"})
 _MODALITY = frozenset({"FUT", "INTENT", "DEONT", "WISH"})
-_HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
+#: handles, links, and a photo's place tagged at the end of a post ("... @ Stone Arch Bridge", "@ St. Albans,
+#: Queens"): its words name where the author is, not whom the post is about
+_HANDLE_OR_URL = re.compile(r"@\w+|https?://\S+|\bwww\.\S+|@ [^\n@#]{1,80}$")
 _HASHTAG_SPAN = re.compile(r"#[^\W][\w]*")
 _HANDLE = re.compile(r"(?<!\w)@\w")
 _SOMEONE = frozenset({"HUMAN"})  # an account addressed by its handle is someone
