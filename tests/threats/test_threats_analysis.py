@@ -464,6 +464,10 @@ def test_a_photo_s_place_names_no_one_and_breaking_needs_an_object() -> None:
     assert "HURT" not in tags_of("Spring break is here", "break", "en")  # a holiday, a record, the rules ...
     assert "HURT" in tags_of("I will break your legs", "break", "en")   # ... but legs, necks and people
     assert "HURT" in tags_of("We will break you, moderators.", "break", "en")
+    assert not read("Time to cut off people who drain your energy.", "en").gated  # ... and "cut" too
+    assert "HURT" in tags_of("I will cut you", "cut", "en")
+    assert "IDIOM" in tags_of("Cut me some slack, it's Monday.", "cut me some slack", "en")
+    assert "IDIOM" in tags_of("or just trying to drive a point home?", "drive a point home", "en")
 
 
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:
