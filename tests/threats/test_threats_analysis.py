@@ -468,6 +468,7 @@ def test_a_photo_s_place_names_no_one_and_breaking_needs_an_object() -> None:
     assert "HURT" in tags_of("I will cut you", "cut", "en")
     assert "IDIOM" in tags_of("Cut me some slack, it's Monday.", "cut me some slack", "en")
     assert "IDIOM" in tags_of("or just trying to drive a point home?", "drive a point home", "en")
+    assert "KILL" in tags_of("Every one of them deserves to be strung up.", "strung up", "en")  # hanged
 
 
 def test_everyday_idioms_of_real_tweets_are_no_acts() -> None:
