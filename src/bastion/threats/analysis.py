@@ -25,6 +25,7 @@ from bastion.threats.lexicon import (
     GATE_TAGS,
     HARM_TAGS,
     NOUN_TAGS,
+    PERSON_TAGS,
     TAGS_KEY,
     VEILED_PARTS,
     VICTIM_TAGS,
@@ -595,7 +596,7 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
     out = list(tokens)
     for i, tok in enumerate(out):
         if tok.punct or not tok.tags & _IMPERATIVE_CANDIDATES or tok.tags & _NOT_IMPERATIVE \
-                or (tok.tags & _PERSONS and "OBJ" not in tok.tags):  # a phrase's pronoun object ("gas them")
+                or (tok.tags & PERSON_TAGS and "OBJ" not in tok.tags):  # a phrase's pronoun object ("gas them")
             continue
         j = i - 1
         while j >= 0 and not out[j].punct and out[j].norm in _CLAUSE_OPENERS:
@@ -690,7 +691,6 @@ def _anchors(lx: Lexicon, wanted: frozenset[str]) -> frozenset[str]:
 _NO_TAGS: frozenset[str] = frozenset()
 _HASHTAG_TAG = frozenset({"HASHTAG"})
 _P2_TAG = frozenset({"P2"})
-_PERSONS = frozenset({"P1", "P2", "P3"})
 _OBJ_TAG = frozenset({"OBJ"})
 _MENTION_TAG = frozenset({"MENTION"})
 
@@ -707,7 +707,7 @@ def _may_command(word: str, tags: frozenset[str]) -> bool:
     """Whether an Arabic word may be a plural command: a plural verb of violence or movement read as a past
     tense or with no person (its imperative is written alike); its context decides."""
     return word.endswith(_AR_PLURAL_VERB) and bool(tags & _AR_COMMANDABLE) and (
-        tags >= _PAST_P3 or tags.isdisjoint(_PERSONS))
+        tags >= _PAST_P3 or tags.isdisjoint(PERSON_TAGS))
 
 
 #: "I/we see" (رأى, dialect شاف) with a pronoun object: أراهم, نشوفكم
@@ -790,7 +790,7 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         # a pronoun that ends the phrase is its object ("will find you", "watch your back"), never the agent of
         # the act that follows ("I will find you and kill you": I kill) - unless the phrase says who will not
         # be stopped ("nothing will stop us": we act)
-        if len(span) > 1 and span[-1].tags & _PERSONS and not first.tags & _PERSONS \
+        if len(span) > 1 and span[-1].tags & PERSON_TAGS and not first.tags & PERSON_TAGS \
                 and not tags & {"STOP", "INTENT", "NEG"}:
             inner |= _OBJ_TAG
         if "HINT" in tags:  # past the gate, a phrase with everyday readings is read as the veiled threat it may be

@@ -49,6 +49,8 @@ TAGS: frozenset[str] = frozenset({
 #: bounty) is not parsed further.
 HARM_TAGS: frozenset[str] = frozenset({"KILL", "HURT", "DESTROY", "DEATH", "WEAPON"})
 GATE_TAGS: frozenset[str] = HARM_TAGS | {"VEIL", "HINT", "VOC", "BOUNTY"}
+#: The grammatical persons: I/we, you, he/she/they.
+PERSON_TAGS: frozenset[str] = frozenset({"P1", "P2", "P3"})
 #: The parts of a veiled threat ("we know where you live", "hug your kids tonight"): with a word that addresses
 #: the reader, they also open the gate.
 VEILED_PARTS: frozenset[str] = frozenset({"KNOW", "WATCH", "SAFE", "WARN", "SOON", "PAY", "LIVE", "FAMILY", "LOC"})

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from bastion.errors import InputError
 from bastion.threats.analysis import Analysis, Token
-from bastion.threats.lexicon import HARM_TAGS
+from bastion.threats.lexicon import HARM_TAGS, PERSON_TAGS
 
 FORMAT = "bastion-threat-stance/1"
 STANCES = ("issue", "report", "quote", "condemn", "negate", "joke", "narrate", "pray", "none")
@@ -167,7 +167,6 @@ _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
 _NOT_FINITE = frozenset({"PAST", "ED", "ING", "PART", "INF", "PASS"})
 #: moods that say when or how an act is meant: with none of them, an act is in the plain present
 _TENSED = (_MOOD_SET - {"COND", "NEG", "PRES", "ING"})  # "I'm breaking your neck if ...": a progressive too
-_PERSONS = frozenset({"P1", "P2", "P3"})
 
 
 #: words that open a German subordinate clause, whose finite verb comes last; relative pronouns (which are also
@@ -275,7 +274,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             mt = t.tags & _MOOD_SET
             if "COND" in mt and (crossed or subjects > 1):  # "if you come here, I ...", "next time I see him I ..."
                 consequence = True
-            if not nounish and not t.tags.isdisjoint(_PERSONS):
+            if not nounish and not t.tags.isdisjoint(PERSON_TAGS):
                 subjects += 1
             if crossed and "NEG" in mt:  # "if you do not stop, we will ...": the condition's negation
                 if conditional is None:
