@@ -128,6 +128,18 @@ def test_english_imperative_opens_a_clause() -> None:
     assert "IMP" not in tags_of("Morgen erschießen wir die Moderatoren.", "erschiessen", "de")
 
 
+def test_a_call_on_others_heads_its_clause_a_subject_does_not() -> None:
+    # a call on others right before the verb makes it a command only at the head of its clause ...
+    assert "IMP" in tags_of("brothers kill them all", "kill", "en")
+    assert "IMP" in tags_of("My brothers kill them all", "kill", "en")
+    assert "IMP" in tags_of("@abu soldiers kill them all", "kill", "en")
+    # ... with words of its own before it, the noun is a headline's subject (real war reports had read as calls)
+    assert "IMP" not in tags_of("Israeli troops kill Gaza militant", "kill", "en")
+    assert "IMP" not in tags_of("The Latest: IS fighters attack Syrian border town", "attack", "en")
+    assert "IMP" in tags_of("Brüder tötet sie alle", "tötet", "de")
+    assert "IMP" not in tags_of("Soldaten töten fünf Kämpfer an der Grenze", "töten", "de")  # plural: they kill
+
+
 def test_phrases_are_one_unit_and_keep_their_roles() -> None:
     an = read("nothing will stop us from stabbing your moderators")
     first = an.tokens[0]

@@ -588,6 +588,27 @@ _IMPERATIVE_CANDIDATES = frozenset({"KILL", "HURT", "DESTROY", "MOVE"})
 _NOT_IMPERATIVE = frozenset({"ED", "ING", "PART", "INF"})
 
 
+_OPENING_PUNCT = frozenset({"<.>", "<!>", "<?>", "<:>", "<,>", "<Q>"})
+
+
+def _vocative(tokens: Sequence[Token], j: int) -> bool:
+    """Whether the word at ``j`` calls on others at the head of its clause ("brothers kill them", "my brothers
+    ...", "@handle soldiers ..."), not a subject with words of its own before it: "Israeli troops kill a
+    militant", "IS fighters attack a town" are headlines."""
+    if "VOC" not in tokens[j].tags:
+        return False
+    if j == 0:
+        return True
+    before = tokens[j - 1]
+    return before.punct in _OPENING_PUNCT or before.norm in _VOCATIVE_LEADS or not before.tags.isdisjoint(
+        _POSS_OR_MENTION)
+
+
+#: words that may stand before a call on others: "O soldiers", "يا اخوة", "ihr Brüder"
+_VOCATIVE_LEADS = frozenset({"o", "oh", "ya", "يا", "ايها", "ihr", "all"})
+_POSS_OR_MENTION = frozenset({"POSS", "MENTION"})
+
+
 def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
     """Mark a verb of violence or movement that opens a clause in its base form as an imperative ("Stab them.",
     "go and hang them", "stecht sie ab"): English bare forms, German forms in -t or the bare stem, not followed
@@ -601,7 +622,10 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         j = i - 1
         while j >= 0 and not out[j].punct and out[j].norm in _CLAUSE_OPENERS:
             j -= 1
-        opens = j < 0 or out[j].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>") or "VOC" in out[j].tags
+        at_head = j < 0 or out[j].punct in _OPENING_PUNCT
+        # after a call on others with no comma, a German verb in -en is the plural noun's own ("Soldaten töten
+        # fünf Kämpfer": soldiers kill); the command to them ends in -t ("Brüder tötet sie")
+        opens = at_head or (_vocative(out, j) and not (lang == "de" and tok.norm.endswith("en")))
         # "Go to their office and shoot ...": a verb joined by "and" to an imperative is one too
         joined = i > 0 and out[i - 1].norm in ("and", "und", "then", "dann") and any(
             "IMP" in t.tags for t in out[max(0, i - 12): i] if t.sentence == tok.sentence)
