@@ -140,6 +140,14 @@ def test_a_call_on_others_heads_its_clause_a_subject_does_not() -> None:
     assert "IMP" not in tags_of("Soldaten töten fünf Kämpfer an der Grenze", "töten", "de")  # plural: they kill
 
 
+def test_a_noun_of_violence_heading_a_headline_is_no_command() -> None:
+    assert "IMP" not in tags_of("Explosion of 2 booby-trapped homes", "explosion", "en")  # a noun by its ending
+    assert "IMP" not in tags_of("Assassination of a commander", "assassination", "en")
+    assert "IMP" not in tags_of("Ambush on PKK elements", "ambush", "en")  # a noun before "on" / "of"
+    assert "IMP" in tags_of("Ambush them at dawn", "ambush", "en")
+    assert "IMP" in tags_of("Shoot on sight", "shoot on sight", "en")  # the order is a phrase
+
+
 def test_phrases_are_one_unit_and_keep_their_roles() -> None:
     an = read("nothing will stop us from stabbing your moderators")
     first = an.tokens[0]

@@ -589,6 +589,8 @@ _NOT_IMPERATIVE = frozenset({"ED", "ING", "PART", "INF"})
 
 
 _OPENING_PUNCT = frozenset({"<.>", "<!>", "<?>", "<:>", "<,>", "<Q>"})
+#: English words of violence that are nouns by their ending ("explosion", "execution", "assassination", "carnage")
+_EN_NOUN_ENDINGS = ("tion", "sion", "ment", "ence", "ance", "age", "ness")
 
 
 def _vocative(tokens: Sequence[Token], j: int) -> bool:
@@ -639,6 +641,8 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
             continue
         if lang == "en" and (tok.norm.endswith("s") and not tok.norm.endswith("ss")):
             continue
+        if lang == "en" and (tok.norm.endswith(_EN_NOUN_ENDINGS) or (nxt is not None and nxt.norm in ("of", "on"))):
+            continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements"
         out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"IMP"}, tok.quoted, tok.sentence)
     return out
 
