@@ -140,6 +140,19 @@ def test_a_call_on_others_heads_its_clause_a_subject_does_not() -> None:
     assert "IMP" not in tags_of("Soldaten töten fünf Kämpfer an der Grenze", "töten", "de")  # plural: they kill
 
 
+def test_the_arabic_article_takes_no_possessive() -> None:
+    # "السكينة" (tranquility) and "القادمة" (the next) end in a ta marbuta that folds to "ه", the suffix "his"
+    assert "P3" not in tags_of("ينعم بالسكينة والطمأنينة", "بالسكينه", "ar")
+    assert "WEAPON" not in tags_of("ينعم بالسكينة والطمأنينة", "بالسكينه", "ar")
+    assert {"WEAPON", "P3"} <= tags_of("سكينه في يده", "سكينه", "ar")  # his knife, with no article
+    assert "P3" not in tags_of("المرة القادمة لن تكون تغريدة", "القادمه", "ar")
+
+
+def test_bleed_is_no_past_participle() -> None:
+    assert "ED" not in tags_of("I will find you and make you bleed.", "bleed", "en")  # "-eed" is no "-ed"
+    assert "ED" in tags_of("They bled to death", "bled", "en")
+
+
 def test_a_noun_of_violence_heading_a_headline_is_no_command() -> None:
     assert "IMP" not in tags_of("Explosion of 2 booby-trapped homes", "explosion", "en")  # a noun by its ending
     assert "IMP" not in tags_of("Assassination of a commander", "assassination", "en")

@@ -160,6 +160,7 @@ _AR_PLURAL = ("", "وا", "و", "ون", "ين", "ن", "ي")
 _AR_OBJECT = {"": "", "كم": "P2", "كن": "P2", "ك": "P2", "كي": "P2", "ج": "P2", "هم": "P3", "هن": "P3",
               "ه": "P3", "ها": "P3", "ني": "P1", "نا": "P1"}
 _AR_NOUN_PRE = ("", "ال", "بال", "لل", "كال", "ب", "ل", "ك")
+_AR_ARTICLES = frozenset({"ال", "بال", "لل", "كال"})
 _AR_NOUN_SUF = {"": "", "ا": "", "كم": "P2", "ك": "P2", "كن": "P2", "هم": "P3", "ه": "P3", "ها": "P3", "نا": "P1",
                 "ي": "P1", "ات": "", "ين": "", "ون": ""}
 _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3"))
@@ -242,6 +243,8 @@ def _arabic_parses(word: str) -> list[tuple[str, frozenset[str]]]:
                 if suf and not body.endswith(suf):
                     continue
                 core = body[: len(body) - len(suf)] if suf else body
+                if stag and (pre in _AR_ARTICLES or (core.startswith("ال") and len(core) > 4)):
+                    continue  # the article takes no possessive: "بالسكينه" is "with tranquility", no "his knife"
                 if len(core) >= 3:
                     out.append((core, frozenset({stag} if stag else ())))
                     if suf and core.endswith("ت"):  # ta marbuta before a suffix: تصفيته -> تصفيه
@@ -361,9 +364,8 @@ class Analyzer:
         if not tags & EVENT_TAGS:
             return frozenset()
         if lang == "en":
-            if word.endswith("ed") or word in ("shot", "hung", "slain", "beaten", "burnt", "blown", "struck",
-                                               "bled", "broken", "killed"):
-                return frozenset({"ED"})
+            if (word.endswith("ed") and not word.endswith("eed")) or word in _EN_IRREGULAR_PAST:  # "bleed" is
+                return frozenset({"ED"})  # no past participle
             if word.endswith("ing"):
                 return frozenset({"ING"})
         if lang == "de" and len(word) > 5 and word.endswith(("t", "en")) and any(
@@ -588,6 +590,8 @@ _IMPERATIVE_CANDIDATES = frozenset({"KILL", "HURT", "DESTROY", "MOVE"})
 _NOT_IMPERATIVE = frozenset({"ED", "ING", "PART", "INF"})
 
 
+_EN_IRREGULAR_PAST = frozenset({"shot", "hung", "slain", "beaten", "burnt", "blown", "struck", "bled", "broken",
+                                "killed"})
 _OPENING_PUNCT = frozenset({"<.>", "<!>", "<?>", "<:>", "<,>", "<Q>"})
 #: English words of violence that are nouns by their ending ("explosion", "execution", "assassination", "carnage")
 _EN_NOUN_ENDINGS = ("tion", "sion", "ment", "ence", "ance", "age", "ness")
