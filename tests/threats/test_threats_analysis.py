@@ -148,6 +148,12 @@ def test_the_arabic_article_takes_no_possessive() -> None:
     assert "P3" not in tags_of("المرة القادمة لن تكون تغريدة", "القادمه", "ar")
 
 
+def test_having_someones_back_is_support() -> None:
+    back = tags_of("Coach, we have your back no matter what.", "we have your back", "en")
+    assert "ENDORSE" in back and "VEIL" not in back
+    assert "VEIL" in tags_of("We have your address.", "we have your", "en")  # the veiled threat's own words
+
+
 def test_bleed_is_no_past_participle() -> None:
     assert "ED" not in tags_of("I will find you and make you bleed.", "bleed", "en")  # "-eed" is no "-ed"
     assert "ED" in tags_of("They bled to death", "bled", "en")
