@@ -154,6 +154,13 @@ def test_having_someones_back_is_support() -> None:
     assert "VEIL" in tags_of("We have your address.", "we have your", "en")  # the veiled threat's own words
 
 
+def test_a_broadcasters_wait_for_our_coverage_is_news() -> None:
+    assert "NEWS" in tags_of("انتظروا تغطيتنا لزيارة الوزير غدا", "انتظروا تغطيتنا", "ar")
+    wait = tags_of("انتظرونا قريبا", "انتظرونا", "ar")  # "wait for us" alone keeps its veiled reading
+    assert "VEIL" in wait and "NEWS" not in wait
+    assert not default_analyzer().analyze(fold("انتظروا تغطية المؤتمر بعد قليل"), "ar").gated  # no sign of a threat
+
+
 def test_bleed_is_no_past_participle() -> None:
     assert "ED" not in tags_of("I will find you and make you bleed.", "bleed", "en")  # "-eed" is no "-ed"
     assert "ED" in tags_of("They bled to death", "bled", "en")
@@ -362,7 +369,7 @@ def test_every_phrase_the_gates_read_has_an_anchor_among_its_words() -> None:
 @pytest.mark.parametrize(("text", "lang", "worth"), [
     ("Enjoy it while you can!", "en", False),  # everyday readings, and no one named
     ("Such a lovely family!", "en", False),  # the phrase's own words name no victim
-    ("انتظروا تغطية المؤتمر بعد قليل", "ar", False),  # "wait for the coverage": an announcement
+    ("ننتظركم الليلة في الحفل", "ar", False),  # "we await you tonight at the party"
     ("Bis bald, wir sehen uns am Samstag!", "de", False),
     ("Enjoy it while you can, moderators.", "en", True),  # people named
     ("@TwitterSupport enjoy it while you can", "en", True),  # said to an account
