@@ -256,3 +256,11 @@ def test_a_veiled_threat_phrase_is_a_veiled_threat_whatever_violent_word_it_hold
     for text in ("Twitter employees are legitimate targets now.", "We will bring the war to your staff."):
         f = feats(text, "en")
         assert "e:k:VEIL" in f and "e:k:HURT" not in f, sorted(f)
+
+
+def test_saying_inside_a_condition_does_not_report_the_act_after_it() -> None:
+    # the condition's verb ("hetzt", agitates; "reporting") is what the target does, not a frame of saying
+    f = feats("Wenn die Ministerin weiter über uns hetzt, steche ich sie ab.", "de")
+    assert "e:k:KILL" in f and "er:k:KILL" not in f
+    # a report before the condition still reports the act
+    assert "er:k:KILL" in feats("Die Polizei sagte, wenn sie kommen, töten sie alle.", "de")

@@ -311,6 +311,10 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             if t.sentence != ev.sentence or t.punct == "<Q>":
                 break
             if _says(t):
+                if conditional is None:
+                    conditional = _conditional_clauses(an)
+                if conditional[j] and not conditional[i]:  # said in the condition, not of the act after it:
+                    continue  # "wenn sie weiter über uns hetzt, steche ich sie ab", "if you keep reporting us, ..."
                 reported = True
                 break
         if not reported and an.lang == "de" and _subordinate(toks, i):
