@@ -4,6 +4,7 @@ Arabic clitics read for person and tense, phrases and separable verbs as units, 
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from bastion.errors import ConfigError
 from bastion.text.normalize import fold
@@ -254,6 +255,18 @@ def test_lexicon_files_are_validated() -> None:
         compile_lexicon({**base, "stemmer": "klingon"}, "xx.yaml")
     with pytest.raises(ConfigError, match="missing"):
         compile_lexicon({"lang": "xx"}, "xx.yaml")
+
+
+def test_a_word_yaml_reads_as_a_boolean_is_refused() -> None:
+    """YAML 1.1 reads an unquoted no, on, off, yes as a boolean: the English lexicon had tagged "false" as a negation
+    (for "no"), left "on" and "no" out of its language vote and split "knock ... off" on "false"."""
+    base = {"lang": "xx", "script": "latin", "stemmer": "english"}
+    for doc in ("stop: [the, on]", "words:\n  NEG: [not, no]", "split:\n  KILL: [[knock, off]]"):
+        with pytest.raises(ConfigError, match="boolean"):
+            compile_lexicon({**base, **yaml.safe_load(doc)}, "xx.yaml")
+    en = default_analyzer().lexicons["en"]
+    assert en.lookup("false") is None and {"on", "no"} <= en.stop
+    assert "KILL" in tags_of("We will knock them off", "knock", "en")
 
 
 def test_a_language_is_one_lexicon() -> None:

@@ -127,6 +127,10 @@ class Lexicon:
 def _words(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
         raise ConfigError(f"{where}: expected a list of words")
+    flags = [v for v in value if isinstance(v, bool)]
+    if flags:  # YAML 1.1 reads an unquoted no, yes, on, off, y or n as a boolean
+        raise ConfigError(f"{where}: {flags[0]!r} is a YAML boolean, not a word: quote the word (\"no\", \"on\", "
+                          "\"off\")")
     return [fold(str(v)).strip() for v in value if str(v).strip()]
 
 
@@ -188,8 +192,9 @@ def compile_lexicon(data: Mapping[str, Any], source: str) -> Lexicon:
         node[TAGS_KEY] = frozenset(tags) | node.get(TAGS_KEY, frozenset())
     for tag, pairs in _tagged(data.get("split"), f"{source}: split").items():
         for pair in pairs or []:
-            if not (isinstance(pair, list) and len(pair) == 2):
-                raise ConfigError(f"{source}: split.{tag}: expected [verb, particle] pairs, got {pair!r}")
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise ConfigError(f"{source}: split.{tag}: expected [verb, particle] pairs of words, got {pair!r} "
+                                  "(quote a particle YAML reads as a boolean: \"off\", \"on\")")
             verb, particle = (lex.key(fold(str(x))) for x in pair)
             lex.split.setdefault(verb, []).append((particle, frozenset({tag})))
     return lex
