@@ -257,6 +257,14 @@ def test_lexicon_files_are_validated() -> None:
         compile_lexicon({"lang": "xx"}, "xx.yaml")
 
 
+def test_dead_is_a_state_not_the_stem_of_killing() -> None:
+    # Snowball stems "tot" (dead), "die Toten" (the dead) and "töten" (to kill) alike
+    for text, word in (("Ihr seid so gut wie tot.", "tot"), ("Die Toten wurden geborgen.", "toten")):
+        tags = tags_of(text, word, "de")
+        assert "DEATH" in tags and "KILL" not in tags
+    assert "KILL" in tags_of("Wir töten sie.", "töten", "de")
+
+
 def test_a_word_yaml_reads_as_a_boolean_is_refused() -> None:
     """YAML 1.1 reads an unquoted no, on, off, yes as a boolean: the English lexicon had tagged "false" as a negation
     (for "no"), left "on" and "no" out of its language vote and split "knock ... off" on "false"."""
