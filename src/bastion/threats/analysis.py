@@ -160,7 +160,7 @@ _AR_PLURAL = ("", "وا", "و", "ون", "ين", "ن", "ي")
 _AR_OBJECT = {"": "", "كم": "P2", "كن": "P2", "ك": "P2", "كي": "P2", "ج": "P2", "هم": "P3", "هن": "P3",
               "ه": "P3", "ها": "P3", "ني": "P1", "نا": "P1"}
 _AR_NOUN_PRE = ("", "ال", "بال", "لل", "كال", "ب", "ل", "ك")
-_AR_ARTICLES = frozenset({"ال", "بال", "لل", "كال"})
+_AR_ARTICLES = frozenset({"ال", "بال", "لل", "كال"})  # the prefixes above that hold the article ("لل": li + al)
 _AR_NOUN_SUF = {"": "", "ا": "", "كم": "P2", "ك": "P2", "كن": "P2", "هم": "P3", "ه": "P3", "ها": "P3", "نا": "P1",
                 "ي": "P1", "ات": "", "ين": "", "ون": ""}
 _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3"))
@@ -660,7 +660,7 @@ def _optatives(tokens: list[Token]) -> list[Token]:
     "I want to see every one of them dead", "Ich will sie alle tot sehen" - "I want to kill them" stays intent."""
     out = list(tokens)
     for i, tok in enumerate(out):
-        if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in ("<.>", "<!>", "<?>", "<:>", "<,>", "<Q>")):
+        if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in _OPENING_PUNCT):
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
         elif "INTENT" in tok.tags and tok.norm in _WANTING and _wants_someone(out, i):
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})

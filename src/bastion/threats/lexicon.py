@@ -196,7 +196,9 @@ def compile_lexicon(data: Mapping[str, Any], source: str) -> Lexicon:
                 raise ConfigError(f"{source}: split.{tag}: expected [verb, particle] pairs of words, got {pair!r} "
                                   "(quote a particle YAML reads as a boolean: \"off\", \"on\")")
             verb, particle = (lex.key(fold(str(x))) for x in pair)
-            lex.split.setdefault(verb, []).append((particle, frozenset({tag})))
+            pairs_of = lex.split.setdefault(verb, [])
+            if (particle, frozenset({tag})) not in pairs_of:  # "leg" and "legs" share a key: look each up once
+                pairs_of.append((particle, frozenset({tag})))
     return lex
 
 
