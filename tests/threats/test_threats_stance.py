@@ -264,3 +264,20 @@ def test_saying_inside_a_condition_does_not_report_the_act_after_it() -> None:
     assert "e:k:KILL" in f and "er:k:KILL" not in f
     # a report before the condition still reports the act
     assert "er:k:KILL" in feats("Die Polizei sagte, wenn sie kommen, töten sie alle.", "de")
+
+
+def test_a_german_quantifier_before_its_noun_is_no_subject() -> None:
+    """German ends the clause with its verb, so walking back from "brechen" meets the object's quantifier
+    ("jeden Knochen") before the subject; and the dative before the body part is whose it is."""
+    f = feats("Ich werde dir jeden Knochen brechen.", "de")
+    assert "e:ag:P1" in f and "e:ag:GEN" not in f and "e:tg:P2" in f, sorted(f)
+    # a quantifier that stands alone is still who acts; so is a phrase's whoever ("für den, der")
+    assert "e:ag:GEN" in feats("Jeder wird sterben.", "de")
+    assert "e:ag:GEN" in feats("50.000 Euro für den, der Bürgermeister Falkner umbringt.", "de")
+
+
+def test_a_floating_quantifier_keeps_the_obligation_of_a_passive() -> None:
+    """"They should all be shot" is "they should be shot": the quantifier between the modal and "be" must not
+    split the obligation from its passive."""
+    f = feats("They should all be shot.", "en")
+    assert "e:m:DEONT" in f and "b:BE>ED" not in f, sorted(f)

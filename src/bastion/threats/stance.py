@@ -161,6 +161,7 @@ _EXPLAINED = frozenset({"DEONT", "WISH"})
 _OBJECT_MARKS = ("O1", "O2", "O3")
 _HEAD_NOUNS = frozenset({"HUMAN", "PLACE", "NONHUMAN"})
 _OBJECT_PERSON = {"O1": "P1", "O2": "P2", "O3": "P3"}
+_PERSONS = ("P2", "HUMAN", "P3", "P1")
 
 
 #: forms of a verb that are no present tense: past, participles, infinitives, passive
@@ -266,11 +267,19 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                                 agent_at = k
                                 break
             nounish = not t.tags.isdisjoint(_NOUNISH)
-            if agent is None and not relative and not nounish and not t.tags.isdisjoint(_AGENT_SET):
+            # a German quantifier before its noun in the middle field is the object's ("Ich werde dir jeden
+            # Knochen brechen"), not the subject of the verb at the clause's end
+            determiner = an.lang == "de" and "GEN" in t.tags and " " not in t.norm and j + 1 < i \
+                and not toks[j + 1].punct and not toks[j + 1].tags.isdisjoint(_NOUNISH)  # (a word, not a phrase:
+            # "50.000 Euro für den, der ..." is whoever does it)
+            if agent is None and not relative and not nounish and not determiner \
+                    and not t.tags.isdisjoint(_AGENT_SET):
                 agent = _first(t.tags, _AGENT)
                 agent_at = j  # where the subject stands: a frame of saying before it reports the act
-            if back_target is None and nounish:
-                back_target = _first(t.tags, _TARGET)
+            if nounish and (back_target is None or back_target == "BODY"):
+                # a person before the body part is whose it is ("dir den Schädel einschlagen"): the one harmed
+                back_target = _first(t.tags, _TARGET) if back_target is None else \
+                    _first(t.tags, _PERSONS) or back_target
             mt = t.tags & _MOOD_SET
             if "COND" in mt and (crossed or subjects > 1):  # "if you come here, I ...", "next time I see him I ..."
                 consequence = True
