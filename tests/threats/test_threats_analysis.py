@@ -612,6 +612,11 @@ def test_a_war_fought_online_is_no_act_of_violence() -> None:
     ("Brothers, find the Twitter engineers and make them pay.", "en", "make them pay", "VEIL"),
     ("Die Zensoren sind vogelfrei.", "de", "vogelfrei", "VEIL"),
     ("يا إخوة، جدوا مهندسي تويتر واجعلوهم يدفعون الثمن", "ar", "واجعلوهم يدفعون الثمن", "VEIL"),
+    ("Jeder Twitter-Mitarbeiter ist jetzt ein Ziel für unsere Brüder.", "de", "ziel für unsere", "VEIL"),
+    ("Wir beenden ihn vor eurer Haustür.", "de", "vor eurer haustür", "VEIL"),
+    ("موظفوكم لم يعودوا في أمان", "ar", "لم يعودوا في امان", "VEIL"),
+    ("ونحن سننهيها على أبوابكم", "ar", "علي ابوابكم", "VEIL"),
+    ("Eure Mitarbeiter sind nicht mehr sicher. Wir sind schon unter ihnen.", "de", "schon unter ihnen", "VEIL"),
 ])
 def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str, tag: str) -> None:
     assert tag in tags_of(text, phrase, lang)
@@ -622,3 +627,8 @@ def test_threats_against_staff_in_other_words(text: str, lang: str, phrase: str,
                                   "The new app will make you pay monthly."])
 def test_their_everyday_neighbours_are_not(text: str) -> None:
     assert not any(t.tags & {"VEIL", "DEATH"} for t in read(text, "en").tokens), text
+
+
+def test_whose_doors_the_arabic_possessive_says() -> None:
+    """"أبوابكم" (your doors): the plural of "باب" is a place whose suffix names whom it belongs to."""
+    assert "P2" in tags_of("سنكون على أبوابكم قريبا", "علي ابوابكم", "ar")

@@ -49,6 +49,19 @@ KNOWN_MISSES = {
     # the thirteenth round ("cut" violent only with its object): a knife's "cut you" is a non-lethal act, which the
     # model weighs low (0.43; 0.54 while every "cut" was harm)
     "I will cut you if you come near my family again.",
+    # the twenty-second round (threats of injury): the model weighs an act that maims rather than kills low, as it
+    # weighs "I'm going to hurt you" (0.21): the suite it learns from threatens death and destruction, and its
+    # real negatives hold "beat", "break" and "hurt" in games and news (0.26-0.43)
+    "I'm going to break every bone in your body.",
+    "We'll beat the life out of you if we catch you.",
+    "Ich schwöre, ich schlage dir den Schädel ein.",
+    "سأكسر كل عظمة في جسدك.",
+    # ... and two with no word of violence: never walking again, and ending up in a ditch (listed, it flagged a
+    # warning: "If you keep drinking like that you'll end up in a ditch", 0.97)
+    "I'll make sure you never walk again.",
+    "Keep talking and you'll end up in a ditch.",
+    # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" reads 0.46
+    "أنتم بدأتم الحرب ونحن سننهيها على أبوابكم.",
 }
 
 
@@ -68,4 +81,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 221
+    assert len(PROBES) == 294
