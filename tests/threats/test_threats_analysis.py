@@ -9,7 +9,7 @@ import yaml
 from bastion.errors import ConfigError
 from bastion.text.normalize import fold
 from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
-from bastion.threats.lexicon import compile_lexicon
+from bastion.threats.lexicon import HARM_TAGS, compile_lexicon
 
 
 def read(text: str, lang: str | None = None) -> Analysis:
@@ -632,3 +632,12 @@ def test_their_everyday_neighbours_are_not(text: str) -> None:
 def test_whose_doors_the_arabic_possessive_says() -> None:
     """"أبوابكم" (your doors): the plural of "باب" is a place whose suffix names whom it belongs to."""
     assert "P2" in tags_of("سنكون على أبوابكم قريبا", "علي ابوابكم", "ar")
+
+
+def test_the_dead_are_people_not_an_act() -> None:
+    """"The dead", "the wounded": people named by what befell them, as "die Toten" are in German; joining the
+    dead, or being among them, is still a death."""
+    for text in ("The dead are PKK, the fighters are arabs?", "Even so will be the resurrection of the dead."):
+        assert not any(t.tags & HARM_TAGS for t in read(text, "en").tokens), text
+    assert "HUMAN" in tags_of("The wounded were taken to hospital.", "the wounded", "en")
+    assert "DEATH" in tags_of("You will join the dead soon.", "join the dead", "en")

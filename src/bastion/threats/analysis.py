@@ -64,6 +64,7 @@ _VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics 
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPIC"})
 _WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
 _HINT, _VEIL = frozenset({"HINT"}), frozenset({"VEIL"})
+_PEOPLE = frozenset({"HUMAN"})  # phrases that name people
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
                            "STOP", "O1", "O2", "O3"}
@@ -814,8 +815,8 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         # a phrase keeps its words' roles (who, what, to whom, when) but not their frames: "would be a shame
         # if" is no condemnation, "nothing will stop us" no negation, "killing me" no killing
         inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
-        if tags & _FIGURATIVE or tags <= _WHEN:  # a time is no act: "فجر اليوم", at dawn today (or: he blew up)
-            inner -= HARM_TAGS
+        if tags & _FIGURATIVE or tags <= _WHEN or tags <= _PEOPLE:  # a time is no act: "فجر اليوم", at dawn
+            inner -= HARM_TAGS  # today (or: he blew up); nor are people named by what befell them ("the dead")
         if tags & _REPORTING:
             inner -= _MODALITY
         first = span[0]
