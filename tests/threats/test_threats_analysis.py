@@ -641,3 +641,23 @@ def test_the_dead_are_people_not_an_act() -> None:
         assert not any(t.tags & HARM_TAGS for t in read(text, "en").tokens), text
     assert "HUMAN" in tags_of("The wounded were taken to hospital.", "the wounded", "en")
     assert "DEATH" in tags_of("You will join the dead soon.", "join the dead", "en")
+
+
+def test_an_arabic_accident_in_the_news_is_no_veiled_threat() -> None:
+    """"حادث" is the news' word for an accident or an incident ("حادث سيارة", "حادث كنيسة ..."); only being
+    exposed to one ("قد تتعرض لحادث") has the veiled threat's everyday reading."""
+    an = read("إصابة 16 جنديا في حادث طائرة", "ar")
+    assert not any(t.tags & {"VEIL", "HINT"} for t in an.tokens)
+    assert "VEIL" in tags_of("احذر، قد تتعرض لحادث يا موظف تويتر", "تتعرض لحادث", "ar")  # past the gate
+
+
+def test_episodes_are_a_show() -> None:
+    assert "FICTION" in tags_of("انتظرونا قريبا وحلقات خاصة مع النجوم", "وحلقات", "ar")  # not "throats"
+
+
+def test_coming_for_you_needs_someone_named() -> None:
+    """"I'm coming for you" closes its post alone (a check-in, a rivalry); with someone named it is the veiled
+    threat it can be."""
+    analyzer = default_analyzer()
+    assert not analyzer.analyze(fold("Oooh I'm coming for you. @ Houston, Texas"), "en", victim=True).gated
+    assert analyzer.analyze(fold("Twitter staff, we are coming for you."), "en", victim=True).gated
