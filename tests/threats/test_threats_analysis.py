@@ -661,3 +661,11 @@ def test_coming_for_you_needs_someone_named() -> None:
     analyzer = default_analyzer()
     assert not analyzer.analyze(fold("Oooh I'm coming for you. @ Houston, Texas"), "en", victim=True).gated
     assert analyzer.analyze(fold("Twitter staff, we are coming for you."), "en", victim=True).gated
+
+
+def test_german_sie_is_you_when_the_sentence_addresses_someone_by_title() -> None:
+    """Folding loses the capital of the formal "Sie"; a title in the address ("..., Frau Kuhnert") says it."""
+    assert "P2" in tags_of("Sie werden dieses Jahr nicht überleben, Frau Kuhnert.", "sie", "de")
+    assert "P2" in tags_of("Herr Albers, Sie werden bezahlen.", "sie", "de")
+    said = tags_of("Frau Kuhnert sagt, sie werde das nicht überleben.", "sie", "de")  # a subject, not an address
+    assert "P3" in said and "P2" not in said

@@ -26,8 +26,11 @@ KNOWN_MISSES = {
     "Women like you need to be beaten until they learn.",  # "beaten" is also a game's (0.21)
     # "سنحرق كل الكنائس في هذه المدينة." (we will burn every church) left this list with model 2026.12.07-24 at 0.506:
     # a retrain's move at the operating point, its tags unchanged (a burnt place in the first person weighs low)
-    # "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt." ("whoever writes" had read as a call, 0.52)
-    # left this list with model 2026.12.07-30 at 0.491, a retrain's move at the operating point
+    "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt.",  # "whoever writes" read as a call (0.51; it
+    # left this list with model 2026.12.07-30 at 0.491 and came back with -34, a retrain's move at the operating
+    # point, as did the next two: English future passives, 0.34 and 0.46 with -34)
+    "They will be killed, every one of them.",
+    "They will hang from the lampposts, every one of them.",
     # the seventh round (everyday posts with the words of veiled threats): someone is named, so the phrase is
     # read as the veiled threat it can be
     "Say hi to your mum for me.",

@@ -486,6 +486,8 @@ class Analyzer:
         else:
             tokens = _imperatives(tokens, latin)
             tokens = _optatives(tokens)
+            if latin == "de":
+                tokens = _german_formal_you(tokens)
         if not gated:
             gated = any(t.tags & GATE_TAGS for t in tokens)
         return Analysis(lang=lang_out, tokens=tuple(tokens), quotes=tuple(quotes), gated=gated, addressed=addressed)
@@ -650,6 +652,23 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
             continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements"
         out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"IMP"}, tok.quoted, tok.sentence)
     return out
+
+
+_TITLES = frozenset({"frau", "herr", "herrn"})
+_FORMAL = frozenset({"sie", "ihnen"})
+_P2_ONLY = frozenset({"P2"})
+
+
+def _german_formal_you(tokens: list[Token]) -> list[Token]:
+    """German "Sie" is "you" when the sentence addresses someone by title ("Sie werden das Jahr nicht überleben,
+    Frau Kuhnert"); folded text has lost the capital that says so. The title is an address after a comma or at
+    the sentence's start ("Frau Kuhnert, Sie ..."), not a subject ("Frau Kuhnert sagt, sie ...")."""
+    addressed = {t.sentence for i, t in enumerate(tokens) if t.norm in _TITLES and (
+        (i > 0 and tokens[i - 1].punct == "<,>") or (i + 2 < len(tokens) and tokens[i + 2].punct == "<,>"))}
+    if not addressed:
+        return tokens
+    return [t._replace(tags=(t.tags - PERSON_TAGS) | _P2_ONLY) if t.norm in _FORMAL and t.sentence in addressed
+            else t for t in tokens]
 
 
 _OPTATIVE = frozenset({"may", "möge", "mögen"})
