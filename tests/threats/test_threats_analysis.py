@@ -669,3 +669,13 @@ def test_german_sie_is_you_when_the_sentence_addresses_someone_by_title() -> Non
     assert "P2" in tags_of("Herr Albers, Sie werden bezahlen.", "sie", "de")
     said = tags_of("Frau Kuhnert sagt, sie werde das nicht überleben.", "sie", "de")  # a subject, not an address
     assert "P3" in said and "P2" not in said
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("Like I will emotionally destroy you.", "emotionally", "IDIOM"),      # harm in another sense
+    ("Money for refugees will destroy the budget.", "budget", "NONHUMAN"),  # a policy, no one to harm
+    ("They will kill their health care.", "health care", "TOPIC"),
+    ("Little jars of blood clots.", "blood clots", "IDIOM"),                 # blood in medicine
+])
+def test_harm_to_no_one(text: str, word: str, tag: str) -> None:
+    assert tag in tags_of(text, word, "en")
