@@ -679,3 +679,19 @@ def test_german_sie_is_you_when_the_sentence_addresses_someone_by_title() -> Non
 ])
 def test_harm_to_no_one(text: str, word: str, tag: str) -> None:
     assert tag in tags_of(text, word, "en")
+
+
+def test_a_listed_arabic_form_with_its_prefix_takes_its_object() -> None:
+    """"سنعلقكم" (we will hang you) is listed whole, since "علق" alone is mostly "to comment": its prefix says
+    who and when, its suffix whom. A bare plural ("صفوهم") is left for its context to read."""
+    hang = tags_of("سنعلقكم على أعمدة الكهرباء", "سنعلقكم", "ar")
+    assert {"FUT", "P1", "O2", "P2", "KILL"} <= hang
+
+
+@pytest.mark.parametrize("text,lang,phrase,tag", [
+    ("Kill them all and show no mercy.", "en", "show no mercy", "DEONT"),  # not a prayer's "mercy", a show's "show"
+    ("Tötet sie alle, keine Gnade.", "de", "keine gnade", "DEONT"),
+    ("سوف نذبح كل من يخالفنا", "ar", "كل من", "HUMAN"),                      # everyone who: the act's target
+])
+def test_mercy_refused_and_everyone_who(text: str, lang: str, phrase: str, tag: str) -> None:
+    assert tag in tags_of(text, phrase, lang)

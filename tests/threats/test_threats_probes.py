@@ -26,9 +26,9 @@ KNOWN_MISSES = {
     "Women like you need to be beaten until they learn.",  # "beaten" is also a game's (0.21)
     # "سنحرق كل الكنائس في هذه المدينة." (we will burn every church) left this list with model 2026.12.07-24 at 0.506:
     # a retrain's move at the operating point, its tags unchanged (a burnt place in the first person weighs low)
-    "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt.",  # "whoever writes" read as a call (0.51; it
-    # left this list with model 2026.12.07-30 at 0.491 and came back with -34, a retrain's move at the operating
-    # point, as did the next two: English future passives, 0.34 and 0.46 with -34)
+    # "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt." ("whoever writes" read as a call) sits at the
+    # operating point: it left this list with model 2026.12.07-30 (0.491), came back with -34 (0.51) and left
+    # again with -36; the next two, English future passives, came with -34 (0.34 and 0.46), a retrain's move
     "They will be killed, every one of them.",
     "They will hang from the lampposts, every one of them.",
     # the seventh round (everyday posts with the words of veiled threats): someone is named, so the phrase is
@@ -65,6 +65,9 @@ KNOWN_MISSES = {
     "Keep talking and you'll end up in a ditch.",
     # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" reads 0.46
     "أنتم بدأتم الحرب ونحن سننهيها على أبوابكم.",
+    # the twenty-fourth round (plain threats and calls against groups): "jeden ..., der" (everyone who) split by
+    # the verb is read as the one who acts (0.44)
+    "Wir werden jeden abschlachten, der uns widerspricht.",
 }
 
 
@@ -84,4 +87,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 294
+    assert len(PROBES) == 324

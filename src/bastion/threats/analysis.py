@@ -176,6 +176,10 @@ _NOUN_TAGS = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "BODY", "
                         "FICTION", "INSULT", "VOC", "SOON", "NEAR"})
 
 
+_OBJECT_MARK_TAGS = frozenset({"O1", "O2", "O3"})
+_OBJECT_AND_PERSON = _OBJECT_MARK_TAGS | {"P1", "P2", "P3"}
+
+
 def _listed_prefix(form: str) -> frozenset[str]:
     """What a listed verb form says in its own first letters - the future and its person ("سنعدم": we will),
     or the third person of the present ("يعدم") - when its bare stem is not listed and no parse can find it
@@ -392,7 +396,13 @@ class Analyzer:
                 morph = next((morph for core, morph in parses
                               if core != word and len(core) > 2 and cores.get(core, frozenset()) & _VERBISH), None)
                 if morph is None:  # a listed imperative ("اعدموه", "ابحثوا"): alef, stem, plural, object
-                    morph = next((m for _, m in parses if "IMP" in m), _listed_prefix(word))
+                    morph = next((m for _, m in parses if "IMP" in m), None)
+                if morph is None:  # a listed form with its own prefix takes its object too ("سنعلقكم": we will
+                    # hang you); a bare plural ("صفوهم") stays unread, for its context to make it a past or a command
+                    morph = _listed_prefix(word)
+                    if morph:
+                        morph |= next((m & _OBJECT_AND_PERSON for _, m in parses
+                                       if not m.isdisjoint(_OBJECT_MARK_TAGS)), frozenset())
                 direct |= morph
             return word, word, direct
         for core, morph in _arabic_parses(word) if self._may_parse(word) else ():
