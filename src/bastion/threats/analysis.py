@@ -666,7 +666,6 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
 
 _TITLES = frozenset({"frau", "herr", "herrn"})
 _FORMAL = frozenset({"sie", "ihnen"})
-_P2_ONLY = frozenset({"P2"})
 
 
 def _german_formal_you(tokens: list[Token]) -> list[Token]:
@@ -677,7 +676,7 @@ def _german_formal_you(tokens: list[Token]) -> list[Token]:
         (i > 0 and tokens[i - 1].punct == "<,>") or (i + 2 < len(tokens) and tokens[i + 2].punct == "<,>"))}
     if not addressed:
         return tokens
-    return [t._replace(tags=(t.tags - PERSON_TAGS) | _P2_ONLY) if t.norm in _FORMAL and t.sentence in addressed
+    return [t._replace(tags=(t.tags - PERSON_TAGS) | _P2_TAG) if t.norm in _FORMAL and t.sentence in addressed
             else t for t in tokens]
 
 
