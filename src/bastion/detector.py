@@ -21,11 +21,13 @@ ones that ship.
 from __future__ import annotations
 
 import logging
+import pickle
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from bastion.records import Account, Edge, EnforcementEvent, Post, Report
 from bastion.settings import Settings
@@ -64,6 +66,46 @@ class PostContext:
         except KeyError:
             value = self.views[derive] = derive(self.post.text)
             return value
+
+
+class BatchedView(Generic[T]):
+    """A function of a post's text (a :meth:`PostContext.view`) that also has a batch form: ``view(text)`` for one
+    text, ``view.many(texts)`` for many at once, with the same values. :func:`share_view` uses the batch form.
+
+    Bind it to a module-level name: it pickles as that name (as a function does), so the views a detection
+    worker sends back are keyed by the very object the main process looks them up with."""
+
+    def __init__(self, one: Callable[[str], T], many: Callable[[Sequence[str]], list[T]]) -> None:
+        self.one = one
+        self.many = many
+        self.__module__ = one.__module__
+        self.__name__ = one.__name__.lstrip("_")
+
+    def __call__(self, text: str) -> T:
+        return self.one(text)
+
+    def __reduce__(self) -> str:
+        for name, value in vars(sys.modules[self.__module__]).items():
+            if value is self:
+                return name
+        raise pickle.PicklingError(f"{self.__name__} is not a name in {self.__module__}")
+
+    def __repr__(self) -> str:
+        return f"<batched view {self.__module__}.{self.__name__}>"
+
+
+def share_view(contexts: Sequence[PostContext], derive: Callable[[str], Any]) -> None:
+    """Compute ``derive`` for every post of the batch that lacks it: one call for the whole batch when it is a
+    :class:`BatchedView`, else post by post."""
+    todo = [c for c in contexts if derive not in c.views]
+    if not todo:
+        return
+    if not isinstance(derive, BatchedView):
+        for c in todo:
+            c.views[derive] = derive(c.post.text)
+        return
+    for c, value in zip(todo, derive.many([c.post.text for c in todo]), strict=True):
+        c.views[derive] = value
 
 
 class Detector(ABC):

@@ -91,3 +91,22 @@ def test_account_book_history_and_returns() -> None:
     assert restored.get("acc") == book.get("acc")
     restored.record_post("quiet", False, 0.0)
     assert restored.prune() == 1 and restored.get("quiet") is None
+
+
+def test_a_batch_of_fingerprints_is_each_post_s_own() -> None:
+    """``simhash.many`` (one vectorised pass) gives every post the fingerprint it gets alone, short posts
+    (``None``) and posts whose tokens repeat included, in a batch of mixed sizes."""
+    texts = [BASE, "too short", "", f"RT @relay: {BASE} http://t.co/x1", "the the the the the cat",
+             "A recipe for lentil soup with cumin lemon and plenty of fresh parsley", "one two three four"]
+    fresh = [simhash(t) for t in texts]
+    assert simhash.many(texts) == fresh
+    assert simhash.many(texts[::-1]) == fresh[::-1]
+    assert fresh[1] is None and fresh[2] is None and fresh[-1] is not None
+    assert simhash.many([]) == []
+
+
+def test_the_batched_view_pickles_as_its_name() -> None:
+    """A worker sends views back keyed by the view: it must unpickle as the main process's very object."""
+    import pickle
+
+    assert pickle.loads(pickle.dumps(simhash)) is simhash

@@ -29,7 +29,7 @@ from bastion.campaigns.engine import CampaignConfig, CampaignEngine, PostInput
 from bastion.campaigns.heuristics import KnownHashtags, TextHeuristic, normalize_hashtag
 from bastion.campaigns.neardup import simhash
 from bastion.campaigns.trends import TrendFilter
-from bastion.detector import Detector, PostContext
+from bastion.detector import Detector, PostContext, share_view
 from bastion.errors import ConfigError
 from bastion.records import Account, EnforcementEvent, EnforcementKind, Report, TargetKind
 from bastion.records import Edge as EdgeRecord
@@ -66,6 +66,7 @@ class CampaignDetector(Detector):
 
     # --- detector interface ----------------------------------------------------------------------------
     def detect(self, batch: Sequence[PostContext]) -> Sequence[Sequence[Signal]]:
+        share_view(batch, simhash)  # one pass for the batch (a scan with workers has them already)
         return [self._one(ctx) for ctx in batch]
 
     def _signal(self, ctx: PostContext, name: str) -> float | None:
@@ -96,7 +97,7 @@ class CampaignDetector(Detector):
                          text=post.text, text_score=text_score, account_risk=account_risk,
                          ban_evasion=self._signal(ctx, "ban_evasion"), account_created=created,
                          profile_score=profile, amplifies=self._amplifies(ctx),
-                         fingerprint=ctx.view(simhash) if post.text else None)
+                         fingerprint=ctx.view(simhash) if post.text else None, fingerprinted=True)
 
     def _amplifies(self, ctx: PostContext) -> tuple[str, ...]:
         """Accounts whose posts this one reposts or quotes: ``repost_of``/``quote_of`` when the original was

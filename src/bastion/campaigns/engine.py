@@ -105,6 +105,7 @@ class PostInput:
     profile_score: float | None = None  # own profile heuristic, used when account_risk is absent
     amplifies: tuple[str, ...] = ()  # accounts whose posts this one reposts or quotes
     fingerprint: int | None = None  # simhash(text) when the caller has it (computed ahead); else computed here
+    fingerprinted: bool = False  # the caller computed ``fingerprint``: None then means too short, not unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ class CampaignEngine:
 
     def _near_dup(self, p: PostInput) -> bool:
         """Whether the post repeats, near enough, a post another account made within the window."""
-        fp = p.fingerprint if p.fingerprint is not None else simhash(p.text) if p.text else None
+        fp = p.fingerprint if p.fingerprint is not None or p.fingerprinted else simhash(p.text) if p.text else None
         if fp is None:
             return False
         cid = self.neardup.assign(fp, p.ts)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
+
+from bastion.detector import BatchedView
 
 _STRIP = re.compile(r"^rt\s+@\w+:?\s*|https?://\S+|@\w+|[\d_]+", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -59,18 +61,45 @@ class _TokenHashes:
 _HASHES = _TokenHashes()
 
 
-def simhash(text: str, min_words: int = 4) -> int | None:
-    """64-bit SimHash of ``text``; ``None`` for posts too short to say anything (fewer than ``min_words``)."""
-    toks = tokens(text)
-    nwords = (len(toks) + 1) // 2
-    if nwords < min_words:
-        return None
-    uniq = set(toks)
-    raw = b"".join(_HASHES.digests(uniq))
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(uniq), 8), axis=1, bitorder="little")
-    ones = bits.sum(axis=0, dtype=np.int32)
-    packed = np.packbits(ones * 2 > len(uniq), bitorder="little")
-    return int.from_bytes(packed.tobytes(), "little")
+def simhashes(texts: Sequence[str], min_words: int = 4) -> list[int | None]:
+    """64-bit SimHash of each text; ``None`` for posts too short to say anything (fewer than ``min_words``).
+
+    A whole batch in a few array operations: the digests of every post's distinct tokens in one buffer, their
+    bits unpacked once, counted per post with one ``reduceat`` and packed back (a bit is set where most of the
+    post's tokens set it)."""
+    out: list[int | None] = [None] * len(texts)
+    rows: list[int] = []
+    sizes: list[int] = []
+    found: list[bytes] = []
+    for i, text in enumerate(texts):
+        toks = tokens(text)
+        if (len(toks) + 1) // 2 < min_words:
+            continue
+        uniq = set(toks)
+        found += _HASHES.digests(uniq)
+        rows.append(i)
+        sizes.append(len(uniq))
+    if not rows:
+        return out
+    bits = np.unpackbits(np.frombuffer(b"".join(found), dtype=np.uint8).reshape(-1, 8), axis=1,
+                         bitorder="little")
+    n = np.asarray(sizes, dtype=np.int32)
+    starts = np.zeros(len(n), dtype=np.intp)
+    np.cumsum(n[:-1], out=starts[1:])
+    ones = np.add.reduceat(bits, starts, axis=0, dtype=np.int32)
+    packed = np.packbits(ones * 2 > n[:, None], axis=1, bitorder="little")
+    for i, fp in zip(rows, packed.view("<u8").ravel().tolist(), strict=True):
+        out[i] = fp
+    return out
+
+
+def _simhash(text: str) -> int | None:
+    return simhashes([text])[0]
+
+
+#: 64-bit SimHash of one text (``None`` below four words); ``simhash.many`` does a batch at once. A post's
+#: view (:meth:`bastion.detector.PostContext.view`), so a scan computes it once, ahead in a worker if it has one.
+simhash: BatchedView[int | None] = BatchedView(_simhash, simhashes)
 
 
 def hamming(a: int, b: int) -> int:

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from bastion.detector import Detector, PostContext, run_detectors
+from bastion.detector import Detector, PostContext, run_detectors, share_view
 from bastion.errors import DependencyError
 from bastion.records import Account, Post
 from bastion.signals import Signal
@@ -80,7 +80,9 @@ def score_with(detectors: Sequence[Detector], views: Sequence[View],
     contexts = [PostContext(post, author) for post, author in posts]
     timings: dict[str, float] = {}
     run_detectors(detectors, contexts, timings)
-    seen = [{f: c.view(f) for f in views} for c in contexts]
+    for f in views:
+        share_view(contexts, f)
+    seen = [{f: c.views[f] for f in views} for c in contexts]
     return [c.signals for c in contexts], seen, timings
 
 
