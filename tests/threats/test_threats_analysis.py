@@ -695,3 +695,42 @@ def test_a_listed_arabic_form_with_its_prefix_takes_its_object() -> None:
 ])
 def test_mercy_refused_and_everyone_who(text: str, lang: str, phrase: str, tag: str) -> None:
     assert tag in tags_of(text, phrase, lang)
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Death to them, kill them all. That was the chant of the crowd yesterday.", "en"),
+    ("اقتلوهم جميعا\nهذا ما هتف به المتظاهرون أمس.", "ar"),
+    ("Hängt sie auf. Das riefen die Demonstranten gestern.", "de"),
+])
+def test_words_attributed_after_them_are_a_quotation(text: str, lang: str) -> None:
+    """Quoted without quotation marks: a sentence pointing back with a saying in its first words makes what came
+    before it a quotation."""
+    an = read(text, lang)
+    harm = [t for t in an.tokens if t.tags & HARM_TAGS]
+    assert harm and all(t.quoted for t in harm)
+    assert an.quotes and an.quotes[0][0] == 0
+
+
+@pytest.mark.parametrize("text", [
+    "We will kill them all. That is what we promised.",  # the author's own words: "we" in the attribution
+    'He wrote "traitors". Kill them all. That was the chant.',  # a marked quotation says itself what is quoted
+    "Kill them all. That was a great game.",  # no saying
+])
+def test_no_quotation_without_someone_else_s_saying_after_it(text: str) -> None:
+    an = read(text, "en")
+    assert not any(t.quoted for t in an.tokens if "KILL" in t.tags)
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("so die in your rage", "die in your rage", "IDIOM"),
+    ("موتوا بغيظكم يا حاقدين", "موتوا بغيظكم", "IDIOM"),
+    ("people who have no need to own a rifle", "have no need", "NEG"),
+])
+def test_rage_and_no_need(text: str, word: str, tag: str) -> None:
+    assert tag in tags_of(text, word)
+
+
+def test_take_care_of_yourself_is_no_veiled_threat_and_a_number_no_time() -> None:
+    assert not any(t.tags & {"VEIL", "HINT"} for t in read("take care of yourself, @friend", "en").tokens)
+    assert "SOON" not in tags_of("left a number of deaths", "number", "en")
+    assert "SOON" in tags_of("your days are numbered, traitors", "days are numbered", "en")

@@ -498,6 +498,7 @@ class Analyzer:
             tokens = _optatives(tokens)
             if latin == "de":
                 tokens = _german_formal_you(tokens)
+        tokens, quotes = _attributed_after(tokens, quotes)
         if not gated:
             gated = any(t.tags & GATE_TAGS for t in tokens)
         return Analysis(lang=lang_out, tokens=tuple(tokens), quotes=tuple(quotes), gated=gated, addressed=addressed)
@@ -666,6 +667,34 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
 
 _TITLES = frozenset({"frau", "herr", "herrn"})
 _FORMAL = frozenset({"sie", "ihnen"})
+
+
+#: Words that open a sentence pointing back at what came before ("That was the chant of ...", "هكذا هتف", "Das
+#: schrieb ...").
+_BACK = frozenset({"that", "this", "these", "those", "thats", "such", "so", "das", "dies", "diese", "dieses",
+                   "هذا", "هذه", "هكذا", "ذلك", "تلك"})
+
+
+def _attributed_after(tokens: list[Token], quotes: list[tuple[int, int]]
+                      ) -> tuple[list[Token], list[tuple[int, int]]]:
+    """Words quoted without quotation marks and attributed after them: "Death to them... kill them all. That was the
+    chant of dozens of settlers", "... هذا ما كان هتاف عشرات". A sentence that opens with a word pointing back and
+    names a saying within its first words, not the author's own ("that's what I said"), makes the sentences before
+    it a quotation, unless a quotation marked as such comes before it."""
+    for i, tok in enumerate(tokens):
+        if tok.sentence == 0 or tok.punct or tok.norm not in _BACK:
+            continue
+        if i > 0 and tokens[i - 1].sentence == tok.sentence and not tokens[i - 1].punct:
+            continue  # not the sentence's first word
+        words = [t for t in tokens[i + 1:i + 8] if t.sentence == tok.sentence and not t.punct]
+        if not any("REPORT" in t.tags for t in words[:5]) or any("P1" in t.tags for t in words):
+            continue
+        before = [t for t in tokens[:i] if not t.punct]
+        if not before or any(t.quoted for t in tokens[:i]):  # marked quotations say themselves what is quoted
+            return tokens, quotes
+        quoted = [t._replace(quoted=True) if t.sentence < tok.sentence else t for t in tokens]
+        return quoted, [(before[0].start, before[-1].end), *quotes]
+    return tokens, quotes
 
 
 def _german_formal_you(tokens: list[Token]) -> list[Token]:
