@@ -734,3 +734,23 @@ def test_take_care_of_yourself_is_no_veiled_threat_and_a_number_no_time() -> Non
     assert not any(t.tags & {"VEIL", "HINT"} for t in read("take care of yourself, @friend", "en").tokens)
     assert "SOON" not in tags_of("left a number of deaths", "number", "en")
     assert "SOON" in tags_of("your days are numbered, traitors", "days are numbered", "en")
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("End the death penalty for apostates", "death penalty", "TOPIC"),  # punishment by law, debated
+    ("You have blood on your hands, minister", "blood on your hands", "IDIOM"),
+    ("Europe needs new blood", "new blood", "IDIOM"),
+    ("It breaks my heart to see it", "breaks my heart", "IDIOM"),
+    ("Donate to families in need", "in need", "HUMAN"),  # people, no obligation
+    ("Lo! thou wilt die", "thou", "PRAYER"),  # scripture's voice
+])
+def test_words_of_violence_in_debate_idiom_and_scripture(text: str, word: str, tag: str) -> None:
+    tags = tags_of(text, word, "en")
+    assert tag in tags
+    if tag in ("TOPIC", "IDIOM", "HUMAN"):
+        assert "DEONT" not in tags and tags.isdisjoint({"KILL", "HURT", "DESTROY"})
+
+
+def test_a_heart_broken_by_someone_else_is_still_read() -> None:
+    """Only one's own broken heart is the idiom: "break your heart, then your neck" keeps its harm."""
+    assert not any("IDIOM" in t.tags for t in read("We will break your heart first, then your neck.", "en").tokens)

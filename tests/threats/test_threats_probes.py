@@ -28,9 +28,9 @@ KNOWN_MISSES = {
     # a retrain's move at the operating point, its tags unchanged (a burnt place in the first person weighs low)
     # "Wer schreibt, Schwule gehörten aufgehängt, gehört angezeigt." ("whoever writes" read as a call) sits at the
     # operating point: it left this list with model 2026.12.07-30 (0.491), came back with -34 (0.51) and left
-    # again with -36; the next two, English future passives, came with -34 (0.34 and 0.46), a retrain's move
+    # again with -36; the next, an English future passive, came with -34 (0.34), a retrain's move; its neighbour
+    # "They will hang from the lampposts, every one of them." came then too (0.46) and left with -38 (0.52)
     "They will be killed, every one of them.",
-    "They will hang from the lampposts, every one of them.",
     # the seventh round (everyday posts with the words of veiled threats): someone is named, so the phrase is
     # read as the veiled threat it can be
     "Say hi to your mum for me.",
@@ -87,4 +87,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 335
+    assert len(PROBES) == 345

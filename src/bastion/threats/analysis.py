@@ -874,7 +874,7 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
         if tags & _FIGURATIVE or tags <= _WHEN or tags <= _PEOPLE:  # a time is no act: "فجر اليوم", at dawn
             inner -= HARM_TAGS  # today (or: he blew up); nor are people named by what befell them ("the dead")
-        if tags & _REPORTING:
+        if tags & _REPORTING or tags <= _PEOPLE:  # people named by their state owe nothing: "those in need"
             inner -= _MODALITY
         first = span[0]
         # a pronoun that ends the phrase is its object ("will find you", "watch your back"), never the agent of
