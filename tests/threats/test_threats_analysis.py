@@ -754,3 +754,20 @@ def test_words_of_violence_in_debate_idiom_and_scripture(text: str, word: str, t
 def test_a_heart_broken_by_someone_else_is_still_read() -> None:
     """Only one's own broken heart is the idiom: "break your heart, then your neck" keeps its harm."""
     assert not any("IDIOM" in t.tags for t in read("We will break your heart first, then your neck.", "en").tokens)
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("شاهدة عيان: يحرقون الإطارات", "شاهده عيان", "REPORT"),  # an eyewitness's account is reported
+    ("فرصة للمصالحة وحقن الدماء", "وحقن الدماء", "IDIOM"),  # sparing blood
+    ("فعلا هنتنفس هباب اسود وهنموت كلنا", "وهنموت كلنا", "IDIOM"),  # the speaker's own fate, a lament
+])
+def test_arabic_eyewitness_spared_blood_and_our_own_fate(text: str, word: str, tag: str) -> None:
+    assert tag in tags_of(text, word, "ar")
+
+
+def test_a_bleeding_heart_leaves_the_threat_after_it() -> None:
+    """Grief is no idiom that silences the rest of its sentence: "قلبي يقطر دما، وسنقتلكم قريبا" keeps its
+    killing."""
+    an = read("قلبي يقطر دما، وسنقتلكم قريبا.", "ar")
+    assert not any("IDIOM" in t.tags for t in an.tokens)
+    assert any("KILL" in t.tags and "FUT" in t.tags for t in an.tokens)
