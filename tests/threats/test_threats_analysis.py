@@ -771,3 +771,27 @@ def test_a_bleeding_heart_leaves_the_threat_after_it() -> None:
     an = read("قلبي يقطر دما، وسنقتلكم قريبا.", "ar")
     assert not any("IDIOM" in t.tags for t in an.tokens)
     assert any("KILL" in t.tags and "FUT" in t.tags for t in an.tokens)
+
+
+@pytest.mark.parametrize("text,word", [
+    ("The Islamic State will kill you all", "state"),  # the stem of "stated" is no saying
+    ("Answer the call, brothers", "call"),  # nor that of "called" / "calls"
+    ("We plan to kill them", "plan"),  # nor that of "planned"
+    ("We vow to kill them", "vow"),  # nor that of "vowed"
+])
+def test_a_noun_or_present_is_not_its_past_s_report(text: str, word: str) -> None:
+    assert tags_of(text, word, "en").isdisjoint({"REPORT", "THREATN"})
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("he stated that they will come", "stated", "REPORT"),
+    ("supporters vowed to kill", "vowed", "REPORT"),
+    ("he planned to kill", "planned", "THREATN"),
+])
+def test_the_past_forms_still_report(text: str, word: str, tag: str) -> None:
+    assert tag in tags_of(text, word, "en")
+
+
+def test_a_dead_end_is_no_dead_one() -> None:
+    assert "IDIOM" in tags_of("this is a dead end promotion", "is a dead end", "en")
+    assert "DEONT" in tags_of("the only good terrorist is a dead terrorist", "is a dead", "en")
