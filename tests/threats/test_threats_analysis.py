@@ -795,3 +795,18 @@ def test_the_past_forms_still_report(text: str, word: str, tag: str) -> None:
 def test_a_dead_end_is_no_dead_one() -> None:
     assert "IDIOM" in tags_of("this is a dead end promotion", "is a dead end", "en")
     assert "DEONT" in tags_of("the only good terrorist is a dead terrorist", "is a dead", "en")
+
+
+@pytest.mark.parametrize("text,word,not_tags", [
+    ("Das wird Folgen haben", "folgen", {"FICTION", "NONHUMAN"}),  # consequences, not an episode
+    ("Wir planen, euch zu töten", "planen", {"THREATN", "NONHUMAN"}),  # planning is intent, no plan's report
+    ("vor euren Toren", "toren", {"GAME"}),  # gates, not goals
+    ("Ihr werdet dieses Jahr nicht überleben", "jahr", {"NEWS"}),  # a year, not a prison term
+])
+def test_german_stems_that_are_common_words(text: str, word: str, not_tags: set[str]) -> None:
+    assert tags_of(text, word, "de").isdisjoint(not_tags)
+
+
+def test_german_nouns_keep_their_own_tags() -> None:
+    assert "FICTION" in tags_of("In der nächsten Folge", "folge", "de")
+    assert "NEWS" in tags_of("zu drei Jahren Haft", "jahren", "de")

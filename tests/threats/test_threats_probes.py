@@ -41,8 +41,7 @@ KNOWN_MISSES = {
     "Die Juden werden mit ihrem Blut bezahlen.",
     "القول بأن النساء يجب إعدامهم أمر مقزز.",
     # the ninth round (conditions whose consequence is a state, eliminating, protecting): "فهم أموات" (then they are
-    # dead) after a condition sits on the operating point (0.497)
-    "إذا رأيت أيا من اللاجئين الليلة فهم أموات.",
+    # dead) after a condition sat on the operating point (0.497) and left this list with -41 (0.51)
     # the tenth round (threats of beatings and pain, not of death): "going to beat up" reads weakly (0.31): the
     # model weighs a non-lethal act with an intent low, as "I'm going to hurt you" (0.23)
     "I'm going to beat up the next gay guy I see.",
@@ -87,4 +86,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 359
+    assert len(PROBES) == 365
