@@ -810,3 +810,9 @@ def test_german_stems_that_are_common_words(text: str, word: str, not_tags: set[
 def test_german_nouns_keep_their_own_tags() -> None:
     assert "FICTION" in tags_of("In der nächsten Folge", "folge", "de")
     assert "NEWS" in tags_of("zu drei Jahren Haft", "jahren", "de")
+
+
+def test_the_german_reflexive_is_no_safety() -> None:
+    """"sicher" (safe) stems to "sich", the reflexive pronoun of every other German sentence."""
+    assert "SAFE" not in tags_of("Sie freut sich auf das Spiel", "sich", "de")
+    assert "SAFE" in tags_of("Ihr seid nirgendwo mehr sicher", "sicher", "de")
