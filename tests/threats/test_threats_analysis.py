@@ -816,3 +816,11 @@ def test_the_german_reflexive_is_no_safety() -> None:
     """"sicher" (safe) stems to "sich", the reflexive pronoun of every other German sentence."""
     assert "SAFE" not in tags_of("Sie freut sich auf das Spiel", "sich", "de")
     assert "SAFE" in tags_of("Ihr seid nirgendwo mehr sicher", "sicher", "de")
+
+
+def test_a_listed_arabic_form_with_ta_and_a_plural_ending_is_you() -> None:
+    """"تعدم" is listed whole (the bare stem "عدم" is "lack"); its "ت" is "you" or "she", and with the plural ending
+    "ون" only "you": "سوف تعدمون جميعا" (you will all be executed) names whom it threatens."""
+    assert "P2" in tags_of("سوف تعدمون جميعا", "تعدمون", "ar")
+    assert "P2" in tags_of("ستصطفون وتعدمون", "وتعدمون", "ar")
+    assert "P2" not in tags_of("تعدم السلطات السجناء", "تعدم", "ar")  # alone: she / it

@@ -180,14 +180,17 @@ _OBJECT_MARK_TAGS = frozenset({"O1", "O2", "O3"})
 _OBJECT_AND_PERSON = _OBJECT_MARK_TAGS | {"P1", "P2", "P3"}
 
 
-def _listed_prefix(form: str) -> frozenset[str]:
+def _listed_prefix(form: str, plural: str = "") -> frozenset[str]:
     """What a listed verb form says in its own first letters - the future and its person ("سنعدم": we will),
     or the third person of the present ("يعدم") - when its bare stem is not listed and no parse can find it
-    ("عدم" alone is "lack", so the lexicon lists the forms of "أعدم", to execute, with their prefixes)."""
+    ("عدم" alone is "lack", so the lexicon lists the forms of "أعدم", to execute, with their prefixes). ``plural``:
+    the plural ending the parse took off the word; "ت" with one is "you" ("تعدمون"), alone also "she"."""
     if len(form) >= 5 and form[0] == "س" and form[1] in "ينت":
         return frozenset({"FUT", _AR_PERSON[form[1]]})
     if len(form) >= 4 and form[0] == "ي":
         return _P3_ONLY
+    if len(form) >= 4 and form[0] == "ت" and plural in ("ون", "وا"):
+        return _P2_TAG
     return frozenset()
 
 
@@ -417,7 +420,8 @@ class Analyzer:
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
                 elif tags & _VERBISH and core != word:  # a listed form with its own prefix: "سنعدم" + كم
-                    morph = morph | _listed_prefix(core)
+                    after = word[word.rfind(core) + len(core):]  # its ending: "تعدم" + ون is you (plural)
+                    morph = morph | _listed_prefix(core, after[:2])
                 return word, core, tags | morph
         if word.endswith(_AR_VERB_ONLY):  # "خبرتني", you told me: a verb, not the noun "خبر" (news)
             return word, word, frozenset()
