@@ -824,3 +824,14 @@ def test_a_listed_arabic_form_with_ta_and_a_plural_ending_is_you() -> None:
     assert "P2" in tags_of("سوف تعدمون جميعا", "تعدمون", "ar")
     assert "P2" in tags_of("ستصطفون وتعدمون", "وتعدمون", "ar")
     assert "P2" not in tags_of("تعدم السلطات السجناء", "تعدم", "ar")  # alone: she / it
+
+
+@pytest.mark.parametrize("text,word,tag,lang", [
+    ("Your office is on our list now", "on our list", "VEIL", "en"),  # past the gate, a hint is read as veiled
+    ("Euer Büro steht jetzt auf unserer Liste", "auf unserer liste", "VEIL", "de"),
+    ("I'd put them all in a gas chamber", "gas chamber", "KILL", "en"),
+    ("Jeder Moderator wird mit seinem Leben bezahlen", "mit seinem leben bezahlen", "DEATH", "de"),
+    ("كل مشرف سيدفع حياته ثمنا", "سيدفع حياته", "DEATH", "ar"),
+])
+def test_veiled_lists_and_paying_with_one_s_life(text: str, word: str, tag: str, lang: str) -> None:
+    assert tag in tags_of(text, word, lang)

@@ -67,6 +67,11 @@ KNOWN_MISSES = {
     # the twenty-fourth round (plain threats and calls against groups): "jeden ..., der" (everyone who) split by
     # the verb is read as the one who acts (0.44)
     "Wir werden jeden abschlachten, der uns widerspricht.",
+    # the thirty-first round (veiled threats in other words): "not come home" and "على قائمتنا" (on our list) are
+    # phrases with everyday readings, read as veiled threats when someone or somewhere is named - the kids (0.54)
+    # and a restaurant (0.91) here, as "Say hi to your mum for me" above
+    "The kids will not come home until six tonight, practice runs late.",
+    "المطعم الجديد في وسط المدينة على قائمتنا لهذا الأسبوع.",
 }
 
 
@@ -86,4 +91,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 366
+    assert len(PROBES) == 378
