@@ -835,3 +835,18 @@ def test_a_listed_arabic_form_with_ta_and_a_plural_ending_is_you() -> None:
 ])
 def test_veiled_lists_and_paying_with_one_s_life(text: str, word: str, tag: str, lang: str) -> None:
     assert tag in tags_of(text, word, lang)
+
+
+@pytest.mark.parametrize("text,word,tag,lang", [
+    ("your engineers start disappearing one by one", "start disappearing", "VEIL", "en"),
+    ("سيختفي مهندسوكم واحدا تلو الآخر", "سيختفي", "VEIL", "ar"),
+    ("لدينا عنوان بيتك. نم بعين مفتوحة", "نم بعين", "VEIL", "ar"),
+    ("سنجعلكم عبرة لكل من يحذف حساباتنا", "سنجعلكم عبره", "VEIL", "ar"),
+])
+def test_disappearing_and_an_open_eye(text: str, word: str, tag: str, lang: str) -> None:
+    assert tag in tags_of(text, word, lang)
+
+
+def test_dialect_heads_are_cut_too() -> None:
+    """"روسكم" is the spoken spelling of "رؤوسكم" (your heads), the object that makes "قطع" a beheading."""
+    assert "KILL" in tags_of("حنقطع روسكم كلكم", "حنقطع", "ar")
