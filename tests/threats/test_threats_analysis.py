@@ -850,3 +850,17 @@ def test_disappearing_and_an_open_eye(text: str, word: str, tag: str, lang: str)
 def test_dialect_heads_are_cut_too() -> None:
     """"روسكم" is the spoken spelling of "رؤوسكم" (your heads), the object that makes "قطع" a beheading."""
     assert "KILL" in tags_of("حنقطع روسكم كلكم", "حنقطع", "ar")
+
+
+@pytest.mark.parametrize("text,word,lang", [
+    ("You will be slaughtered like the sheep you are", "like the sheep", "en"),
+    ("Ihr werdet abgeschlachtet wie die Schafe", "wie die schafe", "de"),
+    ("ستذبحون جميعا كالخراف", "كالخراف", "ar"),
+])
+def test_an_animal_in_a_simile_is_an_insult_not_the_target(text: str, word: str, lang: str) -> None:
+    tags = tags_of(text, word, lang)
+    assert "INSULT" in tags and "NONHUMAN" not in tags
+
+
+def test_burning_down_in_german_one_word() -> None:
+    assert "DESTROY" in tags_of("dass ihr Büro mit allen drin abbrennt", "abbrennt", "de")
