@@ -864,3 +864,24 @@ def test_an_animal_in_a_simile_is_an_insult_not_the_target(text: str, word: str,
 
 def test_burning_down_in_german_one_word() -> None:
     assert "DESTROY" in tags_of("dass ihr Büro mit allen drin abbrennt", "abbrennt", "de")
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("We will kill you all, the militant said in the video.", "en"),
+    ("Wir werden euch alle töten, sagte der Mann laut Polizei.", "de"),
+    ("سنقتلكم جميعا، قال المسلح في الفيديو.", "ar"),
+    ("We will kill you all,” the militant wrote.", "en"),  # a closing mark with no opening one
+])
+def test_a_trailing_attribution_quotes_the_clauses_before_it(text: str, lang: str) -> None:
+    an = read(text, lang)
+    assert an.quotes and all(t.quoted for t in an.tokens if "KILL" in t.tags)
+
+
+@pytest.mark.parametrize("text", [
+    "We will kill you all, I said.",  # the author's own words
+    "We will kill you all, as Allah says.",  # a justification, no attribution
+    "We will kill you, just like you said.",
+    "We will kill you all, and then we will burn your office.",  # no saying
+])
+def test_no_trailing_attribution_without_someone_else_s_saying(text: str) -> None:
+    assert not any(t.quoted for t in read(text, "en").tokens if "KILL" in t.tags)

@@ -559,6 +559,13 @@ class Analyzer:
                     in_quote = False
                     tokens.append(new(Token, (start, end, text, text, _NO_TAGS, False, sentence, "<Q>")))
             elif kind == "q":
+                if text == "”" and not in_quote and not quotes and tokens:
+                    # a closing mark with no opening one before it: the text up to it was the quotation ('... since
+                    # March 2011,” said one Syrian'), not the start of one that runs to the end
+                    tokens = [t if t.punct else t._replace(quoted=True) for t in tokens]
+                    quotes.append((tokens[0].start, start))
+                    tokens.append(new(Token, (start, end, text, text, _NO_TAGS, False, sentence, "<Q>")))
+                    continue
                 if in_quote:
                     quotes.append((quote_start, start))
                 else:
@@ -697,6 +704,40 @@ def _attributed_after(tokens: list[Token], quotes: list[tuple[int, int]]
         if not before or any(t.quoted for t in tokens[:i]):  # marked quotations say themselves what is quoted
             return tokens, quotes
         quoted = [t._replace(quoted=True) if t.sentence < tok.sentence else t for t in tokens]
+        return quoted, [(before[0].start, before[-1].end), *quotes]
+    return _attributed_after_comma(tokens, quotes)
+
+
+#: Words that open a clause of justification, not of attribution: "..., as Allah says", "..., wie er sagte"
+_AS = frozenset({"as", "like", "wie", "كما", "مثلما", "مثل"})
+
+
+def _attributed_after_comma(tokens: list[Token], quotes: list[tuple[int, int]]
+                            ) -> tuple[list[Token], list[tuple[int, int]]]:
+    """The same within a sentence: its last clause, after a comma, is a short attribution ("We will kill you all,
+    the militant said", "..., sagte der Mann", "...، قال المسلح") - a saying in its first four words, no one of the
+    author's ("..., I said"), no violence of its own, no "as" of a justification ("..., as Allah says") - and makes
+    the clauses before it a quotation."""
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        if tok.punct != "<,>":
+            continue
+        clause: list[Token] = []
+        j = i + 1
+        while j < n and tokens[j].sentence == tok.sentence and tokens[j].punct not in ("<.>", "<?>", "<!>", "<,>"):
+            clause.append(tokens[j])
+            j += 1
+        if j < n and tokens[j].punct == "<,>" and tokens[j].sentence == tok.sentence:
+            continue  # not the sentence's last clause
+        words = [t for t in clause if not t.punct]
+        if not words or len(words) > 8 or not _AS.isdisjoint(t.norm for t in words[:2]):  # "just like you said"
+            continue
+        if not any("REPORT" in t.tags for t in words[:4]) or any(t.tags & (HARM_TAGS | {"P1"}) for t in words):
+            continue
+        before = [t for t in tokens[:i] if not t.punct and t.sentence == tok.sentence]
+        if not before or any(t.quoted for t in tokens[:i]):
+            return tokens, quotes
+        quoted = [t._replace(quoted=True) if k < i and t.sentence == tok.sentence else t for k, t in enumerate(tokens)]
         return quoted, [(before[0].start, before[-1].end), *quotes]
     return tokens, quotes
 
