@@ -832,18 +832,13 @@ def test_a_listed_arabic_form_with_ta_and_a_plural_ending_is_you() -> None:
     ("I'd put them all in a gas chamber", "gas chamber", "KILL", "en"),
     ("Jeder Moderator wird mit seinem Leben bezahlen", "mit seinem leben bezahlen", "DEATH", "de"),
     ("كل مشرف سيدفع حياته ثمنا", "سيدفع حياته", "DEATH", "ar"),
-])
-def test_veiled_lists_and_paying_with_one_s_life(text: str, word: str, tag: str, lang: str) -> None:
-    assert tag in tags_of(text, word, lang)
-
-
-@pytest.mark.parametrize("text,word,tag,lang", [
     ("your engineers start disappearing one by one", "start disappearing", "VEIL", "en"),
     ("سيختفي مهندسوكم واحدا تلو الآخر", "سيختفي", "VEIL", "ar"),
     ("لدينا عنوان بيتك. نم بعين مفتوحة", "نم بعين", "VEIL", "ar"),
     ("سنجعلكم عبرة لكل من يحذف حساباتنا", "سنجعلكم عبره", "VEIL", "ar"),
 ])
-def test_disappearing_and_an_open_eye(text: str, word: str, tag: str, lang: str) -> None:
+def test_veiled_threats_in_other_words(text: str, word: str, tag: str, lang: str) -> None:
+    """Lists, disappearing staff, an open eye, an example made, paying with one's life, a gas chamber."""
     assert tag in tags_of(text, word, lang)
 
 
