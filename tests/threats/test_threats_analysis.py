@@ -880,3 +880,33 @@ def test_a_trailing_attribution_quotes_the_clauses_before_it(text: str, lang: st
 ])
 def test_no_trailing_attribution_without_someone_else_s_saying(text: str) -> None:
     assert not any(t.quoted for t in read(text, "en").tokens if "KILL" in t.tags)
+
+
+def test_a_present_stem_s_own_letters_are_no_future_prefix() -> None:
+    """"ستهدف" is listed as the present stem of "استهدف" (to target); after the person prefix of "يستهدف" (he
+    targets) its "س" and "ت" are the stem's, not the future and "you" ("#الجيش_السوري يستهدف مقرا": news)."""
+    assert tags_of("الجيش يستهدف مقرا للمجموعات", "يستهدف", "ar") & {"FUT", "P2"} == set()
+    assert {"FUT", "P1"} <= tags_of("سنستهدف مقركم", "سنستهدف", "ar")  # the future before the person stays
+    assert {"FUT", "P1", "O2"} <= tags_of("سنعدمكم جميعا", "سنعدمكم", "ar")  # a listed form's own prefix stays
+
+
+@pytest.mark.parametrize("text,word,person", [
+    ("الميليشيات تستهدف منازل المواطنين", "تستهدف", "P3"),  # after a definite noun, its subject: "she"
+    ("القوات تقصف المدينة", "تقصف", "P3"),
+    ("أيها الكافر ستموت قريبا", "ستموت", "P2"),  # the noun is called on: "you"
+    ("الدولة الإسلامية ستذبحكم", "ستذبحكم", "P2"),  # an object suffix: the one harmed is "you"
+    ("ستموت قريبا", "ستموت", "P2"),  # no noun before it
+])
+def test_arabic_ta_after_a_definite_noun_is_she(text: str, word: str, person: str) -> None:
+    tags = tags_of(text, word, "ar")
+    assert person in tags and ({"P2", "P3"} - {person}).isdisjoint(tags - {"O2"} if person == "P2" else tags)
+
+
+def test_the_fa_of_an_arabic_consequence_ends_its_condition() -> None:
+    """"إذا رأيت أحدا منهم الليلة فهم أموات": the "ف" opens the consequence as a comma does in English, so the
+    death after it is the condition's consequence (a future), not part of the condition."""
+    an = read("إذا رأيت أيا من اللاجئين الليلة فهم أموات.", "ar")
+    norms = [t.norm for t in an.tokens]
+    assert norms.index(",") == norms.index("فهم") - 1
+    assert "," not in [t.norm for t in read("رأيت أيا من اللاجئين الليلة فهم أموات.", "ar").tokens]  # no condition
+    assert "," not in [t.norm for t in read("إذا رأيت أيا من اللاجئين فهمت الأمر.", "ar").tokens]  # no particle

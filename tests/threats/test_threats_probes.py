@@ -72,6 +72,10 @@ KNOWN_MISSES = {
     # and a restaurant (0.91) here, as "Say hi to your mum for me" above
     "The kids will not come home until six tonight, practice runs late.",
     "المطعم الجديد في وسط المدينة على قائمتنا لهذا الأسبوع.",
+    # the thirty-fifth round (Arabic news whose verbs agree with a plural of things in the feminine, and conditions
+    # whose consequence opens with "ف"): news of a killing in the present tense with a number of victims reads as
+    # incitement (0.64; 0.86 while the "ت" of "تقتل" read "you")
+    "القوات الحكومية تقتل عشرة مدنيين في قصف على السوق.",
 }
 
 
@@ -91,4 +95,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 400
+    assert len(PROBES) == 412

@@ -420,8 +420,11 @@ class Analyzer:
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
                     morph = morph & {"P1", "P2", "P3"}
                 elif tags & _VERBISH and core != word:  # a listed form with its own prefix: "سنعدم" + كم
-                    after = word[word.rfind(core) + len(core):]  # its ending: "تعدم" + ون is you (plural)
-                    morph = morph | _listed_prefix(core, after[:2])
+                    at = word.rfind(core)
+                    if word[:at] in _AR_CONJ:  # after a person prefix its letters are the stem's own: the
+                        # present stem "ستهدف" of "يستهدف" (he targets) is no future "س" + "ت" (you)
+                        after = word[at + len(core):]  # its ending: "تعدم" + ون is you (plural)
+                        morph = morph | _listed_prefix(core, after[:2])
                 return word, core, tags | morph
         if word.endswith(_AR_VERB_ONLY):  # "خبرتني", you told me: a verb, not the noun "خبر" (news)
             return word, word, frozenset()
@@ -496,7 +499,7 @@ class Analyzer:
         tokens, quotes = self._tokens(folded, latin, arabic)
         tokens = self._phrases(tokens, lexicons)
         if arabic:
-            tokens = _arabic_optatives(tokens)
+            tokens = _arabic_consequences(_arabic_optatives(tokens))
         else:
             tokens = _imperatives(tokens, latin)
             tokens = _optatives(tokens)
@@ -849,6 +852,55 @@ def _may_command(word: str, tags: frozenset[str]) -> bool:
 _AR_SEE_SOMEONE = re.compile(r"[ان](?:را|ري|شوف)(?:هم|هن|كم|كن|ه|ها|ك)$")
 
 
+#: the prefix "ت" of a verb (after a conjunction, the future "س" or the lam of purpose): "you", and "she"
+_AR_T_PREFIX = re.compile(r"[وف]?[سل]?ت")
+_AR_VOCATIVES = frozenset({"يا", "ايها", "ايتها"})
+
+
+def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
+    """Whether the verb at ``i``, whose prefix "ت" reads as "you", is "she" instead: right after a definite noun of
+    its clause, its subject ("الميليشيات تستهدف منازل ...", the militias target homes; Arabic makes the verb of a
+    plural of things feminine singular), unless that noun is called on ("يا أيها الكافر ستموت"). A plural ending
+    ("ستموتون") or an object suffix ("ستذبحكم") says whom it means itself."""
+    tok, prev = tokens[i], tokens[i - 1]
+    if prev.punct or prev.sentence != tok.sentence or not tok.tags & _SHE_EVENTS or not tok.tags.isdisjoint(_NOT_SHE):
+        return False
+    if not _AR_T_PREFIX.match(tok.norm) or tok.norm.endswith(("ون", "وا", "ين", "كم", "ك", "كن")):
+        return False
+    return prev.norm.startswith(("ال", "وال", "بال", "فال", "لل")) and len(prev.norm) > 4 and \
+        all(t.norm not in _AR_VOCATIVES for t in tokens[max(0, i - 4): i - 1])
+
+
+_SHE_EVENTS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
+_NOT_SHE = frozenset({"O2", "IMP", "P1", "P3", "MENTION"})
+
+
+#: what may follow the "ف" that opens a condition's consequence: a pronoun, a particle of the future or of negation
+_AR_AFTER_FA = frozenset({"هم", "هو", "هي", "انت", "انتم", "انا", "نحن", "انه", "انهم", "انك", "انكم", "سوف", "لن",
+                          "قد", "ان"})
+
+
+def _arabic_consequences(tokens: list[Token]) -> list[Token]:
+    """Arabic marks where a condition ends with the "ف" that opens its consequence ("إذا رأيت أحدا منهم الليلة فهم
+    أموات": if I see one of them tonight, then they are dead), where English writes a comma: a comma is put
+    there (empty, at the "ف"), so the consequence is read as English's is. Only after a conditional word in the
+    same sentence, and only before a pronoun, a particle or a verb of the future ("فسنقتلكم")."""
+    out: list[Token] = []
+    condition = -1  # the sentence of the last conditional word not yet closed
+    for tok in tokens:
+        if tok.punct:
+            if tok.punct in ("<,>", "<.>", "<?>", "<!>"):
+                condition = -1
+        elif "COND" in tok.tags:
+            condition = tok.sentence
+        elif condition == tok.sentence and tok.norm[:1] == "ف" and (
+                tok.norm[1:] in _AR_AFTER_FA or (len(tok.norm) > 4 and tok.norm[1] == "س" and tok.norm[2] in "نيتا")):
+            out.append(Token(tok.start, tok.start, ",", ",", _NO_TAGS, tok.quoted, tok.sentence, "<,>"))
+            condition = -1
+        out.append(tok)
+    return out
+
+
 def _arabic_optatives(tokens: list[Token]) -> list[Token]:
     """"الموت لـ..." (death to ...): the noun of death before a word that opens with the preposition lam. And a
     plural verb without prefix right after a call ("يا إخوة، غردوا"): an imperative, not a past tense - the two
@@ -862,6 +914,8 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
         elif "INTENT" in tok.tags and any(_AR_SEE_SOMEONE.match(t.norm) for t in out[i + 1: i + 3] if not t.punct):
             # wanting to see someone (in a state) is a wish about them: "أريد أن أراهم أمواتا"
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
+        elif i and "P2" in tok.tags and _third_person_she(out, i):
+            out[i] = tok._replace(tags=(tok.tags - _P2_TAG) | _P3_ONLY)
         elif i and _may_command(tok.norm, tok.tags) and (
                 any("VOC" in t.tags for t in out[max(0, i - 3): i] if t.sentence == tok.sentence)
                 or any("IMP" in t.tags for t in out[max(0, i - 15): i])):
