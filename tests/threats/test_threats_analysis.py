@@ -910,3 +910,14 @@ def test_the_fa_of_an_arabic_consequence_ends_its_condition() -> None:
     assert norms.index(",") == norms.index("فهم") - 1
     assert "," not in [t.norm for t in read("رأيت أيا من اللاجئين الليلة فهم أموات.", "ar").tokens]  # no condition
     assert "," not in [t.norm for t in read("إذا رأيت أيا من اللاجئين فهمت الأمر.", "ar").tokens]  # no particle
+
+
+@pytest.mark.parametrize("text,phrase,tags,lang", [
+    # a bounty that names whoever would do it names the act's agent, as "whoever" does
+    ("The first one to shoot a Twitter employee gets a prize.", "first one to", {"BOUNTY", "GEN"}, "en"),
+    ("مكافأة لمن يقتل موظفا", "مكافاه لمن", {"BOUNTY", "GEN"}, "ar"),
+    # a police appeal asks about an act: what follows is reported, not called for
+    ("Police offer a reward for information on whoever killed the moderator.", "information on", {"REPORT"}, "en"),
+])
+def test_bounties_name_their_agent_and_appeals_report(text: str, phrase: str, tags: set[str], lang: str) -> None:
+    assert tags <= tags_of(text, phrase, lang)

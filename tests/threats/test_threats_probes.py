@@ -76,6 +76,11 @@ KNOWN_MISSES = {
     # whose consequence opens with "ف"): news of a killing in the present tense with a number of victims reads as
     # incitement (0.64; 0.86 while the "ت" of "تقتل" read "you")
     "القوات الحكومية تقتل عشرة مدنيين في قصف على السوق.",
+    # the thirty-sixth round (bounties, and a police appeal and a prize beside them): the one who would act named
+    # by a noun in a relative clause ("the brother who stabs") is no agent the frame reads (0.18), and an office
+    # burnt for a bounty weighs low, as a burnt place does in the first person (0.34)
+    "$5000 to the brother who stabs one of their engineers.",
+    "مكافأة لمن يحرق مكتبهم في دبلن.",
 }
 
 
@@ -95,4 +100,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 412
+    assert len(PROBES) == 424
