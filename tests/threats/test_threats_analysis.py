@@ -921,3 +921,22 @@ def test_the_fa_of_an_arabic_consequence_ends_its_condition() -> None:
 ])
 def test_bounties_name_their_agent_and_appeals_report(text: str, phrase: str, tags: set[str], lang: str) -> None:
     assert tags <= tags_of(text, phrase, lang)
+
+
+@pytest.mark.parametrize("text,quoted", [
+    ("IS supporters: 'Your engineers will not be safe on their way home.'", True),  # a headline's quotation
+    ("I said 'we will kill you' and I meant it", True),
+    ("'We don't forget.' they wrote", True),  # an apostrophe inside a word is no end
+    ("We will kill the employees' families", False),  # an apostrophe
+    ("The 'soldiers' will kill you", False),  # one word: scare quotes, no quotation
+])
+def test_straight_single_quotes_that_pair_quote(text: str, quoted: bool) -> None:
+    an = read(text, "en")
+    assert bool(an.quotes) is quoted
+    if quoted:
+        assert all(t.quoted for t in an.tokens if t.tags & {"KILL", "VEIL"} or t.norm == "forget")
+
+
+def test_arabic_staff_not_safe_in_the_third_person_is_veiled() -> None:
+    """"لن يكونوا في أمان" (they will not be safe) of "your employees", as English "will not be safe" in any person."""
+    assert "VEIL" in tags_of("موظفوكم لن يكونوا في أمان في طريقهم إلى بيوتهم.", "لن يكونوا في امان", "ar")

@@ -81,6 +81,9 @@ KNOWN_MISSES = {
     # burnt for a bounty weighs low, as a burnt place does in the first person (0.34)
     "$5000 to the brother who stabs one of their engineers.",
     "مكافأة لمن يحرق مكتبهم في دبلن.",
+    # the thirty-seventh round (the 2014 threats in other words, and a headline, reports and counter-speech with
+    # them): a life that an act "costs" someone, its words apart, is no phrase the lexicon reads (0.16)
+    "Every account you delete costs one of your employees his life.",
 }
 
 
@@ -100,4 +103,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 424
+    assert len(PROBES) == 436

@@ -41,6 +41,12 @@ _QUOTE = r"[\"“”„«»‹›「」‘]"  # not ' or ’: they are apostroph
 #: or an apostrophe ("employees’ blood") - read as the end only when ‘ opened one
 _CLOSE_SINGLE = r"(?<=[^\W_])’(?![^\W_])"
 _PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|<lf>|\s[–—-]\s"  # <LF>: a line break as some corpora write it
+#: a quotation in straight single quotes, which are apostrophes too: one that opens (at the start, after a space,
+#: a colon or a bracket, before a letter) and one that closes (after a letter or a full stop, before a space,
+#: punctuation or the end), two words at least between them on one line ("IS supporters: 'Your engineers will not
+#: be safe.'"); an apostrophe inside a word is no end ("'We don't forget.'"). "employees' blood" has no partner.
+_STRAIGHT_QUOTED = re.compile(r"(?:^|(?<=[\s:(\[]))'(?=[^\W_])(?:[^'\n]|(?<=[^\W_])'(?=[^\W_]))*?\s"
+                              r"(?:[^'\n]|(?<=[^\W_])'(?=[^\W_]))*?(?<=[\w.!?,])'(?=$|[\s.,!?;:)\]])")
 _TOKEN = re.compile(f"(?P<s>{SPACED})|(?P<w>{WORD})|(?P<q>{_QUOTE})|(?P<c>{_CLOSE_SINGLE})|(?P<p>{_PUNCT})|"
                     f"(?P<y>{SYMBOL})")
 
@@ -526,7 +532,12 @@ class Analyzer:
         quotes: list[tuple[int, int]] = []
         new = _new_token
         h = 0
-        for m in _TOKEN.finditer(folded):
+        scan = folded  # the text as tokenised: straight single quotes that pair read as quotation marks
+        if "'" in folded:
+            for m in _STRAIGHT_QUOTED.finditer(folded):
+                a, b = m.start(), m.end() - 1
+                scan = f"{scan[:a]}“{scan[a + 1:b]}”{scan[b + 1:]}"  # same length: the offsets stay
+        for m in _TOKEN.finditer(scan):
             start, end = m.span()
             if handles:
                 while h < len(handles) and handles[h][1] <= start:
