@@ -940,3 +940,16 @@ def test_straight_single_quotes_that_pair_quote(text: str, quoted: bool) -> None
 def test_arabic_staff_not_safe_in_the_third_person_is_veiled() -> None:
     """"لن يكونوا في أمان" (they will not be safe) of "your employees", as English "will not be safe" in any person."""
     assert "VEIL" in tags_of("موظفوكم لن يكونوا في أمان في طريقهم إلى بيوتهم.", "لن يكونوا في امان", "ar")
+
+
+def test_german_stop_opens_an_ultimatum_as_often_as_counter_speech() -> None:
+    """Bare "Hört auf" (stop!) is no condemnation: "Hört auf, unsere Konten zu löschen, sonst brennt euer Büro" is an
+    ultimatum; "hört auf zu sagen, ..." (stop saying) still condemns."""
+    an = read("Hört auf, unsere Konten zu löschen, sonst brennt euer Büro.", "de")
+    assert not any("CONDEMN" in t.tags for t in an.tokens)
+    assert "CONDEMN" in tags_of("Hört auf zu sagen, dass Muslime getötet werden sollen.", "hört auf zu sagen", "de")
+
+
+def test_german_you_are_next_after_the_verb() -> None:
+    """After a condition the verb comes first: "Löscht ihr noch einen Account, seid ihr dran" (you're next)."""
+    assert "VEIL" in tags_of("Löscht ihr noch einen Account, seid ihr dran.", "seid ihr dran", "de")

@@ -84,6 +84,10 @@ KNOWN_MISSES = {
     # the thirty-seventh round (the 2014 threats in other words, and a headline, reports and counter-speech with
     # them): a life that an act "costs" someone, its words apart, is no phrase the lexicon reads (0.16)
     "Every account you delete costs one of your employees his life.",
+    # the thirty-eighth round (ultimatums and veiled threats in German, Arabic dialect futures, spelling games,
+    # beside everyday posts in the same words): "wir sehen uns" (see you) is a phrase with everyday readings, read
+    # as veiled once somewhere is named - here the office a meeting is at (1.00)
+    "Wir sehen uns bald vor eurem Büro in Hamburg zum Meeting.",
 }
 
 
@@ -103,4 +107,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 436
+    assert len(PROBES) == 448
