@@ -953,3 +953,48 @@ def test_german_stop_opens_an_ultimatum_as_often_as_counter_speech() -> None:
 def test_german_you_are_next_after_the_verb() -> None:
     """After a condition the verb comes first: "Löscht ihr noch einen Account, seid ihr dran" (you're next)."""
     assert "VEIL" in tags_of("Löscht ihr noch einen Account, seid ihr dran.", "seid ihr dran", "de")
+
+
+def test_agreeing_with_a_quoted_threat_adopts_it() -> None:
+    """"Er schrieb „tötet sie alle“, und er hat recht": the call is the author's; nothing is quoted or reported."""
+    an = read("Er schrieb „tötet sie alle“, und er hat recht.", "de")
+    assert not an.quotes and not any(t.quoted for t in an.tokens)
+    assert not any("REPORT" in t.tags for t in an.tokens)
+
+
+def test_an_elliptical_commitment_reads_the_quoted_act_again_in_the_author_s_voice() -> None:
+    """The issue's example: "he said 'kill them', and he is right, we will" - "we will [kill them]"."""
+    an = read("he said 'kill them', and he is right, we will", "en")
+    norms = [t.norm for t in an.tokens]
+    assert norms[-4:] == ["we", "will", "kill", "them"]
+    copy = an.tokens[-2]
+    assert copy.start == copy.end and not copy.quoted and "KILL" in copy.tags and "IMP" not in copy.tags
+
+
+def test_agreeing_with_reported_words_adopts_them() -> None:
+    """Without quotation marks: "Der Typ schreibt, der Chef gehört erschossen. Recht hat er." - the writing no
+    longer reports the act."""
+    an = read("Der Typ schreibt, der Chef gehört erschossen. Recht hat er.", "de")
+    assert not any("REPORT" in t.tags for t in an.tokens)
+
+
+@pytest.mark.parametrize("text", [
+    'They said "we will kill you". We will never give in.',  # negation
+    'They said "we will kill you". We will stand together against them.',  # a verb of its own
+    'They wrote "we will kill you all". This is definitely terrorism.',  # an intensifier, no agreement
+    'He wrote "kill them all" and he is wrong. We will report him.',
+    'They said "we will kill you". Disgusting, and exactly why we report them.',  # condemnation
+])
+def test_no_adoption_without_agreement_or_an_elliptical_commitment(text: str) -> None:
+    an = read(text, "en")
+    assert an.quotes and all(t.quoted for t in an.tokens if "KILL" in t.tags)
+
+
+def test_the_act_read_again_is_no_evidence_span() -> None:
+    from bastion.text.normalize import fold_with_offsets
+    from bastion.threats.stance import evidence
+
+    text = "he said 'kill them', and he is right, we will"
+    folded, offsets = fold_with_offsets(text)
+    spans = evidence(default_analyzer().analyze(folded, "en", full=True), offsets, text)
+    assert [s for s in spans if s[2] == "harm:kill"] == [(9, 13, "harm:kill", "kill")]

@@ -39,7 +39,7 @@ KNOWN_MISSES = {
     # in the third person reads as a report of what they will suffer (0.44; listing the phrase cost German
     # threat-dev 0.004 of ROC-AUC after a retrain), "saying that ... is disgusting" as a normative threat (0.57)
     "Die Juden werden mit ihrem Blut bezahlen.",
-    "القول بأن النساء يجب إعدامهم أمر مقزز.",
+    # ("القول بأن النساء يجب إعدامهم أمر مقزز." left this list with -52 at 0.43, a retrain's move)
     # the ninth round (conditions whose consequence is a state, eliminating, protecting): "فهم أموات" (then they are
     # dead) after a condition sat on the operating point (0.497) and left this list with -41 (0.51)
     # the tenth round (threats of beatings and pain, not of death): "going to beat up" reads weakly (0.31): the
@@ -69,8 +69,8 @@ KNOWN_MISSES = {
     "Wir werden jeden abschlachten, der uns widerspricht.",
     # the thirty-first round (veiled threats in other words): "not come home" and "على قائمتنا" (on our list) are
     # phrases with everyday readings, read as veiled threats when someone or somewhere is named - the kids (0.54)
-    # and a restaurant (0.91) here, as "Say hi to your mum for me" above
-    "The kids will not come home until six tonight, practice runs late.",
+    # and a restaurant (0.91) here, as "Say hi to your mum for me" above ("The kids will not come home until six
+    # tonight, practice runs late." left this list with -52 at 0.49, a retrain's move)
     "المطعم الجديد في وسط المدينة على قائمتنا لهذا الأسبوع.",
     # the thirty-fifth round (Arabic news whose verbs agree with a plural of things in the feminine, and conditions
     # whose consequence opens with "ف"): news of a killing in the present tense with a number of victims reads as
@@ -107,4 +107,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 448
+    assert len(PROBES) == 475

@@ -77,6 +77,7 @@ _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN
 #: a phrase of saying or hearsay ("gedroht haben soll", "is said to have") reports; its words' modal verbs are the
 #: report's, not an obligation or intent of the speaker's
 _REPORTING = frozenset({"REPORT", "THREATN"})
+_ENDORSE = frozenset({"ENDORSE"})
 _MODALITY = frozenset({"FUT", "INTENT", "DEONT", "WISH"})
 #: handles, links, and a photo's place tagged at the end of a post ("... @ Stone Arch Bridge", "@ St. Albans,
 #: Queens"): its words name where the author is, not whom the post is about
@@ -512,6 +513,7 @@ class Analyzer:
             if latin == "de":
                 tokens = _german_formal_you(tokens)
         tokens, quotes = _attributed_after(tokens, quotes)
+        tokens, quotes = _adopted(tokens, quotes)
         if not gated:
             gated = any(t.tags & GATE_TAGS for t in tokens)
         return Analysis(lang=lang_out, tokens=tuple(tokens), quotes=tuple(quotes), gated=gated, addressed=addressed)
@@ -698,6 +700,106 @@ _FORMAL = frozenset({"sie", "ihnen"})
 #: schrieb ...").
 _BACK = frozenset({"that", "this", "these", "those", "thats", "such", "so", "das", "dies", "diese", "dieses",
                    "هذا", "هذه", "هكذا", "ذلك", "تلك"})
+
+
+#: words that may finish an elliptical commitment after its future ("we will do it", "das werden wir tun")
+_PRO_VERBS = frozenset({"do", "it", "that", "so", "exactly", "too", "as", "well", "just", "tun", "machen", "es", "das",
+                        "genau", "auch"})
+_ADOPTION_BLOCKS = frozenset({"CONDEMN", "NEG", "NOONE", "LAUGH"})
+#: words the lexicons list as endorsement that intensify whatever follows them ("this is definitely terrorism"):
+#: no agreement with a quoted speaker on their own
+_WEAK_ENDORSEMENT = frozenset({"finally", "absolutely", "definitely", "endlich", "absolut", "اكيد", "نعم", "اخيرا",
+                               "ايوه", "ايوا"})
+_CLAUSE_ENDS = frozenset({"<.>", "<!>", "<?>", "<,>", "<:>"})
+
+
+def _adopted(tokens: list[Token], quotes: list[tuple[int, int]]) -> tuple[list[Token], list[tuple[int, int]]]:
+    """A threat the author quotes or reports and then takes up is the author's own. After the quoted or reported
+    words of violence, in the author's own words and with no condemnation, negation or laughter there:
+
+    - agreement with their speaker ("he is right", "exactly", "er hat recht", "صدقوا", "افعلوها") makes them the
+      author's: a quotation is no longer one, a verb of saying before reported words no longer reports them;
+    - an elliptical commitment ("we will.", "we will do it", "genau das werden wir tun") takes the quoted act
+      for its verb: the act is read again after it, in the author's voice ("we will [kill them]").
+
+    The issue's own example: "he said 'kill them', and he is right, we will" issues the threat. A commitment with
+    a verb of its own ("we will stand together") takes up nothing."""
+    harm = [i for i, t in enumerate(tokens) if not t.punct and not t.tags.isdisjoint(HARM_TAGS)
+            and (t.quoted or not quotes)]
+    if not harm:
+        return tokens, quotes
+    last = harm[-1]
+    if quotes:
+        start = quotes[-1][1]
+        after_at = [i for i, t in enumerate(tokens) if not t.quoted and t.start >= start and t.punct != "<Q>"]
+        saying: list[int] = []
+    else:  # words reported after a verb of saying in the act's sentence, without quotation marks
+        sentence = tokens[last].sentence
+        saying = [i for i in range(last) if tokens[i].sentence == sentence and "IMP" not in tokens[i].tags
+                  and not tokens[i].tags.isdisjoint(_REPORTING)]
+        if not saying:
+            return tokens, quotes
+        j = last + 1  # the author's words start where the act's clause ends
+        while j < len(tokens) and tokens[j].punct not in _CLAUSE_ENDS:
+            j += 1
+        after_at = list(range(j, len(tokens)))
+    after = [tokens[i] for i in after_at]
+    if not after or any(not t.tags.isdisjoint(_ADOPTION_BLOCKS) or not t.tags.isdisjoint(HARM_TAGS) for t in after):
+        return tokens, quotes  # the author's own act, if any, is read as it stands
+    agrees = any("ENDORSE" in t.tags and t.norm not in _WEAK_ENDORSEMENT for t in after)
+    commitment = _elliptical_commitment(after)
+    if not agrees and commitment is None:
+        return tokens, quotes
+    out = list(tokens)
+    if agrees:
+        first = next((t for t in tokens if t.quoted), None)
+        for i, t in enumerate(out):
+            if t.quoted:
+                out[i] = t._replace(quoted=False)
+            elif first is not None and t.start < first.start and t.sentence == first.sentence \
+                    and not t.tags.isdisjoint(_REPORTING):
+                out[i] = t._replace(tags=t.tags - _REPORTING)  # the saying that introduced the quotation
+            elif i in saying:
+                out[i] = t._replace(tags=t.tags - _REPORTING)
+            elif i in after_at and "ENDORSE" in t.tags:
+                out[i] = t._replace(tags=t.tags - _ENDORSE)  # the agreement is the adoption, read above
+        quotes = []
+    if commitment is not None:
+        end = commitment
+        at = after_at[end] if end < len(after) else len(out)
+        voice = out[at - 1]  # the commitment's last word: the copies stand, empty, where it ends
+        act = []
+        for t in tokens[last:]:
+            if t.punct or t.quoted != tokens[last].quoted:
+                break
+            act.append(Token(voice.end, voice.end, t.norm, t.key, t.tags - _IMP_P2 if t is tokens[last] else t.tags,
+                             False, voice.sentence))
+        out[at:at] = act
+    return out, quotes
+
+
+def _elliptical_commitment(words: Sequence[Token]) -> int | None:
+    """A clause of the author's future with a first-person subject and no verb of its own: "we will", "and so we
+    will do it", "das werden wir tun": the index of the word after the clause; None if there is none."""
+    for i, t in enumerate(words):
+        if t.punct or t.tags.isdisjoint(_FUTURE_OR_INTENT):
+            continue
+        j = i + 1
+        while j < len(words) and not words[j].punct and (words[j].norm in _PRO_VERBS or "P1" in words[j].tags):
+            j += 1
+        if j < len(words) and words[j].punct not in _CLAUSE_ENDS:
+            continue  # a verb of its own follows
+        k = i - 1
+        while k >= 0 and not words[k].punct and k >= i - 3:
+            k -= 1
+        if any("P1" in w.tags and "POSS" not in w.tags for w in words[k + 1: j]):
+            return j
+    return None
+
+
+_FUTURE_OR_INTENT = frozenset({"FUT", "INTENT"})
+_REPORTING = frozenset({"REPORT", "THREATN"})
+_ENDORSE = frozenset({"ENDORSE"})
 
 
 def _attributed_after(tokens: list[Token], quotes: list[tuple[int, int]]

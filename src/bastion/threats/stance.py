@@ -598,7 +598,7 @@ def evidence(an: Analysis, text_offsets: Sequence[int], text: str) -> list[tuple
 
     out: list[tuple[int, int, str, str]] = []
     for tok in an.tokens:
-        if tok.punct:
+        if tok.punct or tok.start == tok.end:  # empty: an act read again after an elliptical commitment
             continue
         label = next((t for t in ("WEAPON", "KILL", "HURT", "DESTROY", "DEATH") if t in tok.tags), None)
         cue = None if label else next((t for t in sorted(tok.tags & CUE_TAGS)), None)
