@@ -998,3 +998,9 @@ def test_the_act_read_again_is_no_evidence_span() -> None:
     folded, offsets = fold_with_offsets(text)
     spans = evidence(default_analyzer().analyze(folded, "en", full=True), offsets, text)
     assert [s for s in spans if s[2] == "harm:kill"] == [(9, 13, "harm:kill", "kill")]
+
+
+def test_german_optative_is_a_wish_not_a_modal() -> None:
+    """"Möge er qualvoll krepieren" (may he die in agony): "möge" is the optative, not a modal of possibility."""
+    tags = tags_of("Der Twitter-Chef? Möge er qualvoll krepieren.", "möge", "de")
+    assert "WISH" in tags and "MODAL" not in tags
