@@ -835,6 +835,7 @@ def test_a_listed_arabic_form_with_ta_and_a_plural_ending_is_you() -> None:
     ("your engineers start disappearing one by one", "start disappearing", "VEIL", "en"),
     ("سيختفي مهندسوكم واحدا تلو الآخر", "سيختفي", "VEIL", "ar"),
     ("لدينا عنوان بيتك. نم بعين مفتوحة", "نم بعين", "VEIL", "ar"),
+    ("اللهم مكنا من رقاب موظفي تويتر", "مكنا من رقاب", "VEIL", "ar"),  # a prayer for power over their necks
     ("سنجعلكم عبرة لكل من يحذف حساباتنا", "سنجعلكم عبره", "VEIL", "ar"),
 ])
 def test_veiled_threats_in_other_words(text: str, word: str, tag: str, lang: str) -> None:
