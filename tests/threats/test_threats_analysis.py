@@ -1005,3 +1005,14 @@ def test_german_optative_is_a_wish_not_a_modal() -> None:
     """"Möge er qualvoll krepieren" (may he die in agony): "möge" is the optative, not a modal of possibility."""
     tags = tags_of("Der Twitter-Chef? Möge er qualvoll krepieren.", "möge", "de")
     assert "WISH" in tags and "MODAL" not in tags
+
+
+def test_straight_quotes_pair_on_one_line_in_one_pass() -> None:
+    """Pairs are found in one pass over the text (no regular expression that backtracks over a long post with an
+    opening quote and no partner): each opening quote takes the next closing one on its line."""
+    from bastion.threats.analysis import _straight_quotations
+
+    assert _straight_quotations("x 'a b' y") == [(2, 6)]
+    assert _straight_quotations("'line one\nline two'") == []  # a quotation stays on its line
+    assert _straight_quotations("'a\nb' 'c d'") == [(6, 10)]
+    assert _straight_quotations("'word " + "x " * 12_000) == []  # no partner: nothing, and no blow-up

@@ -41,12 +41,10 @@ _QUOTE = r"[\"“”„«»‹›「」‘]"  # not ' or ’: they are apostroph
 #: or an apostrophe ("employees’ blood") - read as the end only when ‘ opened one
 _CLOSE_SINGLE = r"(?<=[^\W_])’(?![^\W_])"
 _PUNCT = r"[.!?؟…]+|[;؛]|[,،]|:|\n|<lf>|\s[–—-]\s"  # <LF>: a line break as some corpora write it
-#: a quotation in straight single quotes, which are apostrophes too: one that opens (at the start, after a space,
-#: a colon or a bracket, before a letter) and one that closes (after a letter or a full stop, before a space,
-#: punctuation or the end), two words at least between them on one line ("IS supporters: 'Your engineers will not
-#: be safe.'"); an apostrophe inside a word is no end ("'We don't forget.'"). "employees' blood" has no partner.
-_STRAIGHT_QUOTED = re.compile(r"(?:^|(?<=[\s:(\[]))'(?=[^\W_])(?:[^'\n]|(?<=[^\W_])'(?=[^\W_]))*?\s"
-                              r"(?:[^'\n]|(?<=[^\W_])'(?=[^\W_]))*?(?<=[\w.!?,])'(?=$|[\s.,!?;:)\]])")
+#: a straight single quote that may open a quotation (at the start, after a space, a colon or a bracket, before a
+#: letter) or close one (after a letter or a full stop, before a space, punctuation or the end); one inside a word
+#: ("don't") is neither
+_STRAIGHT_QUOTE = re.compile(r"(?P<o>(?:^|(?<=[\s:(\[]))'(?=[^\W_]))|(?P<c>(?<=[\w.!?,])'(?=$|[\s.,!?;:)\]]))")
 _TOKEN = re.compile(f"(?P<s>{SPACED})|(?P<w>{WORD})|(?P<q>{_QUOTE})|(?P<c>{_CLOSE_SINGLE})|(?P<p>{_PUNCT})|"
                     f"(?P<y>{SYMBOL})")
 
@@ -536,8 +534,7 @@ class Analyzer:
         h = 0
         scan = folded  # the text as tokenised: straight single quotes that pair read as quotation marks
         if "'" in folded:
-            for m in _STRAIGHT_QUOTED.finditer(folded):
-                a, b = m.start(), m.end() - 1
+            for a, b in _straight_quotations(folded):
                 scan = f"{scan[:a]}“{scan[a + 1:b]}”{scan[b + 1:]}"  # same length: the offsets stay
         for m in _TOKEN.finditer(scan):
             start, end = m.span()
@@ -702,6 +699,29 @@ _BACK = frozenset({"that", "this", "these", "those", "thats", "such", "so", "das
                    "هذا", "هذه", "هكذا", "ذلك", "تلك"})
 
 
+def _straight_quotations(text: str) -> list[tuple[int, int]]:
+    """Straight single quotes that pair as quotation marks, (opening, closing) offsets: an opening quote and the
+    next closing one on its line with two words at least between them ("IS supporters: 'Your engineers will not be
+    safe.'", "'We don't forget.'"). An apostrophe ("employees' blood") has no partner. One pass: linear in the
+    text, whatever its quotes."""
+    out: list[tuple[int, int]] = []
+    opened = -1
+    seen = 0  # the text up to here has been looked at for line breaks
+    for m in _STRAIGHT_QUOTE.finditer(text):
+        at = m.start()
+        if opened >= 0 and "\n" in text[seen:at]:
+            opened = -1  # a quotation stays on its line
+        seen = at
+        if m.lastgroup == "o":
+            if opened < 0:
+                opened = at
+        elif opened >= 0:
+            if any(c.isspace() for c in text[opened + 1:at]):
+                out.append((opened, at))
+            opened = -1
+    return out
+
+
 #: words that may finish an elliptical commitment after its future ("we will do it", "das werden wir tun")
 _PRO_VERBS = frozenset({"do", "it", "that", "so", "exactly", "too", "as", "well", "just", "tun", "machen", "es", "das",
                         "genau", "auch"})
@@ -798,8 +818,6 @@ def _elliptical_commitment(words: Sequence[Token]) -> int | None:
 
 
 _FUTURE_OR_INTENT = frozenset({"FUT", "INTENT"})
-_REPORTING = frozenset({"REPORT", "THREATN"})
-_ENDORSE = frozenset({"ENDORSE"})
 
 
 def _attributed_after(tokens: list[Token], quotes: list[tuple[int, int]]
