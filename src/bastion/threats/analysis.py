@@ -773,15 +773,16 @@ def _adopted(tokens: list[Token], quotes: list[tuple[int, int]]) -> tuple[list[T
     out = list(tokens)
     if agrees:
         first = next((t for t in tokens if t.quoted), None)
+        reporting, authors = set(saying), set(after_at)
         for i, t in enumerate(out):
             if t.quoted:
                 out[i] = t._replace(quoted=False)
             elif first is not None and t.start < first.start and t.sentence == first.sentence \
                     and not t.tags.isdisjoint(_REPORTING):
                 out[i] = t._replace(tags=t.tags - _REPORTING)  # the saying that introduced the quotation
-            elif i in saying:
+            elif i in reporting:
                 out[i] = t._replace(tags=t.tags - _REPORTING)
-            elif i in after_at and "ENDORSE" in t.tags:
+            elif i in authors and "ENDORSE" in t.tags:
                 out[i] = t._replace(tags=t.tags - _ENDORSE)  # the agreement is the adoption, read above
         quotes = []
     if commitment is not None:
