@@ -36,9 +36,9 @@ KNOWN_MISSES = {
     "Say hi to your mum for me.",
     "Sales team, expect us at the conference booth at 9.",
     # the eighth round (threats against groups in wordings of our own, and counter-speech): "pay with their blood"
-    # in the third person reads as a report of what they will suffer (0.44; listing the phrase cost German
-    # threat-dev 0.004 of ROC-AUC after a retrain), "saying that ... is disgusting" as a normative threat (0.57)
-    "Die Juden werden mit ihrem Blut bezahlen.",
+    # in the third person had read as a report of what they will suffer (0.44; listing the phrase cost German
+    # threat-dev 0.004 of ROC-AUC after a retrain; it left this list with -54, whose retrain raised it),
+    # "saying that ... is disgusting" as a normative threat (0.57)
     # ("القول بأن النساء يجب إعدامهم أمر مقزز." left this list with -52 at 0.43, a retrain's move)
     # the ninth round (conditions whose consequence is a state, eliminating, protecting): "فهم أموات" (then they are
     # dead) after a condition sat on the operating point (0.497) and left this list with -41 (0.51)
@@ -65,12 +65,12 @@ KNOWN_MISSES = {
     # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" reads 0.46
     "أنتم بدأتم الحرب ونحن سننهيها على أبوابكم.",
     # the twenty-fourth round (plain threats and calls against groups): "jeden ..., der" (everyone who) split by
-    # the verb is read as the one who acts (0.44)
-    "Wir werden jeden abschlachten, der uns widerspricht.",
+    # the verb had read as the one who acts (0.44; it left this list with -54, whose retrain raised it)
     # the thirty-first round (veiled threats in other words): "not come home" and "على قائمتنا" (on our list) are
     # phrases with everyday readings, read as veiled threats when someone or somewhere is named - the kids (0.54)
-    # and a restaurant (0.91) here, as "Say hi to your mum for me" above ("The kids will not come home until six
-    # tonight, practice runs late." left this list with -52 at 0.49, a retrain's move)
+    # and a restaurant (0.91) here, as "Say hi to your mum for me" above (the kids left this list with -52 at
+    # 0.49, a retrain's move, and came back with -54 at 0.62)
+    "The kids will not come home until six tonight, practice runs late.",
     "المطعم الجديد في وسط المدينة على قائمتنا لهذا الأسبوع.",
     # the thirty-fifth round (Arabic news whose verbs agree with a plural of things in the feminine, and conditions
     # whose consequence opens with "ف"): news of a killing in the present tense with a number of victims reads as

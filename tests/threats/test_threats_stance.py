@@ -281,3 +281,13 @@ def test_a_floating_quantifier_keeps_the_obligation_of_a_passive() -> None:
     split the obligation from its passive."""
     f = feats("They should all be shot.", "en")
     assert "e:m:DEONT" in f and "b:BE>ED" not in f, sorted(f)
+
+
+@pytest.mark.parametrize("text,lang,future", [
+    ("Tonight we burn their office.", "en", True),  # someone acts in the present with a near time: a future
+    ("Morgen erschießen wir sie alle.", "de", True),  # German: the subject after the verb
+    ("Palmyra battle ended this morning after 48 hrs of fierce fighting.", "en", False),  # a noun: the event's time
+    ("الطائرات تقصف الأحياء الشرقية للمدينة منذ الصباح.", "ar", False),  # since the morning: no future
+])
+def test_a_near_time_makes_a_future_only_of_an_act_someone_does(text: str, lang: str, future: bool) -> None:
+    assert any(k.endswith("m:FUT") for k in feats(text, lang)) is future

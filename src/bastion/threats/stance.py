@@ -201,6 +201,10 @@ def _first(tags: frozenset[str], order: Sequence[str]) -> str | None:
     return next((t for t in order if t in tags), None)
 
 
+#: words before a time that put it in the past ("since this morning", "seit heute Morgen", "منذ الصباح")
+_SINCE = frozenset({"since", "seit", "منذ"})
+
+
 def _frames(an: Analysis, f: dict[str, float]) -> None:
     """For each word of violence (or veiled-threat phrase): its agent, mood and target within the clause, and
     what frames the sentence, as conjunctions the linear heads can weigh."""
@@ -211,7 +215,7 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
     for i, t in enumerate(toks):
         if t.tags & _CONTEXT_SET:
             by_sentence.setdefault(t.sentence, []).append((i, t.tags & _CONTEXT_SET))
-        if t.tags & _QUIET:
+        if t.tags & _QUIET and not (i and toks[i - 1].norm in _SINCE):  # "since this morning" is past
             timed.add(t.sentence)
     for i, ev in enumerate(toks):
         if ev.punct or not ev.tags & _EVENT_SET:
@@ -299,8 +303,11 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
             agent = None if agent == "NOONE" else agent
         if consequence and moods.isdisjoint(_TENSED):  # a condition's consequence in the present is a future:
             moods.add("FUT")  # "if I see any of them tonight, they're dead", "wenn ich sie sehe, sind sie tot"
-        if not moods and ev.sentence in timed:  # a present tense with a near time is a future one: "Morgen
-            moods.add("FUT")  # erschießen wir ...", "tonight we burn ..."
+        if not moods and ev.sentence in timed and (agent is not None or an.lang == "de"):
+            # a present tense with a near time is a future one ("Morgen erschießen wir ...", "tonight we burn ...")
+            # - when someone acts in it: a noun of violence with a time names an event of that time, as news
+            # does ("Palmyra battle ended this morning"); German finds the subject after the verb further on
+            moods.add("FUT")
         target_from = i + 1
         if an.lang == "de" and (agent is None or agent_at < i) and ev.tags.isdisjoint(_AGENT_SET):
             # verb second: "Heute Nacht hängen wir ...", "Für jeden gelöschten Account töten wir einen ...": a
