@@ -1016,3 +1016,11 @@ def test_straight_quotes_pair_on_one_line_in_one_pass() -> None:
     assert _straight_quotations("'line one\nline two'") == []  # a quotation stays on its line
     assert _straight_quotations("'a\nb' 'c d'") == [(6, 10)]
     assert _straight_quotations("'word " + "x " * 12_000) == []  # no partner: nothing, and no blow-up
+
+
+def test_arabic_praying_that_something_happen_is_a_wish() -> None:
+    """"أدعو كل يوم أن يذبح ..." (I pray every day that ... be slaughtered) wishes it, as English "pray that" does;
+    "أدعو لكم" (I pray for you) stays a prayer, and "ألا" (that ... not) is no "أن"."""
+    tags = tags_of("أدعو كل يوم أن يذبح موظفو تويتر.", "ادعو", "ar")
+    assert "WISH" in tags and "PRAYER" not in tags
+    assert "PRAYER" in tags_of("أدعو كل يوم ألا يقتل أحد آخر.", "ادعو", "ar")

@@ -987,6 +987,9 @@ _AR_SEE_SOMEONE = re.compile(r"[ان](?:را|ري|شوف)(?:هم|هن|كم|كن|
 #: the prefix "ت" of a verb (after a conjunction, the future "س" or the lam of purpose): "you", and "she"
 _AR_T_PREFIX = re.compile(r"[وف]?[سل]?ت")
 _AR_VOCATIVES = frozenset({"يا", "ايها", "ايتها"})
+_AR_I_PRAY = frozenset({"ادعو", "ندعو"})
+_WISH_TAG = frozenset({"WISH"})
+_PRAYER_TAG = frozenset({"PRAYER"})
 
 
 def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
@@ -1046,6 +1049,9 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
         elif "INTENT" in tok.tags and any(_AR_SEE_SOMEONE.match(t.norm) for t in out[i + 1: i + 3] if not t.punct):
             # wanting to see someone (in a state) is a wish about them: "أريد أن أراهم أمواتا"
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
+        elif tok.norm in _AR_I_PRAY and any(t.norm == "ان" for t in out[i + 1: i + 4] if not t.punct):
+            # praying that something happen is wishing it, as English "pray that": "أدعو كل يوم أن ..."
+            out[i] = tok._replace(tags=(tok.tags - _PRAYER_TAG) | _WISH_TAG)
         elif i and "P2" in tok.tags and _third_person_she(out, i):
             out[i] = tok._replace(tags=(tok.tags - _P2_TAG) | _P3_ONLY)
         elif i and _may_command(tok.norm, tok.tags) and (
