@@ -533,9 +533,12 @@ class Analyzer:
         new = _new_token
         h = 0
         scan = folded  # the text as tokenised: straight single quotes that pair read as quotation marks
-        if "'" in folded:
-            for a, b in _straight_quotations(folded):
-                scan = f"{scan[:a]}“{scan[a + 1:b]}”{scan[b + 1:]}"  # same length: the offsets stay
+        pairs = _straight_quotations(folded) if "'" in folded else []
+        if pairs:
+            chars = list(folded)  # one character for another: the offsets stay
+            for a, b in pairs:
+                chars[a], chars[b] = "“", "”"
+            scan = "".join(chars)
         for m in _TOKEN.finditer(scan):
             start, end = m.span()
             if handles:
