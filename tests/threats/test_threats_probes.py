@@ -88,6 +88,17 @@ KNOWN_MISSES = {
     # beside everyday posts in the same words): "wir sehen uns" (see you) is a phrase with everyday readings, read
     # as veiled once somewhere is named - here the office a meeting is at (1.00)
     "Wir sehen uns bald vor eurem Büro in Hamburg zum Meeting.",
+    # the forty-second round (threats as questions, an address with a call, a bomb in the building, staying away
+    # "if you value your life", beside calls to vote or subscribe, advice and reports of hoaxes): "if you value your
+    # life" is advice as often as a threat ("Wear a helmet if you value your life"), and listed as veiled it
+    # flagged the advice (0.59-0.95) while the threats stayed unread (the condition's "if you" is read first)
+    "Don't come to work on Monday if you value your life.",
+    "Kommt am Montag nicht ins Büro, wenn euch euer Leben lieb ist.",
+    "لا تأتوا إلى العمل يوم الاثنين إن كنتم تحبون الحياة.",
+    # a rhetorical question of death addressed to the reader reads as one whatever its sequel (0.52)
+    "Do you want to die young? Then keep smoking.",
+    # German "Bombe" is a weapon, not an act, and "in die Luft gehen" (to explode) no phrase of the lexicon (0.16)
+    "In eurem Foyer liegt eine Bombe, die um zwölf in die Luft geht.",
 }
 
 
@@ -107,4 +118,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 498
+    assert len(PROBES) == 533
