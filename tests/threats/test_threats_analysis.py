@@ -56,6 +56,7 @@ def test_tatweel_and_diacritics_fold_away() -> None:
     ("روحوا", {"MOVE", "IMP", "P2"}),               # a listed dialect imperative (go!), not "they went"
     ("سنعدم", {"KILL", "FUT", "P1"}),              # a listed form's own prefix: we will execute ("عدم" is lack)
     ("سنعدمكم", {"KILL", "FUT", "P1", "P2", "O2"}),  # ... and with an object
+    ("ساعدمك", {"KILL", "FUT", "P1", "P2", "O2"}),  # ... and the first person singular: I will execute you
     ("ستعدمون", {"KILL", "FUT", "P2"}),             # you (plural) will be executed
 ])
 def test_arabic_clitics_say_who_and_when(word: str, expected: set[str]) -> None:
@@ -1024,3 +1025,21 @@ def test_arabic_praying_that_something_happen_is_a_wish() -> None:
     tags = tags_of("أدعو كل يوم أن يذبح موظفو تويتر.", "ادعو", "ar")
     assert "WISH" in tags and "PRAYER" not in tags
     assert "PRAYER" in tags_of("أدعو كل يوم ألا يقتل أحد آخر.", "ادعو", "ar")
+
+
+@pytest.mark.parametrize("text,word,expected,absent", [
+    # "and we are not joking": the conjunction written onto the phrase's first word does not hide the phrase
+    ("سنحرق مبناكم ومش عم نمزح", "نمزح", {"INTENT"}, {"LAUGH"}),
+    ("سنحرق مبناكم فمش عم نمزح", "نمزح", {"INTENT"}, {"LAUGH"}),
+    # a word listed as it is keeps its own reading: "ولا نمزح" is a phrase of its own
+    ("سنحرق مبناكم ولا نمزح", "نمزح", {"INTENT"}, {"LAUGH"}),
+])
+def test_arabic_phrases_after_a_conjunction(text: str, word: str, expected: set[str], absent: set[str]) -> None:
+    tags = tags_of(text, word, "ar")
+    assert expected <= tags and not absent & tags
+
+
+def test_the_gate_reads_phrases_after_a_conjunction() -> None:
+    # a phrase with everyday readings ("what is coming is greater") behind "and", with someone named: parsed
+    an = read("موظفو تويتر في دبي، والقادم اعظم", "ar")
+    assert an.gated and any("VEIL" in t.tags for t in an.tokens)

@@ -190,7 +190,7 @@ def _listed_prefix(form: str, plural: str = "") -> frozenset[str]:
     or the third person of the present ("يعدم") - when its bare stem is not listed and no parse can find it
     ("عدم" alone is "lack", so the lexicon lists the forms of "أعدم", to execute, with their prefixes). ``plural``:
     the plural ending the parse took off the word; "ت" with one is "you" ("تعدمون"), alone also "she"."""
-    if len(form) >= 5 and form[0] == "س" and form[1] in "ينت":
+    if len(form) >= 5 and form[0] == "س" and form[1] in "اينت":  # "ساعدمك": I will execute you
         return frozenset({"FUT", _AR_PERSON[form[1]]})
     if len(form) >= 4 and form[0] == "ي":
         return _P3_ONLY
@@ -485,8 +485,11 @@ class Analyzer:
         if not gated or (victim and all_tags.isdisjoint(_WORTH_A_PARSE)):
             # a phrase or a separable verb may still open it ("would be a shame if ...", "bring ... um"), or give
             # a post that only calls on others, offers money or addresses someone the violence it lacks
-            hits = [h for lx in lexicons if not self._gate_anchors[lx.lang].isdisjoint(plain)
-                    for h in _phrase_hits(lx.phrases, plain)]
+            hits = []
+            for lx in lexicons:
+                read = _without_conjunctions(lx.phrases, plain) if lx.script == "arabic" else plain
+                if not self._gate_anchors[lx.lang].isdisjoint(read):
+                    hits += _phrase_hits(lx.phrases, read)
             phrased = all_tags.union(*(t for _, _, t in hits))
             split = any(_split_hit(lx, keys) for lx in lexicons
                         if not self._split_verbs_gating[lx.lang].isdisjoint(keys))
@@ -596,8 +599,11 @@ class Analyzer:
         """Read multi-word phrases as one token with the phrase's tags, and separable verbs as their verb."""
         out = list(tokens)
         for lx in lexicons:
-            if lx.phrases and not self._phrase_firsts[lx.lang].isdisjoint([t.norm for t in out]):
-                plain = [None if t.punct == "<,>" else ("" if t.punct else t.norm) for t in out]
+            norms: Sequence[str] = [t.norm for t in out]
+            if lx.script == "arabic":
+                norms = _without_conjunctions(lx.phrases, norms)
+            if lx.phrases and not self._phrase_firsts[lx.lang].isdisjoint(norms):
+                plain = [None if t.punct == "<,>" else ("" if t.punct else w) for t, w in zip(out, norms, strict=True)]
                 hits = _phrase_hits(lx.phrases, plain)
                 if hits:
                     out = _merge(out, hits)
@@ -1063,6 +1069,18 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
             # after a call, or after another command ("اعرفوا أين يسكنون، ثم صفّوهم"): a command too
             out[i] = tok._replace(tags=(tok.tags - _PAST_P3) | _IMP_P2)
     return out
+
+
+def _without_conjunctions(trie: Mapping[str, Any], words: Sequence[str]) -> Sequence[str]:
+    """Arabic words that open a phrase only without the conjunction written onto them ("و", and; "ف", so), read
+    without it: "ومش عم نمزح" is "and" + "مش عم نمزح" (we are not joking). The words themselves if none does."""
+    out: list[str] | None = None
+    for i, w in enumerate(words):
+        if len(w) > 2 and w[0] in "وف" and w[1:] in trie and w not in trie:
+            if out is None:
+                out = list(words)
+            out[i] = w[1:]
+    return words if out is None else out
 
 
 def _phrase_hits(trie: Mapping[str, Any], words: Sequence[str | None]) -> list[tuple[int, int, frozenset[str]]]:
