@@ -1043,3 +1043,25 @@ def test_the_gate_reads_phrases_after_a_conjunction() -> None:
     # a phrase with everyday readings ("what is coming is greater") behind "and", with someone named: parsed
     an = read("موظفو تويتر في دبي، والقادم اعظم", "ar")
     assert an.gated and any("VEIL" in t.tags for t in an.tokens)
+
+
+@pytest.mark.parametrize("text", [
+    "I'm going to find you and shoot you.",
+    "We will hunt you and kill you.",
+])
+def test_you_after_a_verb_is_its_object(text: str) -> None:
+    # "you" right after a verb is whom it is done to, so the act after "and" keeps the subject before ("I ...
+    # shoot"), as "them" does
+    an = read(text, "en")
+    assert all("OBJ" in t.tags for t in an.tokens if t.norm == "you")
+
+
+def test_you_at_the_head_of_a_clause_stays_the_subject() -> None:
+    an = read("You will pay, and you will burn.", "en")
+    assert not any("OBJ" in t.tags for t in an.tokens if t.norm == "you")
+
+
+@pytest.mark.parametrize("word", ["reporter", "reporters", "announcer"])
+def test_people_named_by_their_work_say_nothing(word: str) -> None:
+    tags = tags_of(f"Those {word} deserve to die.", word, "en")
+    assert "HUMAN" in tags and "REPORT" not in tags

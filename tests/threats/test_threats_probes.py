@@ -88,6 +88,10 @@ KNOWN_MISSES = {
     # beside everyday posts in the same words): "wir sehen uns" (see you) is a phrase with everyday readings, read
     # as veiled once somewhere is named - here the office a meeting is at (1.00)
     "Wir sehen uns bald vor eurem Büro in Hamburg zum Meeting.",
+    # a retrain's move at the operating point since model 2026.12.07-57 (0.47): "jeden" (everyone) before the verb
+    # is read as who acts, not whom the act harms; reading "wir" as the subject instead cost German CV and
+    # threat-dev more than it gained
+    "Wir werden jeden abschlachten, der uns widerspricht.",
     # the forty-second round (threats as questions, an address with a call, a bomb in the building, staying away
     # "if you value your life", beside calls to vote or subscribe, advice and reports of hoaxes): "if you value your
     # life" is advice as often as a threat ("Wear a helmet if you value your life"), and listed as veiled it
@@ -95,8 +99,8 @@ KNOWN_MISSES = {
     "Don't come to work on Monday if you value your life.",
     "Kommt am Montag nicht ins Büro, wenn euch euer Leben lieb ist.",
     "لا تأتوا إلى العمل يوم الاثنين إن كنتم تحبون الحياة.",
-    # a rhetorical question of death addressed to the reader reads as one whatever its sequel (0.52)
-    "Do you want to die young? Then keep smoking.",
+    # ("Do you want to die young? Then keep smoking.", a rhetorical question of death, read 0.52 with -55 and -56
+    # and left this list with -57: a retrain's move)
     # German "Bombe" is a weapon, not an act, and "in die Luft gehen" (to explode) no phrase of the lexicon (0.16)
     "In eurem Foyer liegt eine Bombe, die um zwölf in die Luft geht.",
 }

@@ -510,6 +510,8 @@ class Analyzer:
             tokens = _arabic_consequences(_arabic_optatives(tokens))
         else:
             tokens = _imperatives(tokens, latin)
+            if latin == "en":
+                tokens = _english_objects(tokens)
             tokens = _optatives(tokens)
             if latin == "de":
                 tokens = _german_formal_you(tokens)
@@ -695,6 +697,24 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         if lang == "en" and (tok.norm.endswith(_EN_NOUN_ENDINGS) or (nxt is not None and nxt.norm in ("of", "on"))):
             continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements"
         out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"IMP"}, tok.quoted, tok.sentence)
+    return out
+
+
+#: Tags of English words that take an object: acts, movements and the parts of veiled threats done to someone
+_TAKES_OBJECT = frozenset({"KILL", "HURT", "DESTROY", "MOVE", "WATCH", "KNOW"})
+
+
+def _english_objects(tokens: list[Token]) -> list[Token]:
+    """"you" right after a verb of violence or movement is its object ("I'm going to find you and shoot you": I
+    shoot), as "them" always is; elsewhere it may be the subject ("you will pay")."""
+    out = tokens
+    for i in range(1, len(tokens)):
+        tok = tokens[i]
+        if tok.norm == "you" and not tokens[i - 1].punct and tokens[i - 1].tags & _TAKES_OBJECT \
+                and "OBJ" not in tok.tags:
+            if out is tokens:
+                out = list(tokens)
+            out[i] = tok._replace(tags=tok.tags | _OBJ_TAG)
     return out
 
 
