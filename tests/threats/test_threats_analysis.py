@@ -1065,3 +1065,13 @@ def test_you_at_the_head_of_a_clause_stays_the_subject() -> None:
 def test_people_named_by_their_work_say_nothing(word: str) -> None:
     tags = tags_of(f"Those {word} deserve to die.", word, "en")
     assert "HUMAN" in tags and "REPORT" not in tags
+
+
+def test_asking_god_that_is_a_wish() -> None:
+    # as "I pray that ...": what the author asks for is wished, as "اسال الله ان" is
+    assert "WISH" in tags_of("I ask God that their office gets torched.", "ask", "en")
+
+
+def test_a_verb_after_go_and_is_a_command() -> None:
+    # "go and" is read as one phrase: the verb it joins is an imperative as after "go to ... and"
+    assert "IMP" in tags_of("Brothers, go and set fire to their office.", "set", "en")

@@ -681,8 +681,9 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         # after a call on others with no comma, a German verb in -en is the plural noun's own ("Soldaten töten
         # fünf Kämpfer": soldiers kill); the command to them ends in -t ("Brüder tötet sie")
         opens = at_head or (_vocative(out, j) and not (lang == "de" and tok.norm.endswith("en")))
-        # "Go to their office and shoot ...": a verb joined by "and" to an imperative is one too
-        joined = i > 0 and out[i - 1].norm in ("and", "und", "then", "dann") and any(
+        # "Go to their office and shoot ...", "go and set fire to ...": a verb joined by "and" to an imperative is
+        # one too
+        joined = i > 0 and out[i - 1].norm.rpartition(" ")[2] in ("and", "und", "then", "dann") and any(
             "IMP" in t.tags for t in out[max(0, i - 12): i] if t.sentence == tok.sentence)
         if not (opens or joined):
             continue
