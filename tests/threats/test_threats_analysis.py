@@ -1075,3 +1075,9 @@ def test_asking_god_that_is_a_wish() -> None:
 def test_a_verb_after_go_and_is_a_command() -> None:
     # "go and" is read as one phrase: the verb it joins is an imperative as after "go to ... and"
     assert "IMP" in tags_of("Brothers, go and set fire to their office.", "set", "en")
+
+
+def test_no_tense_before_a_pronoun() -> None:
+    # "حالكم" (yourselves) is no Egyptian future "ح" + "ا" (I) + "لكم" (to you)
+    tags = tags_of("جهزوا حالكم للعشاء", "حالكم", "ar")
+    assert not tags & {"FUT", "P1"}

@@ -99,10 +99,15 @@ KNOWN_MISSES = {
     "Don't come to work on Monday if you value your life.",
     "Kommt am Montag nicht ins Büro, wenn euch euer Leben lieb ist.",
     "لا تأتوا إلى العمل يوم الاثنين إن كنتم تحبون الحياة.",
-    # ("Do you want to die young? Then keep smoking.", a rhetorical question of death, read 0.52 with -55 and -56
-    # and left this list with -57: a retrain's move)
+    # a rhetorical question of death addressed to the reader reads as one whatever its sequel: on the operating
+    # point (0.52 with -55 and -56, 0.49 with -57 and -58, 0.50 with -59), each retrain moves it across
+    "Do you want to die young? Then keep smoking.",
     # German "Bombe" is a weapon, not an act, and "in die Luft gehen" (to explode) no phrase of the lexicon (0.16)
     "In eurem Foyer liegt eine Bombe, die um zwölf in die Luft geht.",
+    # the forty-third round (the readings of this round's changes in other words: "you" after a verb, asking God
+    # that, reporters as targets, "not joking" in dialect, beside reports, prayers for hostages and everyday plans):
+    # "رح نلاقيكم" (we will find you) is listed as veiled, and in Levantine it is also "we will meet you" (0.98)
+    "رح نلاقيكم بالمطار ومش عم نمزح، جهزوا حالكم للعشاء.",
 }
 
 
@@ -122,4 +127,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 533
+    assert len(PROBES) == 550

@@ -64,6 +64,10 @@ PUNCT_TAGS = {".": "<.>", ",": "<,>", "،": "<,>", ";": "<,>", "؛": "<,>", ":":
               "؟": "<?>", "!": "<!>", "…": "<.>"}
 EVENT_TAGS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
 _ACTS = frozenset({"KILL", "HURT", "DESTROY"})  # the events someone does to someone
+#: what a verb's prefixes say: its tense, mood and voice
+_VERB_MORPH = frozenset({"FUT", "PRES", "PAST", "IMP", "PASS"})
+#: the tags of pronouns and of prepositions with a pronoun ("لكم", to you): no verb's stem
+_PRONOUN_TAGS = PERSON_TAGS | {"OBJ", "POSS"}
 _VERBISH = EVENT_TAGS | {"MOVE", "REPORT"}  # listed Arabic forms whose clitics say who acts and when
 _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPIC"})
 _WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
@@ -420,6 +424,8 @@ class Analyzer:
             if tags and (len(core) > 2 or tags & _ACTS):
                 if "PASS" in morph and "DEATH" in tags and not tags & _ACTS:  # no form V or VII of dying:
                     continue  # "تنميته" (its development) holds no "ميته" (dead)
+                if morph & _VERB_MORPH and tags <= _PRONOUN_TAGS:
+                    continue  # no tense nor person before a pronoun: "حالكم" (yourselves) is no "ح" + "ا" + "لكم"
                 if "O2" in morph and word[-1] == "ج" and not tags & _ACTS:  # the Gulf "you" (f.) only on a verb of
                     continue  # violence ("بذبحج"): most words ending in ج are no object ("اخراج", "منهج", "لتندمج")
                 if tags <= _NOUN_TAGS:  # a noun: only its possessive suffix says whose
