@@ -607,14 +607,16 @@ class Analyzer:
         """Read multi-word phrases as one token with the phrase's tags, and separable verbs as their verb."""
         out = list(tokens)
         for lx in lexicons:
-            norms: Sequence[str] = [t.norm for t in out]
-            if lx.script == "arabic":
-                norms = _without_conjunctions(lx.phrases, norms)
-            if lx.phrases and not self._phrase_firsts[lx.lang].isdisjoint(norms):
-                plain = [None if t.punct == "<,>" else ("" if t.punct else w) for t, w in zip(out, norms, strict=True)]
-                hits = _phrase_hits(lx.phrases, plain)
-                if hits:
-                    out = _merge(out, hits)
+            if lx.phrases:
+                norms: Sequence[str] = [t.norm for t in out]
+                if lx.script == "arabic":
+                    norms = _without_conjunctions(lx.phrases, norms)
+                if not self._phrase_firsts[lx.lang].isdisjoint(norms):
+                    plain = [None if t.punct == "<,>" else ("" if t.punct else w)
+                             for t, w in zip(out, norms, strict=True)]
+                    hits = _phrase_hits(lx.phrases, plain)
+                    if hits:
+                        out = _merge(out, hits)
             if lx.split and not lx.split.keys().isdisjoint([t.key for t in out]):
                 out = self._split_verbs(out, lx)
         return out
@@ -712,8 +714,8 @@ _TAKES_OBJECT = frozenset({"KILL", "HURT", "DESTROY", "MOVE", "WATCH", "KNOW"})
 
 
 def _english_objects(tokens: list[Token]) -> list[Token]:
-    """"you" right after a verb of violence or movement is its object ("I'm going to find you and shoot you": I
-    shoot), as "them" always is; elsewhere it may be the subject ("you will pay")."""
+    """The word "you" right after a verb of violence or movement is its object ("I'm going to find you and shoot
+    you": I shoot), as "them" always is; elsewhere it may be the subject ("you will pay")."""
     out = tokens
     for i in range(1, len(tokens)):
         tok = tokens[i]
