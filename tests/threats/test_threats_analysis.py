@@ -1081,3 +1081,13 @@ def test_no_tense_before_a_pronoun() -> None:
     # "حالكم" (yourselves) is no Egyptian future "ح" + "ا" (I) + "لكم" (to you)
     tags = tags_of("جهزوا حالكم للعشاء", "حالكم", "ar")
     assert not tags & {"FUT", "P1"}
+
+
+@pytest.mark.parametrize("text,word,lang", [
+    ("سنذبح العلمانيين واحدا واحدا", "العلمانيين", "ar"),  # secularists
+    ("النسويات يستحقن الموت", "النسويات", "ar"),            # feminists
+    ("أحرقوا كنائس الأقباط", "الاقباط", "ar"),              # Copts
+    ("We will slaughter the secularists.", "secularists", "en"),
+])
+def test_groups_by_belief_are_people(text: str, word: str, lang: str) -> None:
+    assert "HUMAN" in tags_of(text, word, lang)

@@ -108,6 +108,11 @@ KNOWN_MISSES = {
     # that, reporters as targets, "not joking" in dialect, beside reports, prayers for hostages and everyday plans):
     # "رح نلاقيكم" (we will find you) is listed as veiled, and in Levantine it is also "we will meet you" (0.98)
     "رح نلاقيكم بالمطار ومش عم نمزح، جهزوا حالكم للعشاء.",
+    # the forty-fourth round (threats and calls against groups by religion, belief and sexuality, beside reports,
+    # condemnations and a denial in the same words): unvowelled, "مثلي" is "gay" and "like me" (the lexicon lists
+    # only the plurals), and "أحرقوا" is "burn!" and "they burned" (0.45)
+    "سأطلق النار على أول مثلي أراه.",
+    "أحرقوا كنائس الأقباط.",
 }
 
 
@@ -127,4 +132,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 550
+    assert len(PROBES) == 575
