@@ -1091,3 +1091,9 @@ def test_no_tense_before_a_pronoun() -> None:
 ])
 def test_groups_by_belief_are_people(text: str, word: str, lang: str) -> None:
     assert "HUMAN" in tags_of(text, word, lang)
+
+
+def test_german_possessives_and_demonstratives_vote_german() -> None:
+    # a short post with no language: "euer" and "diesen" are German function words ("in" is left to English)
+    an = read("Euer Büro in Berlin 💣💥 diesen Freitag.", None)
+    assert an.lang == "de"

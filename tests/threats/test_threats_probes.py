@@ -113,6 +113,9 @@ KNOWN_MISSES = {
     # only the plurals), and "أحرقوا" is "burn!" and "they burned" (0.45)
     "سأطلق النار على أول مثلي أراه.",
     "أحرقوا كنائس الأقباط.",
+    # the forty-fifth round (threats written with weapon emoji, beside a cake and a kitchen in the same emoji): "يوم
+    # الجمعة" (on Friday) is also a dateline, so an office, a bomb and a day read as news (0.08)
+    "مكتبكم في دبي 💣💥 يوم الجمعة.",
 }
 
 
@@ -132,4 +135,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 575
+    assert len(PROBES) == 584
