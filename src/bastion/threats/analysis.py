@@ -1036,7 +1036,7 @@ def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
     plural of things feminine singular), unless that noun is called on ("يا أيها الكافر ستموت"). A plural ending
     ("ستموتون") or an object suffix ("ستذبحكم") says whom it means itself."""
     tok, prev = tokens[i], tokens[i - 1]
-    if prev.punct or prev.sentence != tok.sentence or not tok.tags & _SHE_EVENTS or not tok.tags.isdisjoint(_NOT_SHE):
+    if prev.punct or prev.sentence != tok.sentence or not tok.tags & EVENT_TAGS or not tok.tags.isdisjoint(_NOT_SHE):
         return False
     if not _AR_T_PREFIX.match(tok.norm) or tok.norm.endswith(("ون", "وا", "ين", "كم", "ك", "كن")):
         return False
@@ -1044,7 +1044,6 @@ def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
         all(t.norm not in _AR_VOCATIVES for t in tokens[max(0, i - 4): i - 1])
 
 
-_SHE_EVENTS = frozenset({"KILL", "HURT", "DESTROY", "DEATH"})
 _NOT_SHE = frozenset({"O2", "IMP", "P1", "P3", "MENTION"})
 
 
