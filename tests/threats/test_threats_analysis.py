@@ -1097,3 +1097,82 @@ def test_german_possessives_and_demonstratives_vote_german() -> None:
     # a short post with no language: "euer" and "diesen" are German function words ("in" is left to English)
     an = read("Euer Büro in Berlin 💣💥 diesen Freitag.", None)
     assert an.lang == "de"
+
+
+@pytest.mark.parametrize("text,phrase,lang", [
+    ("When wrapping your van, be careful with the sliding doors.", "your van", "en"),
+    ("Your truck is blocking the driveway again.", "your truck", "en"),
+    ("Wasch dein Auto am Samstag.", "dein auto", "de"),
+])
+def test_the_addressee_s_own_vehicle_is_a_place_near_them_not_a_weapon(text: str, phrase: str, lang: str) -> None:
+    # "your van" is where the addressee is, as "your car" is ("check under your car"); a vehicle someone drives
+    # into a crowd stays a weapon
+    tags = tags_of(text, phrase, lang)
+    assert "LOC" in tags and "WEAPON" not in tags
+    assert "WEAPON" in tags_of("I will drive my truck into your office.", "truck", "en")
+
+
+@pytest.mark.parametrize("text,word", [
+    ("سأجدك وأعدمك.", "واعدمك"),  # and I execute you: after the conjunction
+    ("أعدمك بيدي.", "اعدمك"),
+])
+def test_a_listed_form_with_alef_and_the_object_you_is_the_first_person(text: str, word: str) -> None:
+    # an imperative takes no "you" for its object: "أعدمك" is "I execute you", as "أذبحك" is
+    assert {"KILL", "P1", "P2", "O2"} <= tags_of(text, word, "ar")
+
+
+def test_i_will_find_you_is_the_first_person_future() -> None:
+    assert {"MOVE", "FUT", "P1", "P2"} <= tags_of("سأجدك وأعدمك.", "ساجدك", "ar")
+
+
+def test_an_arabic_post_is_no_game_boss() -> None:
+    # "بوس" is a kiss (and the stem Snowball leaves of "بوست", a post), never a game's boss
+    assert "GAME" not in tags_of("امسحوا بوست كمان", "بوست", "ar")
+
+
+def test_a_phrase_in_the_past_opens_no_command() -> None:
+    # "Blew up ..." at the head of a post tells what happened; "Blow up ..." commands
+    assert "IMP" not in tags_of("Blew up their base in the last minute, GG", "blew up", "en")
+    assert "IMP" in tags_of("Blow up their base tonight.", "blow up", "en")
+
+
+@pytest.mark.parametrize("word", ["gg", "ggwp", "noobs"])
+def test_gamers_words_name_a_game(word: str) -> None:
+    assert "GAME" in tags_of(f"We destroyed them, {word}", word, "en")
+
+
+@pytest.mark.parametrize("text,word", [
+    ("Ich bete jeden Tag, dass sie alle sterben.", "bete"),
+    ("Wir beten, dass ihr Büro brennt.", "beten"),
+])
+def test_german_praying_that_something_happen_is_a_wish(text: str, word: str) -> None:
+    tags = tags_of(text, word, "de")
+    assert "WISH" in tags and "PRAYER" not in tags
+    assert "PRAYER" in tags_of("Wir beten für die Opfer.", "beten", "de")
+
+
+def test_posts_are_no_saying() -> None:
+    assert "REPORT" not in tags_of("If you don't stop removing our posts, your staff will pay.", "posts", "en")
+    assert "REPORT" in tags_of("He posted that they would pay.", "posted", "en")
+
+
+def test_an_arabic_death_foretold_names_its_addressee() -> None:
+    # "مش هتلحقوا" (you won't get to ...): the second person and the future of a verb the parse cannot read
+    assert {"DEATH", "P2", "FUT"} <= tags_of("مش هتلحقوا تشوفوا رمضان.", "مش هتلحقوا", "ar")
+
+
+@pytest.mark.parametrize("text,phrase", [
+    ("لنا إخوة في دبلن يعرفون وجوهكم.", "يعرفون وجوهكم"),   # who know your faces
+    ("إخوتنا يعرفون أي قطار يستقله موظفوكم.", "يعرفون اي قطار"),  # know which train
+])
+def test_arabic_knowing_faces_and_trains_is_veiled(text: str, phrase: str) -> None:
+    assert "VEIL" in tags_of(text, phrase, "ar")  # as "know your faces", "eure Gesichter kennen"
+
+
+def test_the_german_injured_are_people_not_an_act() -> None:
+    tags = tags_of("Ich bete, dass die Verletzten schnell gesund werden.", "die verletzten", "de")
+    assert "HUMAN" in tags and not tags & HARM_TAGS
+
+
+def test_we_will_pursue_you_is_the_first_person_future() -> None:
+    assert {"MOVE", "FUT", "P1", "P2"} <= tags_of("سنلاحقكم واحدا واحدا حتى نذبحكم.", "سنلاحقكم", "ar")

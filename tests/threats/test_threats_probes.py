@@ -62,8 +62,8 @@ KNOWN_MISSES = {
     # warning: "If you keep drinking like that you'll end up in a ditch", 0.97)
     "I'll make sure you never walk again.",
     "Keep talking and you'll end up in a ditch.",
-    # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" reads 0.46
-    "أنتم بدأتم الحرب ونحن سننهيها على أبوابكم.",
+    # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" read 0.46 and left
+    # this list with 2026.12.08-63 at 0.50, a retrain's move
     # the twenty-fourth round (plain threats and calls against groups): "jeden ..., der" (everyone who) split by
     # the verb had read as the one who acts (0.44; it left this list with -54, whose retrain raised it)
     # the thirty-first round (veiled threats in other words): "not come home" and "على قائمتنا" (on our list) are
@@ -88,10 +88,9 @@ KNOWN_MISSES = {
     # beside everyday posts in the same words): "wir sehen uns" (see you) is a phrase with everyday readings, read
     # as veiled once somewhere is named - here the office a meeting is at (1.00)
     "Wir sehen uns bald vor eurem Büro in Hamburg zum Meeting.",
-    # a retrain's move at the operating point since model 2026.12.07-57 (0.47): "jeden" (everyone) before the verb
-    # is read as who acts, not whom the act harms; reading "wir" as the subject instead cost German CV and
-    # threat-dev more than it gained
-    "Wir werden jeden abschlachten, der uns widerspricht.",
+    # ("Wir werden jeden abschlachten, der uns widerspricht." sat on the operating point from model 2026.12.07-57
+    # (0.47): "jeden" before the verb is read as who acts; it left this list with 2026.12.08-63 at 0.53, whose
+    # German verbs at the end of a clause look further back)
     # the forty-second round (threats as questions, an address with a call, a bomb in the building, staying away
     # "if you value your life", beside calls to vote or subscribe, advice and reports of hoaxes): "if you value your
     # life" is advice as often as a threat ("Wear a helmet if you value your life"), and listed as veiled it
@@ -99,9 +98,9 @@ KNOWN_MISSES = {
     "Don't come to work on Monday if you value your life.",
     "Kommt am Montag nicht ins Büro, wenn euch euer Leben lieb ist.",
     "لا تأتوا إلى العمل يوم الاثنين إن كنتم تحبون الحياة.",
-    # a rhetorical question of death addressed to the reader reads as one whatever its sequel: on the operating
-    # point (0.52 with -55 and -56, 0.49 with -57 and -58, 0.50 with -59), each retrain moves it across
-    "Do you want to die young? Then keep smoking.",
+    # ("Do you want to die young? Then keep smoking.", a rhetorical question of death addressed to the reader, sat on
+    # the operating point - 0.52 with -55 and -56, 0.49 with -57 and -58, 0.50 with -59 - and left this list with
+    # 2026.12.08-63 at 0.46, a retrain's move)
     # German "Bombe" is a weapon, not an act, and "in die Luft gehen" (to explode) no phrase of the lexicon (0.16)
     "In eurem Foyer liegt eine Bombe, die um zwölf in die Luft geht.",
     # the forty-third round (the readings of this round's changes in other words: "you" after a verb, asking God
@@ -116,6 +115,15 @@ KNOWN_MISSES = {
     # the forty-fifth round (threats written with weapon emoji, beside a cake and a kitchen in the same emoji): "يوم
     # الجمعة" (on Friday) is also a dateline, so an office, a bomb and a day read as news (0.08)
     "مكتبكم في دبي 💣💥 يوم الجمعة.",
+    # ... and its English sibling, with no verb, sat on the operating point (0.50 with -61) and fell with
+    # 2026.12.08-63 (0.43), a retrain's move: a weapon emoji and a time beside a place of yours weigh as much as
+    # a cake's
+    "Your office in Dublin 💣💥 this Friday.",
+    # the forty-seventh round (this stop's readings in other words: "I will find you and execute you", gamers'
+    # words, praying that, the injured, posts that are no saying, "you won't live to see" in dialect, knowing
+    # faces): "know your faces" is veiled whoever knows them - the police here (0.74), as "The guards know your
+    # faces" reads in English (1.00): who knows, the author's side or the authorities, is not read
+    "الأمن يعرفون وجوهكم من الكاميرات، فلا تخالفوا القانون.",
 }
 
 
@@ -135,4 +143,4 @@ def test_the_probes_are_read_as_before(detector: ThreatDetector, with_lang: bool
             wrong.add(probe["text"])
     assert wrong - KNOWN_MISSES == set(), "newly misread"
     assert KNOWN_MISSES - wrong == set(), "now read right: take it off KNOWN_MISSES"
-    assert len(PROBES) == 584
+    assert len(PROBES) == 614

@@ -291,3 +291,18 @@ def test_a_floating_quantifier_keeps_the_obligation_of_a_passive() -> None:
 ])
 def test_a_near_time_makes_a_future_only_of_an_act_someone_does(text: str, lang: str, future: bool) -> None:
     assert any(k.endswith("m:FUT") for k in feats(text, lang)) is future
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("I pray every day that the hostages come home alive.", "en"),
+    ("Ich bete jeden Tag, dass die Geiseln lebend nach Hause kommen.", "de"),
+])
+def test_coming_home_alive_is_no_death(text: str, lang: str) -> None:
+    # only negated ("nobody will go home alive") is living through it a death
+    assert not any(k.startswith("e:k:DEATH") for k in feats(text, lang))
+    assert "e:k:DEATH" in feats("Nobody in your office will go home alive.", "en")
+
+
+def test_a_german_verb_at_the_end_of_its_clause_reads_its_mood_across_the_middle_field() -> None:
+    f = feats("Hoffentlich werden die Leute im Twitter-Büro in München noch dieses Jahr erschossen.", "de")
+    assert "e:k+m:KILL+WISH" in f

@@ -73,6 +73,7 @@ _FIGURATIVE = frozenset({"IDIOM", "PRAYER", "NONHUMAN", "GAME", "FICTION", "TOPI
 _WHEN = frozenset({"NEAR", "SOON"})  # phrases that name a time
 _HINT, _VEIL = frozenset({"HINT"}), frozenset({"VEIL"})
 _PEOPLE = frozenset({"HUMAN"})  # phrases that name people
+_WHERE = frozenset({"LOC", "PLACE"})  # phrases that name where someone is ("your van")
 _STRUCTURAL = HARM_TAGS | {"BODY", "P1", "P2", "P3", "POSS", "IT", "GEN", "HUMAN", "PLACE", "FAMILY", "LOC",
                            "FUT", "INTENT", "DEONT", "WISH", "COND", "IMP", "NEAR", "SOON", "MENTION", "HASHTAG",
                            "STOP", "O1", "O2", "O3"}
@@ -178,6 +179,7 @@ _AR_POSSESSIVE = (("كم", "P2"), ("كن", "P2"), ("هم", "P3"), ("هن", "P3")
 #: article with preposition) and after it (object and plural; or possessive)
 _AR_MAX_AFFIX = 4
 _P3_ONLY = frozenset({"P3"})
+_I_TO_YOU = frozenset({"P1", "P2", "O2"})
 #: endings only a verb carries: a past tense's subject "ت" (or "تو") before the object "ني" (me); Snowball's
 #: stemmer would strip them and find a noun ("خبرتني" -> "خبر", news; "وحشتني", I missed you -> "وحش", beast)
 _AR_VERB_ONLY = ("تني", "توني")
@@ -198,6 +200,8 @@ def _listed_prefix(form: str, plural: str = "") -> frozenset[str]:
         return frozenset({"FUT", _AR_PERSON[form[1]]})
     if len(form) >= 4 and form[0] == "ي":
         return _P3_ONLY
+    if len(form) >= 4 and form[0] == "ا" and form.endswith(("ك", "كم", "كن")):  # "اعدمك": I execute you (an
+        return _I_TO_YOU  # imperative takes no "you" for its object)
     if len(form) >= 4 and form[0] == "ت" and plural in ("ون", "وا"):
         return _P2_TAG
     return frozenset()
@@ -648,7 +652,7 @@ _NOT_IMPERATIVE = frozenset({"ED", "ING", "PART", "INF"})
 
 
 _EN_IRREGULAR_PAST = frozenset({"shot", "hung", "slain", "beaten", "burnt", "blown", "struck", "bled", "broken",
-                                "killed"})
+                                "killed", "blew", "slew", "threw", "tore", "fought"})
 _OPENING_PUNCT = frozenset({"<.>", "<!>", "<?>", "<:>", "<,>", "<Q>"})
 #: English words of violence that are nouns by their ending ("explosion", "execution", "assassination", "carnage")
 _EN_NOUN_ENDINGS = ("tion", "sion", "ment", "ence", "ance", "age", "ness")
@@ -701,7 +705,8 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
                          and not any(t.punct == "<?>" for t in out[i + 1:] if t.sentence == tok.sentence)):
             # (German "sie" after a verb in -t that asks nothing is its object: "Treibt sie zusammen!")
             continue
-        if lang == "en" and (tok.norm.endswith("s") and not tok.norm.endswith("ss")):
+        if lang == "en" and ((tok.norm.endswith("s") and not tok.norm.endswith("ss"))
+                             or tok.norm.partition(" ")[0] in _EN_IRREGULAR_PAST):  # a phrase's past: "blew up"
             continue
         if lang == "en" and (tok.norm.endswith(_EN_NOUN_ENDINGS) or (nxt is not None and nxt.norm in ("of", "on"))):
             continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements"
@@ -940,7 +945,14 @@ def _optatives(tokens: list[Token]) -> list[Token]:
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
         elif "INTENT" in tok.tags and tok.norm in _WANTING and _wants_someone(out, i):
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
+        elif tok.norm in _PRAYING and any(t.norm in _THAT for t in out[i + 1: i + 8] if t.sentence == tok.sentence):
+            # praying that something happen is wishing it ("Ich bete jeden Tag, dass ..."), as "I pray that" is
+            out[i] = tok._replace(tags=(tok.tags - {"PRAYER"}) | {"WISH"})
     return out
+
+
+_PRAYING = frozenset({"bete", "beten", "betet", "pray", "prays", "praying"})
+_THAT = frozenset({"dass", "daß", "that"})
 
 
 #: verbs of wanting (not planning: "I plan them a surprise" is no wish) and of seeing
@@ -1158,8 +1170,10 @@ def _merge(tokens: list[Token], hits: list[tuple[int, int, frozenset[str]]]) -> 
         # a phrase keeps its words' roles (who, what, to whom, when) but not their frames: "would be a shame
         # if" is no condemnation, "nothing will stop us" no negation, "killing me" no killing
         inner = frozenset().union(*(t.tags for t in span)) & _STRUCTURAL
-        if tags & _FIGURATIVE or tags <= _WHEN or tags <= _PEOPLE:  # a time is no act: "فجر اليوم", at dawn
-            inner -= HARM_TAGS  # today (or: he blew up); nor are people named by what befell them ("the dead")
+        if tags & _FIGURATIVE or tags <= _WHEN or tags <= _PEOPLE or tags <= _WHERE:
+            # a time is no act ("فجر اليوم": at dawn today, or: he blew up); nor are people named by what befell
+            # them ("the dead"), nor is a place a weapon ("your van")
+            inner -= HARM_TAGS
         if tags & _REPORTING or tags <= _PEOPLE:  # people named by their state owe nothing: "those in need"
             inner -= _MODALITY
         first = span[0]

@@ -157,6 +157,10 @@ _TRAILING = frozenset({"<.>", "<!>", "<,>", "<:>"})
 _NOUNISH = frozenset({"HUMAN", "PLACE", "NONHUMAN", "FAMILY", "LOC", "POSS", "BODY", "OBJ"})
 _SAYING = frozenset({"REPORT", "THREATN", "CONDEMN"})
 _BACK, _AHEAD = 10, 6
+#: German puts the verb at the end of its clause, after a middle field of objects, places and times: a verb there
+#: looks further back for its subject and mood ("Hoffentlich werden die Leute im Büro in München noch dieses Jahr
+#: erschossen")
+_BACK_DE = 16
 _EXPLAINED = frozenset({"DEONT", "WISH"})
 _OBJECT_MARKS = ("O1", "O2", "O3")
 _HEAD_NOUNS = frozenset({"HUMAN", "PLACE", "NONHUMAN"})
@@ -246,7 +250,8 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
         if relative:
             obj = _first(toks[head].tags, _TARGET)
             moods.add("PASS")
-        for j in range(i - 1, max(-1, i - 1 - _BACK), -1):
+        final = an.lang == "de" and (i + 1 == len(toks) or bool(toks[i + 1].punct))
+        for j in range(i - 1, max(-1, i - 1 - (_BACK_DE if final else _BACK)), -1):
             t = toks[j]
             if t.punct == "<:>" and not explained and j + 2 >= i:
                 explained = True  # the act right after a colon takes the obligation or wish before it, nothing else
@@ -298,7 +303,9 @@ def _frames(an: Analysis, f: dict[str, float]) -> None:
                 moods |= mt - _NEG if stopped else mt
         if stopped and agent == "NOONE":
             agent = None
-        if kind == "DEATH" and "LIVE" in ev.tags and ("NEG" in moods or agent == "NOONE"):
+        if kind == "DEATH" and "LIVE" in ev.tags:
+            if "NEG" not in moods and agent != "NOONE":
+                continue  # "... that the hostages come home alive": living through it is no death
             moods.discard("NEG")  # "nobody will go home alive": not living through it is the death
             agent = None if agent == "NOONE" else agent
         if consequence and moods.isdisjoint(_TENSED):  # a condition's consequence in the present is a future:
