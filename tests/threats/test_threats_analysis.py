@@ -1176,3 +1176,32 @@ def test_the_german_injured_are_people_not_an_act() -> None:
 
 def test_we_will_pursue_you_is_the_first_person_future() -> None:
     assert {"MOVE", "FUT", "P1", "P2"} <= tags_of("سنلاحقكم واحدا واحدا حتى نذبحكم.", "سنلاحقكم", "ar")
+
+
+def test_a_verb_after_a_country_s_name_is_she_not_you() -> None:
+    # names of countries are feminine and take no article: their verb's "ت" is "she"
+    tags = tags_of("أوباما أو أمريكا تدمر العرب", "تدمر", "ar")
+    assert "P2" not in tags and "P3" in tags
+
+
+def test_no_before_a_noun_of_violence_negates_the_act() -> None:
+    assert "NEG" in tags_of("Seriously, no assault should take place until all civilians are out.", "assault", "en")
+    assert "NEG" not in tags_of("No wall will protect them from our attack.", "attack", "en")
+
+
+@pytest.mark.parametrize("text,phrase", [
+    ("يجب إنهاء العنف المتزايد ضد المدنيين", "انهاء العنف"),  # ending violence
+    ("بصدور أحكام بالإعدام على أكثر من 1000 شخص", "احكام بالاعدام"),  # courts' death sentences
+])
+def test_arabic_ending_violence_and_death_sentences_are_topics(text: str, phrase: str) -> None:
+    tags = tags_of(text, phrase, "ar")
+    assert "TOPIC" in tags and not tags & HARM_TAGS
+
+
+@pytest.mark.parametrize("text,phrase", [
+    ("You break my heart every day, you know.", "break my heart"),  # no "break ... you" for the idiom's verb
+    ("He is gonna eat himself to death.", "himself to death"),
+])
+def test_one_s_own_broken_heart_and_reflexive_deaths_are_idioms(text: str, phrase: str) -> None:
+    tags = tags_of(text, phrase, "en")
+    assert "IDIOM" in tags and not tags & HARM_TAGS

@@ -157,3 +157,10 @@ def test_spans_index_the_original_text_with_line_markers_and_diacritics(det: Thr
     for span in spans:
         assert text[span.start:span.end] == span.text
     assert any(span.label == "harm:kill" and span.text == "سَنَقْتُلُ" for span in s["threat"].spans)
+
+
+def test_an_arabic_feminine_ending_makes_another_noun_of_an_alias() -> None:
+    # folded, "مؤسسة" (an institution) ends as "his founder" would: no asset
+    reg = load()
+    assert not reg.find(fold("مدير كل مستشفى ومدرسة ومؤسسة"))
+    assert "person:cofounder" in {h.asset.id for h in reg.find(fold("سنذبح مؤسسكم"))}  # your founder

@@ -630,7 +630,7 @@ class Analyzer:
         out = list(tokens)
         for i, tok in enumerate(out):
             pairs = lx.split.get(tok.key)
-            if not pairs:
+            if not pairs or tok.tags & _FIGURATIVE:  # an idiom's verb takes no particle: "break your heart ... you"
                 continue
             for j in range(i + 1, min(len(out), i + 10)):
                 other = out[j]
@@ -720,16 +720,27 @@ _TAKES_OBJECT = frozenset({"KILL", "HURT", "DESTROY", "MOVE", "WATCH", "KNOW"})
 
 def _english_objects(tokens: list[Token]) -> list[Token]:
     """The word "you" right after a verb of violence or movement is its object ("I'm going to find you and shoot
-    you": I shoot), as "them" always is; elsewhere it may be the subject ("you will pay")."""
+    you": I shoot), as "them" always is; elsewhere it may be the subject ("you will pay"). And "no" right before
+    a noun of violence negates the act itself ("no assault should take place"), as it does no other noun's
+    ("no wall will protect them")."""
     out = tokens
     for i in range(1, len(tokens)):
-        tok = tokens[i]
-        if tok.norm == "you" and not tokens[i - 1].punct and tokens[i - 1].tags & _TAKES_OBJECT \
-                and "OBJ" not in tok.tags:
-            if out is tokens:
-                out = list(tokens)
-            out[i] = tok._replace(tags=tok.tags | _OBJ_TAG)
+        tok, prev = tokens[i], tokens[i - 1]
+        if prev.punct:
+            continue
+        if tok.norm == "you" and prev.tags & _TAKES_OBJECT and "OBJ" not in tok.tags:
+            extra = _OBJ_TAG
+        elif prev.norm == "no" and tok.tags & _ACTS and "NEG" not in tok.tags:
+            extra = _NEG_TAG
+        else:
+            continue
+        if out is tokens:
+            out = list(tokens)
+        out[i] = tok._replace(tags=tok.tags | extra)
     return out
+
+
+_NEG_TAG = frozenset({"NEG"})
 
 
 _TITLES = frozenset({"frau", "herr", "herrn"})
@@ -1052,11 +1063,17 @@ def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
         return False
     if not _AR_T_PREFIX.match(tok.norm) or tok.norm.endswith(("ون", "وا", "ين", "كم", "ك", "كن")):
         return False
-    return prev.norm.startswith(("ال", "وال", "بال", "فال", "لل")) and len(prev.norm) > 4 and \
+    definite = prev.norm.startswith(("ال", "وال", "بال", "فال", "لل")) and len(prev.norm) > 4
+    return (definite or prev.norm in _AR_FEMININE_NAMES) and \
         all(t.norm not in _AR_VOCATIVES for t in tokens[max(0, i - 4): i - 1])
 
 
 _NOT_SHE = frozenset({"O2", "IMP", "P1", "P3", "MENTION"})
+#: names of countries and capitals, feminine in Arabic and written without the article: "أمريكا تدمر العرب" is
+#: America destroying, not "you"
+_AR_FEMININE_NAMES = frozenset({"امريكا", "اميركا", "اسراييل", "روسيا", "ايران", "تركيا", "فرنسا", "بريطانيا",
+                                "المانيا", "اوروبا", "مصر", "سوريا", "قطر", "واشنطن", "موسكو", "طهران", "دمشق",
+                                "بغداد", "باريس", "لندن"})
 
 
 #: what may follow the "ف" that opens a condition's consequence: a pronoun, a particle of the future or of negation

@@ -115,13 +115,14 @@ def _arabic_prefix(text: str, start: int) -> bool:
 
 
 def _arabic_suffix(text: str, end: int) -> bool:
-    """Allow Arabic possessive/plural endings after a name: "تويتر" + "ه", "موظف" + "يها" (its employees),
-    "موظف" + "يكم" (your employees), "موظف" + "و"."""
+    """Allow Arabic possessive/plural endings after a name: "موظف" + "يها" (its employees), "موظف" + "يكم" (your
+    employees), "موظف" + "و". Not a lone "ه": folded, it is also the feminine ending that makes another noun of
+    the name ("مؤسسة", an institution, is no "مؤسس", founder, + "his")."""
     j = end
     while j < len(text) and _is_word_char(text[j]):
         j += 1
     suffix = text[end:j]
-    return bool(suffix) and len(suffix) <= 3 and all(c in "هاكمنيو" for c in suffix)
+    return bool(suffix) and len(suffix) <= 3 and suffix != "ه" and all(c in "هاكمنيو" for c in suffix)
 
 
 def _longest(hits: list[AssetHit]) -> list[AssetHit]:
