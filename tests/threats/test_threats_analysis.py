@@ -96,7 +96,7 @@ def test_arabic_laughter_of_any_length_is_laughter() -> None:
 def test_a_hashtag_that_opens_with_a_plural_verb_is_a_call() -> None:
     # imperative and past tense are written alike; a hashtag campaign calls on its readers
     tags = tags_of("#صفّوا_الوزير حتى يتحقق", "صفوا")
-    assert {"KILL", "IMP", "P2", "HASHTAG"} <= tags and "PAST" not in tags
+    assert {"KILL", "IMP", "P2"} <= tags and not tags & {"PAST", "HASHTAG"}  # the author's own call
     assert "IMP" not in tags_of("صفّوا الوزير أمس", "صفوا")  # outside a hashtag: they did, or do it - unknown
 
 
@@ -1205,3 +1205,9 @@ def test_arabic_ending_violence_and_death_sentences_are_topics(text: str, phrase
 def test_one_s_own_broken_heart_and_reflexive_deaths_are_idioms(text: str, phrase: str) -> None:
     tags = tags_of(text, phrase, "en")
     assert "IDIOM" in tags and not tags & HARM_TAGS
+
+
+def test_an_arabic_hashtag_that_opens_with_a_call_to_violence_is_the_author_s_call() -> None:
+    tags = tags_of("انشروا الوسم: #أعدموا_الوزير", "اعدموا", "ar")
+    assert {"IMP", "KILL"} <= tags and "HASHTAG" not in tags
+    assert "HASHTAG" in tags_of("شاركوا: #انشروا_الحقيقة", "انشروا", "ar")  # spread the truth: a tag

@@ -573,10 +573,13 @@ class Analyzer:
                 plain, key, tags = looked
                 if tags and tags_at and any(a < start < b for a, b in tags_at):
                     tags = tags | _HASHTAG_TAG
-                    if arabic and any(start == a + 1 for a, _ in tags_at) and _may_command(text, tags):
-                        # a hashtag that opens with a plural verb is a call ("#قاطعوا_...", boycott!); its
-                        # imperative and past tense are written alike
-                        tags = (tags - _PAST_P3) | _IMP_P2
+                    if arabic and any(start == a + 1 for a, _ in tags_at):
+                        if _may_command(text, tags):
+                            # a hashtag that opens with a plural verb is a call ("#قاطعوا_...", boycott!); its
+                            # imperative and past tense are written alike
+                            tags = (tags - _PAST_P3) | _IMP_P2
+                        if "IMP" in tags and tags & _ACTS:  # a call to violence is the author's own, as if
+                            tags -= _HASHTAG_TAG  # written out ("انشروا الوسم: #أعدموا_الوزير"), not a topic's tag
                 tokens.append(new(Token, (start, end, plain, key, tags, in_quote, sentence, "")))
             elif kind == "p":
                 p = "\n" if text == "<lf>" else (text.strip()[:1] or "\n")
