@@ -1211,3 +1211,12 @@ def test_an_arabic_hashtag_that_opens_with_a_call_to_violence_is_the_author_s_ca
     tags = tags_of("انشروا الوسم: #أعدموا_الوزير", "اعدموا", "ar")
     assert {"IMP", "KILL"} <= tags and "HASHTAG" not in tags
     assert "HASHTAG" in tags_of("شاركوا: #انشروا_الحقيقة", "انشروا", "ar")  # spread the truth: a tag
+
+
+@pytest.mark.parametrize("text,word,tag", [
+    ("@jm_harlow Kill them all.", "kill", "IMP"),
+    ("@a @b Go to their office and burn it down.", "go", "IMP"),
+    ("@a May they all burn.", "may", "WISH"),
+])
+def test_a_reply_s_handles_leave_the_verb_at_the_head_of_its_clause(text: str, word: str, tag: str) -> None:
+    assert tag in tags_of(text, word, "en")

@@ -689,8 +689,8 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         if tok.punct or not tok.tags & _IMPERATIVE_CANDIDATES or tok.tags & _NOT_IMPERATIVE \
                 or (tok.tags & PERSON_TAGS and "OBJ" not in tok.tags):  # a phrase's pronoun object ("gas them")
             continue
-        j = i - 1
-        while j >= 0 and not out[j].punct and out[j].norm in _CLAUSE_OPENERS:
+        j = i - 1  # a reply's handles before the verb leave it at the head ("@user Kill them all.")
+        while j >= 0 and not out[j].punct and (out[j].norm in _CLAUSE_OPENERS or "MENTION" in out[j].tags):
             j -= 1
         at_head = j < 0 or out[j].punct in _OPENING_PUNCT
         # after a call on others with no comma, a German verb in -en is the plural noun's own ("Soldaten töten
@@ -955,7 +955,7 @@ def _optatives(tokens: list[Token]) -> list[Token]:
     "I want to see every one of them dead", "Ich will sie alle tot sehen" - "I want to kill them" stays intent."""
     out = list(tokens)
     for i, tok in enumerate(out):
-        if tok.norm in _OPTATIVE and (i == 0 or out[i - 1].punct in _OPENING_PUNCT):
+        if tok.norm in _OPTATIVE and _after_opening(out, i):
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
         elif "INTENT" in tok.tags and tok.norm in _WANTING and _wants_someone(out, i):
             out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
@@ -963,6 +963,14 @@ def _optatives(tokens: list[Token]) -> list[Token]:
             # praying that something happen is wishing it ("Ich bete jeden Tag, dass ..."), as "I pray that" is
             out[i] = tok._replace(tags=(tok.tags - {"PRAYER"}) | {"WISH"})
     return out
+
+
+def _after_opening(tokens: Sequence[Token], i: int) -> bool:
+    """Whether the word at ``i`` opens its sentence, a reply's handles before it aside ("@user May they burn")."""
+    j = i - 1
+    while j >= 0 and "MENTION" in tokens[j].tags:
+        j -= 1
+    return j < 0 or tokens[j].punct in _OPENING_PUNCT
 
 
 _PRAYING = frozenset({"bete", "beten", "betet", "pray", "prays", "praying"})
