@@ -1220,3 +1220,8 @@ def test_an_arabic_hashtag_that_opens_with_a_call_to_violence_is_the_author_s_ca
 ])
 def test_a_reply_s_handles_leave_the_verb_at_the_head_of_its_clause(text: str, word: str, tag: str) -> None:
     assert tag in tags_of(text, word, "en")
+
+
+def test_a_noun_before_a_past_tense_is_its_subject_not_a_command() -> None:
+    assert "IMP" not in tags_of("Battle delivered 20 dead bodies to their homes.", "battle", "en")
+    assert "IMP" in tags_of("Kill armed men on sight.", "kill", "en")  # an adjective in -ed after a command

@@ -711,8 +711,10 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
         if lang == "en" and ((tok.norm.endswith("s") and not tok.norm.endswith("ss"))
                              or tok.norm.partition(" ")[0] in _EN_IRREGULAR_PAST):  # a phrase's past: "blew up"
             continue
-        if lang == "en" and (tok.norm.endswith(_EN_NOUN_ENDINGS) or (nxt is not None and nxt.norm in ("of", "on"))):
-            continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements"
+        if lang == "en" and (tok.norm.endswith(_EN_NOUN_ENDINGS) or (nxt is not None and (
+                nxt.norm in ("of", "on") or _en_past(nxt)))):
+            continue  # a noun heads a headline: "Explosion of 2 booby-trapped homes ...", "Ambush on ... elements",
+            # or is the subject of the past tense after it: "Battle delivered 20 dead bodies ..."
         out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"IMP"}, tok.quoted, tok.sentence)
     return out
 
@@ -963,6 +965,14 @@ def _optatives(tokens: list[Token]) -> list[Token]:
             # praying that something happen is wishing it ("Ich bete jeden Tag, dass ..."), as "I pray that" is
             out[i] = tok._replace(tags=(tok.tags - {"PRAYER"}) | {"WISH"})
     return out
+
+
+def _en_past(tok: Token) -> bool:
+    """An English past tense with no tag of its own that names what it may also describe ("delivered", "broke";
+    not "armed", "wounded": "Kill armed men")."""
+    w = tok.norm
+    return not tok.punct and " " not in w and (w in _EN_IRREGULAR_PAST or (
+        len(w) > 5 and w.endswith("ed") and not w.endswith("eed") and not tok.tags))
 
 
 def _after_opening(tokens: Sequence[Token], i: int) -> bool:
