@@ -164,3 +164,13 @@ def test_an_arabic_feminine_ending_makes_another_noun_of_an_alias() -> None:
     reg = load()
     assert not reg.find(fold("مدير كل مستشفى ومدرسة ومؤسسة"))
     assert "person:cofounder" in {h.asset.id for h in reg.find(fold("سنذبح مؤسسكم"))}  # your founder
+
+
+def test_vowelled_scripture_is_not_parsed_and_the_gate_says_so(det: ThreatDetector) -> None:
+    # a verse quoted with its short vowels (schematic: a call to fight, as verses of war read) is scripture, not
+    # its poster's threat; the same words unvowelled are read
+    verse = "وَقَاتِلُوهُمْ حَتَّى لَا تَكُونَ فِتْنَةٌ وَيَكُونَ الدِّينُ لِلَّهِ"
+    s = signals(det, verse)
+    assert s["threat"].details["gate"] == "scripture" and s["threat"].value < 0.01
+    plain = signals(det, "سنقتلكم جميعا في مكتبكم")
+    assert plain["threat"].details["gate"] == "open"

@@ -13,7 +13,8 @@ Three signals per post:
 
 How: :mod:`~bastion.threats.analysis` reads the post (spelling games folded, words tagged, quotations marked);
 a cheap gate stops there for posts with no word of violence, veiled-threat phrase, call on others or bounty
-(most posts: ``details.gate`` says ``closed``); the rest are scored in one batch by the stance model's linear
+(most posts: ``details.gate`` says ``closed``; Arabic written with its short vowels - scripture or verse quoted,
+never a post's own words here - says ``scripture``); the rest are scored in one batch by the stance model's linear
 heads (:mod:`~bastion.threats.stance`), and only they get targets, places and severity
 (:mod:`~bastion.threats.extraction`, :mod:`~bastion.threats.severity`). It reads the earlier detectors'
 ``propaganda``, ``account_risk`` and ``campaign`` signals as context for severity.
@@ -30,7 +31,7 @@ from bastion.detector import Detector, PostContext
 from bastion.settings import Settings
 from bastion.signals import Signal, Span
 from bastion.text.normalize import fold_with_offsets
-from bastion.threats.analysis import Analysis, Analyzer, default_analyzer
+from bastion.threats.analysis import Analysis, Analyzer, default_analyzer, vowelled
 from bastion.threats.assets import AssetRegistry, load
 from bastion.threats.extraction import Extraction, assets_only, extract
 from bastion.threats.severity import SeverityModel
@@ -67,7 +68,7 @@ class ThreatDetector(Detector):
         self.model = StanceModel.default() if model in ("", "default") else StanceModel.load(model)
         self.ungated = float(self.model.meta.get("ungated_issue", UNGATED))
         self.version = f"{VERSION}+{self.model.version}"
-        self._closed_signals: tuple[Signal, ...] | None = None
+        self._closed_signals: dict[str, tuple[Signal, ...]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, options: Mapping[str, Any]) -> ThreatDetector:
@@ -93,6 +94,9 @@ class ThreatDetector(Detector):
         todo: list[tuple[int, str, list[int], Analysis]] = []
         for i, ctx in enumerate(batch):
             try:
+                if vowelled(ctx.post.text):  # scripture or verse quoted, vowelled: not parsed
+                    out[i] = self._closed("scripture")
+                    continue
                 # the folded text with the offsets spans need: the view the lexicon detector reads too, so in a
                 # pipeline it is computed once per post
                 folded, offsets = ctx.view(fold_with_offsets)
@@ -102,7 +106,7 @@ class ThreatDetector(Detector):
                         an = self.analyzer.analyze(folded, ctx.post.lang, full=True)
                     todo.append((i, folded, offsets, an))
                 else:
-                    out[i] = self._closed(an)
+                    out[i] = self._closed()
             except Exception as exc:  # one bad post degrades its own signals, never the batch
                 out[i] = self._failed(ctx, exc)
         if todo:
@@ -114,9 +118,11 @@ class ThreatDetector(Detector):
                     out[i] = self._failed(batch[i], exc)
         return [o or [] for o in out]
 
-    def opens(self, folded: str, lang: str | None = None) -> bool:
-        """Whether :meth:`detect` parses this folded text or closes its gates on it (for evaluations that score
-        the stance model directly, as cross-validation does)."""
+    def opens(self, folded: str, lang: str | None = None, text: str | None = None) -> bool:
+        """Whether :meth:`detect` parses this folded text (of ``text``, when given) or closes its gates on it (for
+        evaluations that score the stance model directly, as cross-validation does)."""
+        if text is not None and vowelled(text):
+            return False
         return self._gate(self.analyzer.analyze(folded, lang, victim=True), folded)
 
     def _gate(self, an: Analysis, folded: str) -> bool:
@@ -132,17 +138,18 @@ class ThreatDetector(Detector):
         reason = f"{type(exc).__name__}: {exc}"
         return [Signal.missing(n, self.name, self.version, reason) for n in self.signals]
 
-    def _closed(self, an: Analysis) -> list[Signal]:
-        """The signals of a post the gate closed on: the same for every such post (signals are immutable), so
-        built once."""
-        if self._closed_signals is None:
-            details = {"gate": "closed", "stance": "none"}
-            self._closed_signals = (
+    def _closed(self, gate: str = "closed") -> list[Signal]:
+        """The signals of a post a gate closed on (``closed``: nothing to parse; ``scripture``: a vowelled text):
+        the same for every such post (signals are immutable), so built once per gate."""
+        signals = self._closed_signals.get(gate)
+        if signals is None:
+            details = {"gate": gate, "stance": "none"}
+            signals = self._closed_signals[gate] = (
                 Signal("threat", self.ungated, self.name, self.version, details=details),
                 Signal("threat_stance", 0.0, self.name, self.version, labels=("stance:none",), details=details),
                 Signal("threat_severity", 0.0, self.name, self.version, labels=("severity:low",),
-                       details={"level": "low", "assets": (), "gate": "closed"}))
-        return list(self._closed_signals)
+                       details={"level": "low", "assets": (), "gate": gate}))
+        return list(signals)
 
     def _open(self, ctx: PostContext, folded: str, offsets: Sequence[int], an: Analysis,
               res: StanceResult) -> list[Signal]:

@@ -32,7 +32,7 @@ import numpy as np
 from bastion.errors import InputError
 from bastion.text.corpus import json_records
 from bastion.text.normalize import fold_with_offsets
-from bastion.threats.analysis import Analyzer, default_analyzer
+from bastion.threats.analysis import Analyzer, default_analyzer, vowelled
 from bastion.threats.stance import (
     FORM_OF_FUNCTIONALITY,
     FORMS,
@@ -116,6 +116,9 @@ def featurize(records: Iterable[Labelled], analyzer: Analyzer | None = None
     feats: list[dict[str, float]] = []
     ungated = 0
     for r in records:
+        if vowelled(r.text):  # the detector reads no vowelled scripture
+            ungated += 1
+            continue
         a = an.analyze(fold_with_offsets(r.text)[0], r.lang)  # the text as the detector reads it
         if not a.gated:
             ungated += 1
