@@ -1225,3 +1225,12 @@ def test_a_reply_s_handles_leave_the_verb_at_the_head_of_its_clause(text: str, w
 def test_a_noun_before_a_past_tense_is_its_subject_not_a_command() -> None:
     assert "IMP" not in tags_of("Battle delivered 20 dead bodies to their homes.", "battle", "en")
     assert "IMP" in tags_of("Kill armed men on sight.", "kill", "en")  # an adjective in -ed after a command
+
+
+@pytest.mark.parametrize("text,phrase", [
+    ("Tickets. Food. Gas. Edit: parking maybe, depending on where you live", "depending on where you live"),
+    ("Don't know where you live but in Italy you are stopped by police", "don't know where you live"),
+])
+def test_where_you_live_as_advice_or_unknown_is_no_veiled_threat(text: str, phrase: str) -> None:
+    assert "VEIL" not in tags_of(text, phrase, "en")
+    assert "VEIL" in tags_of("We know where you live.", "we know where", "en")
