@@ -66,6 +66,8 @@ def vowelled(text: str) -> bool:
         return False
     letters = len(_AR_LETTER.findall(text))
     return letters >= 10 and 2 * len(_HARAKA.findall(text)) >= letters
+
+
 #: Arabic laughter, however long: "ههههه", "خخخخ", "هاهاها" (collapsing its run would leave "ه", the future prefix)
 _AR_LAUGH = re.compile(r"(?:ه{3,}|خ{3,}|(?:ها){2,}ه?|(?:هه){2,}ه?)")
 _LAUGH_TAGS = frozenset({"LAUGH"})
