@@ -1234,3 +1234,9 @@ def test_a_noun_before_a_past_tense_is_its_subject_not_a_command() -> None:
 def test_where_you_live_as_advice_or_unknown_is_no_veiled_threat(text: str, phrase: str) -> None:
     assert "VEIL" not in tags_of(text, phrase, "en")
     assert "VEIL" in tags_of("We know where you live.", "we know where", "en")
+
+
+def test_making_someone_bleed_is_an_act_and_bleeding_ears_an_idiom() -> None:
+    # the causative carries the act ("make the moderators ... bleed": a command to hurt them), as "make ... suffer"
+    assert {"HURT", "IMP"} <= tags_of("Brothers: make the moderators who banned us bleed.", "make", "en")
+    assert "IDIOM" in tags_of("This song makes my ears bleed.", "my ears bleed", "en")

@@ -62,9 +62,10 @@ KNOWN_MISSES = {
     # warning: "If you keep drinking like that you'll end up in a ditch", 0.97)
     "I'll make sure you never walk again.",
     "Keep talking and you'll end up in a ditch.",
-    # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" read 0.46; it sits on
-    # the operating point - it left this list with 2026.12.08-63 (0.504), came back with -64 (0.497) and left again
-    # with -66 (0.53), each a retrain's move
+    # the twenty-third round (the 2014 threats in other words): "we will end it at your doors" reads 0.44; it sits on
+    # the operating point - it left this list with 2026.12.08-63 (0.504), came back with -64 (0.497), left again
+    # with -66 (0.53) and came back with -70 (0.44), each a retrain's move
+    "أنتم بدأتم الحرب ونحن سننهيها على أبوابكم.",
     # the twenty-fourth round (plain threats and calls against groups): "jeden ..., der" (everyone who) split by
     # the verb had read as the one who acts (0.44; it left this list with -54, whose retrain raised it)
     # the thirty-first round (veiled threats in other words): "not come home" and "على قائمتنا" (on our list) are
