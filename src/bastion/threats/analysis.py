@@ -536,7 +536,7 @@ class Analyzer:
         else:
             tokens = _imperatives(tokens, latin)
             if latin == "en":
-                tokens = _english_objects(tokens)
+                tokens = _english_neighbours(tokens)
             tokens = _optatives(tokens)
             if latin == "de":
                 tokens = _german_formal_you(tokens)
@@ -738,11 +738,11 @@ def _imperatives(tokens: list[Token], lang: str) -> list[Token]:
 _TAKES_OBJECT = frozenset({"KILL", "HURT", "DESTROY", "MOVE", "WATCH", "KNOW"})
 
 
-def _english_objects(tokens: list[Token]) -> list[Token]:
-    """The word "you" right after a verb of violence or movement is its object ("I'm going to find you and shoot
-    you": I shoot), as "them" always is; elsewhere it may be the subject ("you will pay"). And "no" right before
-    a noun of violence negates the act itself ("no assault should take place"), as it does no other noun's
-    ("no wall will protect them")."""
+def _english_neighbours(tokens: list[Token]) -> list[Token]:
+    """What the word before an English word says of it, in one pass. "you" right after a verb of violence or
+    movement is its object ("I'm going to find you and shoot you": I shoot), as "them" always is; elsewhere it may
+    be the subject ("you will pay"). "no" right before a noun of violence negates the act itself ("no assault
+    should take place"), as it does no other noun's ("no wall will protect them")."""
     out = tokens
     for i in range(1, len(tokens)):
         tok, prev = tokens[i], tokens[i - 1]
@@ -975,11 +975,17 @@ def _optatives(tokens: list[Token]) -> list[Token]:
         if tok.norm in _OPTATIVE and _after_opening(out, i):
             out[i] = Token(tok.start, tok.end, tok.norm, tok.key, tok.tags | {"WISH"}, tok.quoted, tok.sentence)
         elif "INTENT" in tok.tags and tok.norm in _WANTING and _wants_someone(out, i):
-            out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
+            out[i] = _wished(tok, _INTENT_TAG)
         elif tok.norm in _PRAYING and any(t.norm in _THAT for t in out[i + 1: i + 8] if t.sentence == tok.sentence):
             # praying that something happen is wishing it ("Ich bete jeden Tag, dass ..."), as "I pray that" is
-            out[i] = tok._replace(tags=(tok.tags - {"PRAYER"}) | {"WISH"})
+            out[i] = _wished(tok, _PRAYER_TAG)
     return out
+
+
+def _wished(tok: Token, instead: frozenset[str]) -> Token:
+    """The word read as a wish instead of an intent or a prayer: wanting someone dead, praying that they die
+    (the reading the Latin and the Arabic passes share)."""
+    return tok._replace(tags=(tok.tags - instead) | _WISH_TAG)
 
 
 def _en_past(tok: Token) -> bool:
@@ -1087,6 +1093,7 @@ _AR_VOCATIVES = frozenset({"يا", "ايها", "ايتها"})
 _AR_I_PRAY = frozenset({"ادعو", "ندعو"})
 _WISH_TAG = frozenset({"WISH"})
 _PRAYER_TAG = frozenset({"PRAYER"})
+_INTENT_TAG = frozenset({"INTENT"})
 
 
 def _third_person_she(tokens: Sequence[Token], i: int) -> bool:
@@ -1150,10 +1157,10 @@ def _arabic_optatives(tokens: list[Token]) -> list[Token]:
             out[i] = tok._replace(tags=tok.tags | {"WISH", "DEATH"})
         elif "INTENT" in tok.tags and any(_AR_SEE_SOMEONE.match(t.norm) for t in out[i + 1: i + 3] if not t.punct):
             # wanting to see someone (in a state) is a wish about them: "أريد أن أراهم أمواتا"
-            out[i] = tok._replace(tags=(tok.tags - {"INTENT"}) | {"WISH"})
+            out[i] = _wished(tok, _INTENT_TAG)
         elif tok.norm in _AR_I_PRAY and any(t.norm == "ان" for t in out[i + 1: i + 4] if not t.punct):
             # praying that something happen is wishing it, as English "pray that": "أدعو كل يوم أن ..."
-            out[i] = tok._replace(tags=(tok.tags - _PRAYER_TAG) | _WISH_TAG)
+            out[i] = _wished(tok, _PRAYER_TAG)
         elif i and "P2" in tok.tags and _third_person_she(out, i):
             out[i] = tok._replace(tags=(tok.tags - _P2_TAG) | _P3_ONLY)
         elif i and _may_command(tok.norm, tok.tags) and (
